@@ -1,0 +1,47 @@
+import type { Device, Prediction } from './prediction';
+
+/** Progress while an adapter loads: bytes of model files fetched so far, when known. */
+export interface LoadProgress {
+  /** What is happening now, e.g. `fetching model.onnx` or `creating session`. */
+  stage: string;
+  loaded: number;
+  /** Total bytes, or 0 when the size is not known in advance. */
+  total: number;
+}
+
+export interface LoadOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: LoadProgress) => void;
+}
+
+export interface ClassifyOptions {
+  signal?: AbortSignal;
+  /** How many labels to return in `top` (default 5). */
+  topK?: number;
+}
+
+export type AdapterState = 'idle' | 'loading' | 'ready' | 'unavailable' | 'disposed';
+
+export interface AdapterHealth {
+  state: AdapterState;
+  /** The device it runs on once loaded. */
+  device?: Device;
+  /** Why it is unavailable, in words a user can act on. */
+  reason?: string;
+}
+
+/**
+ * The contract every model implements, on the device or remote. Small on purpose: the pipeline
+ * needs nothing else to switch between adapters and fall back from one to the next.
+ */
+export interface IntentAdapter {
+  /** Stable id used in config, URLs and predictions: `custom`, `llama-qlora`, `vllm`, `gemini`. */
+  readonly id: string;
+  /** Loads model files or checks the server. Safe to call twice; the second call waits for the first. */
+  load(options?: LoadOptions): Promise<void>;
+  /** Classifies one message. Rejects with an `IntentError` subclass, never with a bare string. */
+  classify(text: string, options?: ClassifyOptions): Promise<Prediction>;
+  health(): Promise<AdapterHealth>;
+  /** Frees the model, the worker and any GPU memory. The adapter cannot be used afterwards. */
+  dispose(): Promise<void>;
+}

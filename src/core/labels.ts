@@ -1,0 +1,16 @@
+/**
+ * The 77 Banking77 intents, in the publisher's order. Vendored once from PolyAI's data set
+ * (CC BY 4.0, see data/banking77/LICENSE); every other part of the project reads them from here
+ * or from a trained model's config, never from a copy.
+ */
+import categories from '../../data/banking77/categories.json';
+
+export const BANKING77_LABELS: readonly string[] = Object.freeze([...categories]);
+
+export type Banking77Intent = string;
+
+export function isBanking77Label(value: string): boolean {
+  return BANKING77_SET.has(value);
+}
+
+const BANKING77_SET = new Set(BANKING77_LABELS);

@@ -1,0 +1,139 @@
+/**
+ * Inference for the custom model: tokenizer + ONNX session + post-processing. It does not know
+ * where it runs: the browser worker hands it onnxruntime-web and an HTTP source, the Node CLI
+ * onnxruntime-node and a folder. So the CLI's figures and the browser's come from one code path.
+ */
+import type { InferenceSession, Tensor } from 'onnxruntime-common';
+import type { LoadProgress } from '../core/adapter';
+import { ModelFileError, throwIfAborted } from '../core/errors';
+import { validateMessage } from '../core/input';
+import type { Device, Prediction, ScoredIntent } from '../core/prediction';
+import { parseModelConfig, type CustomModelConfig } from '../models/custom/config';
+import { WordPieceTokenizer, type WordPieceJson } from '../tokenizer/wordpiece';
+import type { ModelSource } from './model-source';
+import { SESSION_OPTIONS } from './session-options';
+
+/** The parts of an onnxruntime package the engine uses: both onnxruntime-web and -node fit. */
+export interface OrtModule {
+  InferenceSession: { create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };
+  Tensor: new (type: 'int64', data: BigInt64Array, dims: readonly number[]) => Tensor;
+}
+
+export interface EngineLoadOptions {
+  ort: OrtModule;
+  /** Execution providers in order of preference, e.g. `['webgpu']`, `['wasm']`, `['cpu']`. */
+  executionProviders: InferenceSession.ExecutionProviderConfig[];
+  /** What to report as `device` in predictions. */
+  device: Device;
+  modelId?: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: LoadProgress) => void;
+}
+
+export const DEFAULT_TOP_K = 5;
+
+export class CustomEngine {
+  private constructor(
+    readonly config: CustomModelConfig,
+    readonly tokenizer: WordPieceTokenizer,
+    private readonly session: InferenceSession,
+    private readonly ort: OrtModule,
+    readonly device: Device,
+    readonly modelId: string,
+    /** Size of the ONNX file in bytes. */
+    readonly modelBytes: number,
+  ) {}
+
+  static async load(source: ModelSource, o: EngineLoadOptions): Promise<CustomEngine> {
+    const progress = (stage: string, loaded = 0, total = 0) => o.onProgress?.({ stage, loaded, total });
+    const read = (file: string) =>
+      source.read(file, { signal: o.signal, onProgress: (p) => progress(`fetching ${p.file}`, p.loaded, p.total) });
+
+    progress('fetching config.json');
+    const config = parseFile('config.json', await read('config.json'), parseModelConfig);
+    const tokenizerFile = config.files.tokenizer;
+    const tokenizer = parseFile(tokenizerFile, await read(tokenizerFile), (json) => new WordPieceTokenizer(json as WordPieceJson));
+    if (tokenizer.size !== config.vocabSize) {
+      throw new ModelFileError(`${tokenizerFile} has ${tokenizer.size} tokens but config.json expects ${config.vocabSize}: the files are from different trainings.`, tokenizerFile);
+    }
+    const modelBytes = await read(config.files.model);
+    throwIfAborted(o.signal);
+
+    progress('creating session', modelBytes.byteLength, modelBytes.byteLength);
+    let session: InferenceSession;
+    try {
+      session = await o.ort.InferenceSession.create(modelBytes, { ...SESSION_OPTIONS, executionProviders: o.executionProviders });
+    } catch (error) {
+      throw new ModelFileError(`${config.files.model} could not be loaded by onnxruntime (${o.device}): ${(error as Error).message}`, config.files.model);
+    }
+    if (!session.outputNames.includes('probabilities') || !session.inputNames.includes('input_ids')) {
+      await session.release();
+      throw new ModelFileError(`${config.files.model} is not an intent model: it lacks the input_ids input or the probabilities output.`, config.files.model);
+    }
+    throwIfAborted(o.signal);
+    return new CustomEngine(config, tokenizer, session, o.ort, o.device, o.modelId ?? 'custom', modelBytes.byteLength);
+  }
+
+  get labels(): readonly string[] {
+    return this.config.labels;
+  }
+
+  async classify(text: string, topK = DEFAULT_TOP_K): Promise<Prediction> {
+    const [prediction] = await this.classifyBatch([text], topK);
+    return prediction!;
+  }
+
+  /**
+   * Classifies several messages in one model call (padded to the longest). Each prediction's
+   * `latency_ms` is the whole batch's time: divide by the count for throughput.
+   */
+  async classifyBatch(texts: string[], topK = DEFAULT_TOP_K): Promise<Prediction[]> {
+    const started = performance.now();
+    const encoded = texts.map((text) => this.tokenizer.encode(validateMessage(text), this.config.maxTokens));
+    const time = Math.max(...encoded.map((e) => e.ids.length));
+    const ids = new BigInt64Array(texts.length * time).fill(BigInt(this.tokenizer.padId));
+    const mask = new BigInt64Array(texts.length * time);
+    encoded.forEach((e, row) => {
+      e.ids.forEach((id, t) => {
+        ids[row * time + t] = BigInt(id);
+        mask[row * time + t] = 1n;
+      });
+    });
+    const dims = [texts.length, time];
+    const outputs = await this.session.run({ input_ids: new this.ort.Tensor('int64', ids, dims), attention_mask: new this.ort.Tensor('int64', mask, dims) });
+    const probabilities = (await outputs.probabilities!.getData()) as Float32Array;
+    const latency = performance.now() - started;
+    const n = this.labels.length;
+    return encoded.map((e, row) => {
+      const top = topLabels(probabilities.subarray(row * n, (row + 1) * n), this.labels, topK);
+      return {
+        intent: top[0]!.intent,
+        confidence: top[0]!.score,
+        top,
+        model: this.modelId,
+        device: this.device,
+        latency_ms: latency,
+        truncated: e.truncated,
+        fallback_from: [],
+      };
+    });
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function topLabels(probabilities: Float32Array, labels: readonly string[], k: number): ScoredIntent[] {
+  return Array.from(probabilities, (score, i) => ({ intent: labels[i]!, score }))
+    .sort((a, b) => b.score - a.score)
+    .slice(0, Math.max(1, k));
+}
+
+function parseFile<T>(file: string, bytes: Uint8Array, parse: (json: unknown) => T): T {
+  try {
+    return parse(JSON.parse(new TextDecoder().decode(bytes)));
+  } catch (error) {
+    throw new ModelFileError(`Model file ${file} is corrupt: ${(error as Error).message}`, file);
+  }
+}

@@ -1,0 +1,22 @@
+/** Model files from a folder on disk, for the Node CLI and tests. */
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ModelFileError } from '../core/errors';
+import type { ModelSource } from './model-source';
+
+export function directorySource(dir: string): ModelSource {
+  return {
+    location: resolve(dir),
+    async read(file, options = {}) {
+      try {
+        const bytes = new Uint8Array(await readFile(join(dir, file), { signal: options.signal }));
+        options.onProgress?.({ file, loaded: bytes.byteLength, total: bytes.byteLength });
+        return bytes;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        const why = code === 'ENOENT' ? 'is missing' : `cannot be read (${code ?? (error as Error).message})`;
+        throw new ModelFileError(`Model file ${file} ${why} in ${resolve(dir)}.`, file);
+      }
+    },
+  };
+}
