@@ -1,6 +1,6 @@
 /**
  * Two tfjs ops with hand-written gradients, because the WASM backend's built-in ones are slow or
- * missing (measured on this project's 2-core machines, see docs/training.md):
+ * missing (measured on this project's 2-core machines; see the README, "Training"):
  *  - matMul with a transposed operand runs at ~1-2 GFLOP/s against ~17 for a plain one, and the
  *    built-in matMul gradient uses transposed operands. Transposing explicitly first is ~4x faster.
  *  - gather has no gradient on WASM at all (it needs UnsortedSegmentSum); scatterND sums rows.

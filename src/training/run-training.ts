@@ -1,0 +1,108 @@
+/**
+ * The whole training run behind `npm run train`: prepare data and tokenizer, train the ensemble's
+ * members in parallel, fit the calibration temperature on the validation split, export to ONNX,
+ * check the exported model with the same engine the CLI and browser use, and write the model card.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { evaluate, type EvalReport } from '../bench/evaluate';
+import { loadNodeEngine } from '../engine/node-engine';
+import type { EncoderShape } from '../models/custom/config';
+import { countParameters, EncoderClassifier, type NamedWeights } from '../models/custom/model';
+import { roundTripInt8 } from '../models/custom/quantize';
+import { fitTemperature, nll } from './calibrate';
+import { readLabelledCsv } from './data';
+import { writeModelCard } from './model-card';
+import { trainMembers, type MemberOutcome } from './members';
+import { prepareTraining, type TrainingSettings } from './prepare';
+import { predictLogits } from './train-member';
+import { writeModelFolder } from './write-model';
+
+export interface RunTrainingOptions extends TrainingSettings {
+  out: string;
+  cacheDir: string;
+  parallel: number;
+  weights: 'int8' | 'fp32';
+  /** A held-out CSV evaluated once at the end for the model card (never used for any choice). */
+  test?: string;
+  /** The command line that started this run, recorded in the model card. */
+  command: string;
+  log: (line: string) => void;
+}
+
+export interface TrainingReport {
+  settings: TrainingSettings;
+  labels: number;
+  vocabSize: number;
+  parametersPerMember: number;
+  members: { seed: number; bestEpoch: number; validationAccuracy: number; wallSeconds: number; cached: boolean }[];
+  temperature: number;
+  validation: { nllBefore: number; nllAfter: number; report: EvalReport };
+  test?: EvalReport;
+  files: Record<string, number>;
+  seconds: { members: number; total: number };
+}
+
+export async function runTraining(o: RunTrainingOptions): Promise<TrainingReport> {
+  const started = performance.now();
+  const prep = prepareTraining(o);
+  o.log(`data: ${prep.train.length} training and ${prep.validation.length} validation rows, ${prep.labels.length} labels, vocabulary ${prep.tokenizer.size}`);
+  o.log(`model: ${o.members} members x ${countParameters(prep.shape).toLocaleString('en')} parameters, ${o.epochs} epochs each, ${o.parallel} in parallel`);
+
+  const membersStarted = performance.now();
+  const members = await trainMembers(prep.jobs, { cacheDir: o.cacheDir, parallel: o.parallel, log: o.log });
+  const memberSeconds = (performance.now() - membersStarted) / 1000;
+
+  // Calibrate the ensemble exactly as it will be deployed (int8 weights when quantised).
+  await tf.setBackend('wasm');
+  const deployed = members.map((m) => (o.weights === 'int8' ? roundTripInt8(m.weights) : m.weights));
+  const validation = prep.encode(prep.validation);
+  const logits = ensembleLogits(prep.shape, deployed, validation, prep.tokenizer.padId);
+  const labels = validation.map((r) => r.label);
+  const temperature = fitTemperature(logits, labels, prep.labels.length);
+  const nllBefore = nll(logits, labels, prep.labels.length, 1);
+  const nllAfter = nll(logits, labels, prep.labels.length, temperature);
+  o.log(`calibration: temperature ${temperature.toFixed(3)}, validation NLL ${nllBefore.toFixed(4)} -> ${nllAfter.toFixed(4)}`);
+
+  writeModelFolder({ dir: o.out, shape: prep.shape, labels: prep.labels, tokenizer: prep.tokenizer, members: members.map((m) => m.weights), temperature, weights: o.weights });
+  const engine = await loadNodeEngine(o.out);
+  const validationReport = await evaluate(engine, prep.validation);
+  o.log(`exported model on the validation split: accuracy ${validationReport.accuracy.toFixed(4)}, ECE ${validationReport.ece.toFixed(4)}`);
+  let test: EvalReport | undefined;
+  if (o.test) {
+    test = await evaluate(engine, readLabelledCsv(o.test));
+    o.log(`held-out ${o.test}: accuracy ${test.accuracy.toFixed(4)}, macro-F1 ${test.macro_f1.toFixed(4)}, ECE ${test.ece.toFixed(4)}`);
+  }
+  await engine.dispose();
+
+  const files = Object.fromEntries(['model.onnx', 'tokenizer.json', 'config.json'].map((f) => [f, statSync(join(o.out, f)).size]));
+  const { log: _log, out: _out, cacheDir: _cache, parallel: _parallel, weights: _weights, test: _test, command: _command, ...settings } = o;
+  const report: TrainingReport = {
+    settings,
+    labels: prep.labels.length,
+    vocabSize: prep.tokenizer.size,
+    parametersPerMember: countParameters(prep.shape),
+    members: members.map((m: MemberOutcome) => ({ seed: m.seed, bestEpoch: m.bestEpoch, validationAccuracy: m.bestValidationAccuracy, wallSeconds: m.wallSeconds, cached: m.cached })),
+    temperature,
+    validation: { nllBefore, nllAfter, report: validationReport },
+    test,
+    files,
+    seconds: { members: memberSeconds, total: (performance.now() - started) / 1000 },
+  };
+  writeFileSync(join(o.out, 'training-report.json'), JSON.stringify(report, null, 2) + '\n');
+  writeModelCard(join(o.out, 'MODEL_CARD.md'), report, o.command, o.weights);
+  return report;
+}
+
+/** Mean of the members' logits, [rows, labels] row-major. */
+function ensembleLogits(shape: EncoderShape, members: NamedWeights[], rows: { ids: number[]; label: number }[], padId: number): Float32Array {
+  const sum = new Float32Array(rows.length * shape.numLabels);
+  for (const weights of members) {
+    const model = new EncoderClassifier(shape, weights);
+    predictLogits(model, rows, padId, shape.numLabels).forEach((v, i) => (sum[i]! += v / members.length));
+    model.dispose();
+  }
+  return sum;
+}

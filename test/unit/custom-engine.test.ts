@@ -1,0 +1,104 @@
+/** The custom engine in Node on the shipped model: answers, odd input, and broken model files. */
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvalidInputError, ModelFileError } from '../../src/core/errors';
+import { BANKING77_LABELS } from '../../src/core/labels';
+import type { CustomEngine } from '../../src/engine/custom-engine';
+import { DEFAULT_MODEL_DIR, loadNodeEngine } from '../../src/engine/node-engine';
+
+let engine: CustomEngine;
+
+beforeAll(async () => {
+  engine = await loadNodeEngine();
+});
+afterAll(async () => {
+  await engine.dispose();
+});
+
+describe('custom engine on the shipped model', () => {
+  it('classifies the issue’s example as card_arrival with a calibrated top-5', async () => {
+    const p = await engine.classify('I still have not received my new card');
+    expect(p.intent).toBe('card_arrival');
+    expect(p).toMatchObject({ model: 'custom', device: 'cpu', truncated: false, fallback_from: [] });
+    expect(p.top).toHaveLength(5);
+    expect(p.top[0]).toEqual({ intent: p.intent, score: p.confidence });
+    expect(p.top.map((t) => t.score)).toEqual([...p.top.map((t) => t.score)].sort((a, b) => b - a));
+    expect(p.confidence).toBeGreaterThan(0);
+    expect(p.confidence).toBeLessThanOrEqual(1);
+    expect(p.latency_ms).toBeGreaterThan(0);
+  });
+
+  it('knows the other intents too', async () => {
+    expect((await engine.classify('my card got stolen')).intent).toBe('lost_or_stolen_card');
+    expect((await engine.classify('What exchange rate do you use?')).intent).toBe('exchange_rate');
+  });
+
+  it('answers with a real label for emoji, right-to-left, control, zero-width and markup input', async () => {
+    for (const text of ['💳💳💳 ???', 'بطاقتي لم تصل', 'card\u0000\u0007 arrived?', 'where\u200b is\u200d my card', '<img src=x onerror=alert(1)><script>x()</script>']) {
+      const p = await engine.classify(text);
+      expect(BANKING77_LABELS).toContain(p.intent);
+    }
+  });
+
+  it('truncates 1 MB of text, says so, and still answers', async () => {
+    const p = await engine.classify('I still have not received my new card. '.repeat(26_000));
+    expect(p.truncated).toBe(true);
+    expect(p.intent).toBe('card_arrival');
+  });
+
+  it('rejects empty and whitespace-only text before calling the model', async () => {
+    await expect(engine.classify('')).rejects.toThrow(InvalidInputError);
+    await expect(engine.classify(' \n\t\u200b')).rejects.toThrow(/empty/);
+  });
+
+  it('gives the same answers in a padded batch as one at a time', async () => {
+    const texts = ['card', 'I want to change my PIN, how can I do that at an ATM?', 'refund'];
+    const batch = await engine.classifyBatch(texts);
+    for (const [i, text] of texts.entries()) {
+      const single = await engine.classify(text);
+      expect(batch[i]!.intent).toBe(single.intent);
+      expect(batch[i]!.confidence).toBeCloseTo(single.confidence, 5);
+    }
+  });
+});
+
+describe('broken model folders give an error that names the file', () => {
+  const copy = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'model-'));
+    cpSync(DEFAULT_MODEL_DIR, dir, { recursive: true });
+    return dir;
+  };
+  const expectFileError = async (dir: string, file: string, message: RegExp) => {
+    const error = await loadNodeEngine(dir).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ModelFileError);
+    expect(error).toMatchObject({ file });
+    expect((error as Error).message).toMatch(message);
+    rmSync(dir, { recursive: true });
+  };
+
+  it('missing model.onnx', async () => {
+    const dir = copy();
+    rmSync(join(dir, 'model.onnx'));
+    await expectFileError(dir, 'model.onnx', /model\.onnx is missing/);
+  });
+
+  it('corrupt model.onnx', async () => {
+    const dir = copy();
+    writeFileSync(join(dir, 'model.onnx'), Buffer.from('this is not a protobuf'.repeat(100)));
+    await expectFileError(dir, 'model.onnx', /model\.onnx could not be loaded/);
+  });
+
+  it('corrupt config.json and tokenizer.json', async () => {
+    const a = copy();
+    writeFileSync(join(a, 'config.json'), '{"vocabSize": ');
+    await expectFileError(a, 'config.json', /config\.json is corrupt/);
+    const b = copy();
+    writeFileSync(join(b, 'tokenizer.json'), JSON.stringify({ type: 'wordpiece', version: 1, vocab: ['[PAD]', '[UNK]', 'a'] }));
+    await expectFileError(b, 'tokenizer.json', /different trainings/);
+  });
+});
