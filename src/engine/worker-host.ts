@@ -1,0 +1,178 @@
+/**
+ * The custom engine as a service for one page: what `workers/custom.worker.ts` exposes through
+ * comlink. It chooses the execution provider (WebGPU when an adapter exists, else WASM, and WASM
+ * again when the WebGPU session cannot be created), points onnxruntime-web at our own copy of its
+ * runtime, and runs one model call at a time. It knows nothing about workers or messaging, so it
+ * can be driven directly from a test with a stub `ort`.
+ */
+import type { LoadProgress } from '../core/adapter';
+import { AbortedError, ModelUnavailableError } from '../core/errors';
+import type { Device, Prediction } from '../core/prediction';
+import { CustomEngine, DEFAULT_TOP_K, type OrtModule } from './custom-engine';
+import { httpSource, type ModelSource } from './model-source';
+
+/** What the host needs from onnxruntime-web: the engine's part plus the runtime settings. */
+export interface WebOrtModule extends OrtModule {
+  env: { logLevel?: string; wasm: { wasmPaths?: unknown; numThreads?: number } };
+}
+
+/** The few facts about the surroundings the host reads; defaults come from `globalThis`. */
+export interface HostEnvironment {
+  /** `navigator.gpu` where WebGPU exists. */
+  gpu?: { requestAdapter(): Promise<unknown> };
+  /** Whether SharedArrayBuffer (and so multi-threaded WASM) may be used. */
+  crossOriginIsolated: boolean;
+  hardwareConcurrency: number;
+  /** How model files are fetched; the global `fetch` unless a test supplies its own. */
+  fetch?: typeof fetch;
+}
+
+export interface HostLoadRequest {
+  /** Absolute URL of the folder with config.json, tokenizer.json and model.onnx. */
+  modelBaseUrl: string;
+  /** Absolute URL of our own copy of the ORT runtime files (`…/ort/`). */
+  ortBaseUrl: string;
+  /** `false` skips WebGPU even where it exists (`?device=wasm`). Default true. */
+  preferWebGPU?: boolean;
+  modelId?: string;
+}
+
+export interface HostLoadResult {
+  device: Device;
+  modelId: string;
+  /** Why the model does not run on WebGPU, when it does not. */
+  webgpuSkipped?: string;
+}
+
+export interface CustomWorkerApi {
+  load(request: HostLoadRequest, onProgress?: (progress: LoadProgress) => void): Promise<HostLoadResult>;
+  /** `requestId` lets `cancel` drop the call while it still waits for its turn. */
+  classify(requestId: number, text: string, topK?: number): Promise<Prediction>;
+  cancel(requestId: number): void;
+  dispose(): Promise<void>;
+}
+
+const WARM_UP_TEXT = 'hello';
+
+export function defaultEnvironment(): HostEnvironment {
+  const scope = globalThis as { crossOriginIsolated?: boolean; navigator?: { gpu?: HostEnvironment['gpu']; hardwareConcurrency?: number } };
+  return {
+    gpu: scope.navigator?.gpu,
+    crossOriginIsolated: scope.crossOriginIsolated === true,
+    hardwareConcurrency: scope.navigator?.hardwareConcurrency ?? 1,
+  };
+}
+
+export function createWorkerHost(ort: WebOrtModule, environment: HostEnvironment = defaultEnvironment()): CustomWorkerApi {
+  let loading: Promise<HostLoadResult> | undefined;
+  let engine: CustomEngine | undefined;
+  let disposed = false;
+  // One session.run at a time: calls queue behind each other in arrival order.
+  let queue: Promise<unknown> = Promise.resolve();
+  const waiting = new Set<number>();
+  const cancelled = new Set<number>();
+
+  async function load(request: HostLoadRequest, onProgress?: (progress: LoadProgress) => void): Promise<HostLoadResult> {
+    // Without cross-origin isolation there is no SharedArrayBuffer: threads would fail to start.
+    ort.env.wasm.wasmPaths = request.ortBaseUrl;
+    ort.env.wasm.numThreads = environment.crossOriginIsolated ? Math.min(4, environment.hardwareConcurrency) : 1;
+    // Runtime-level warnings are noise in a user's console. (Session-level ones, such as "some
+    // nodes were not assigned to the preferred execution providers", follow the session option
+    // `logSeverityLevel` in SESSION_OPTIONS instead.)
+    ort.env.logLevel = 'error';
+
+    const modelId = request.modelId ?? 'custom';
+    // Files are fetched once even when the WebGPU attempt fails and WASM tries again.
+    const source = memoized(httpSource(request.modelBaseUrl, environment.fetch));
+    const attempt = async (device: 'webgpu' | 'wasm') => {
+      const loaded = await CustomEngine.load(source, { ort, executionProviders: [device], device, modelId, onProgress });
+      // The first run compiles WebGPU shaders (seconds on a software adapter): do it now rather
+      // than in the user's first request, and treat a failure like a failed session.
+      try {
+        onProgress?.({ stage: 'warming up', loaded: 0, total: 0 });
+        await loaded.classify(WARM_UP_TEXT, 1);
+      } catch (error) {
+        await loaded.dispose().catch(() => undefined);
+        throw error;
+      }
+      return loaded;
+    };
+
+    let webgpuSkipped: string | undefined;
+    if (request.preferWebGPU === false) {
+      webgpuSkipped = 'WebGPU was turned off (device=wasm).';
+    } else if (!(await hasGpuAdapter(environment))) {
+      webgpuSkipped = 'This browser offers no WebGPU adapter.';
+    } else {
+      try {
+        engine = await attempt('webgpu');
+        return { device: 'webgpu', modelId };
+      } catch (error) {
+        // A broken file fails on WASM too, and then that error is the one reported.
+        webgpuSkipped = `WebGPU failed: ${(error as Error).message}`;
+      }
+    }
+    engine = await attempt('wasm');
+    return { device: 'wasm', modelId, webgpuSkipped };
+  }
+
+  return {
+    load(request, onProgress) {
+      if (disposed) return Promise.reject(new ModelUnavailableError('The custom model was disposed.', request.modelId ?? 'custom'));
+      loading ??= load(request, onProgress);
+      return loading;
+    },
+
+    classify(requestId, text, topK = DEFAULT_TOP_K) {
+      const current = engine;
+      if (!current || disposed) {
+        return Promise.reject(new ModelUnavailableError('The custom model is not loaded yet.', 'custom'));
+      }
+      waiting.add(requestId);
+      const run = queue.then(() => {
+        waiting.delete(requestId);
+        if (cancelled.delete(requestId)) throw new AbortedError();
+        return current.classify(text, topK);
+      });
+      queue = run.catch(() => undefined);
+      return run;
+    },
+
+    cancel(requestId) {
+      if (waiting.has(requestId)) cancelled.add(requestId);
+    },
+
+    async dispose() {
+      disposed = true;
+      const current = engine;
+      engine = undefined;
+      await queue;
+      await current?.dispose();
+    },
+  };
+}
+
+async function hasGpuAdapter(environment: HostEnvironment): Promise<boolean> {
+  if (!environment.gpu) return false;
+  try {
+    return (await environment.gpu.requestAdapter()) != null;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads each file once; a failed read fails the same way again without another request. */
+function memoized(source: ModelSource): ModelSource {
+  const reads = new Map<string, Promise<Uint8Array>>();
+  return {
+    location: source.location,
+    read(file, options) {
+      let read = reads.get(file);
+      if (!read) {
+        read = source.read(file, options);
+        reads.set(file, read);
+      }
+      return read;
+    },
+  };
+}

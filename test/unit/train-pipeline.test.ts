@@ -1,0 +1,55 @@
+/**
+ * `npm run train` end to end on a bank's own tiny CSV (text,label): the label set comes from the
+ * data, the folder it writes loads in the engine, and a second run reuses the cached member.
+ */
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadNodeEngine } from '../../src/engine/node-engine';
+import { DEFAULT_SETTINGS } from '../../src/training/prepare';
+import { runTraining } from '../../src/training/run-training';
+
+const examples: Record<string, string[]> = {
+  freeze_card: ['please freeze my card', 'block my card now', 'I need to freeze the card', 'can you lock my debit card', 'freeze card please', 'lock the card'],
+  loan_status: ['is my loan approved', 'what is the status of my loan', 'loan application status', 'has the loan been approved yet', 'my loan status please', 'when will my loan be decided'],
+  open_account: ['I want to open an account', 'how do I open a new account', 'open a savings account', 'sign up for an account', 'create an account for me', 'new account please'],
+};
+
+describe('training on a bank’s own CSV', () => {
+  it('writes a model folder with the data’s labels that the engine loads, and resumes from cache', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'train-'));
+    const csv = join(dir, 'intents.csv');
+    const rows = Object.entries(examples).flatMap(([label, texts]) => texts.map((t) => `"${t}",${label}`));
+    writeFileSync(csv, ['text,label', ...rows, ...rows].join('\n'));
+    const options = {
+      ...DEFAULT_SETTINGS,
+      data: csv,
+      members: 1,
+      epochs: 2,
+      vocabSize: 150,
+      validationFraction: 0.2,
+      shape: { ...DEFAULT_SETTINGS.shape, dModel: 32, ffn: 64, layers: 1, maxTokens: 16 },
+      out: join(dir, 'model'),
+      cacheDir: join(dir, 'cache'),
+      parallel: 1,
+      weights: 'int8' as const,
+      command: 'test',
+      log: () => {},
+    };
+    const report = await runTraining(options);
+    expect(report.labels).toBe(3);
+    expect(report.members[0]!.cached).toBe(false);
+    for (const file of ['model.onnx', 'tokenizer.json', 'config.json', 'MODEL_CARD.md', 'training-report.json']) expect(existsSync(join(options.out, file))).toBe(true);
+    expect(JSON.parse(readFileSync(join(options.out, 'config.json'), 'utf8')).labels).toEqual(['freeze_card', 'loan_status', 'open_account']);
+
+    const engine = await loadNodeEngine(options.out);
+    const p = await engine.classify('freeze my card');
+    expect(['freeze_card', 'loan_status', 'open_account']).toContain(p.intent);
+    await engine.dispose();
+
+    const again = await runTraining(options);
+    expect(again.members[0]!.cached).toBe(true);
+    expect(again.temperature).toBeCloseTo(report.temperature, 6);
+  });
+});
