@@ -2,8 +2,8 @@
  * The custom engine as a service for one page: what `workers/custom.worker.ts` exposes through
  * comlink. It chooses the execution provider (WebGPU when an adapter exists, else WASM, and WASM
  * again when the WebGPU session cannot be created), points onnxruntime-web at our own copy of its
- * runtime, and runs one model call at a time. It knows nothing about workers or messaging, so it
- * can be driven directly from a test with a stub `ort`.
+ * runtime, and runs one model call at a time. It knows nothing about workers or messaging, so a
+ * test can drive it over a MessageChannel in Node with the real onnxruntime-web.
  */
 import type { LoadProgress } from '../core/adapter';
 import { AbortedError, ModelUnavailableError } from '../core/errors';
