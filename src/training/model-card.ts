@@ -47,8 +47,7 @@ export function writeModelCard(path: string, r: TrainingReport, command: string,
     `- Data: \`${s.data}\`; a stratified ${pct(s.validationFraction)} validation split (seed ${s.seed}) chose each member's best epoch and the temperature. The test split was used for nothing but the figures above.`,
     `- ${s.epochs} epochs per member, batch ${s.batchSize}, AdamW (lr ${s.learningRate}, weight decay ${s.weightDecay}), one epoch of warm-up then cosine decay, dropout ${s.dropout}, token dropout ${s.tokenDropout}, label smoothing ${s.labelSmoothing}.`,
     `- Members (seed: best epoch, validation accuracy): ${r.members.map((m) => `${m.seed}: ${m.bestEpoch}, ${pct(m.validationAccuracy)}`).join('; ')}.`,
-    `- Time on a 2-core machine (tfjs WASM backend, one member per core): members ${minutes(r.seconds.members)}, whole run ${minutes(r.seconds.total)}.` +
-      (r.members.some((m) => m.cached) ? ` Some members came from the cache of an earlier identical run; their own times: ${r.members.map((m) => minutes(m.wallSeconds)).join(', ')}.` : ''),
+    timeLine(r),
     `- Command: \`${command}\` (seed ${s.seed}).`,
     '',
     '## Limits',
@@ -59,4 +58,21 @@ export function writeModelCard(path: string, r: TrainingReport, command: string,
     '',
   ];
   writeFileSync(path, lines.join('\n'));
+}
+
+/**
+ * Training time. Members restored from the cache took no time in this run, so the card then gives
+ * their own recorded times and the wall time they add up to when run `parallel` at a time.
+ */
+function timeLine(r: TrainingReport): string {
+  const own = r.members.map((m) => m.wallSeconds);
+  const base = `- Time on a 2-core machine (tfjs WASM backend, ${r.settings.parallel} member processes at a time): `;
+  if (!r.members.some((m) => m.cached)) return base + `members ${minutes(r.seconds.members)}, whole run ${minutes(r.seconds.total)}.`;
+  const slots = new Array<number>(Math.max(1, r.settings.parallel)).fill(0);
+  for (const t of own) slots[slots.indexOf(Math.min(...slots))]! += t;
+  return (
+    base +
+    `this export reused members cached by an earlier run of the same command; their own training times were ${own.map(minutes).join(', ')}, ` +
+    `${minutes(Math.max(...slots))} of wall time at ${r.settings.parallel} at a time, plus ${minutes(r.seconds.total)} for calibration, export and evaluation in this run.`
+  );
 }

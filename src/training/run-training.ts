@@ -33,7 +33,7 @@ export interface RunTrainingOptions extends TrainingSettings {
 }
 
 export interface TrainingReport {
-  settings: TrainingSettings;
+  settings: TrainingSettings & { parallel: number };
   labels: number;
   vocabSize: number;
   parametersPerMember: number;
@@ -78,7 +78,7 @@ export async function runTraining(o: RunTrainingOptions): Promise<TrainingReport
   await engine.dispose();
 
   const files = Object.fromEntries(['model.onnx', 'tokenizer.json', 'config.json'].map((f) => [f, statSync(join(o.out, f)).size]));
-  const { log: _log, out: _out, cacheDir: _cache, parallel: _parallel, weights: _weights, test: _test, command: _command, ...settings } = o;
+  const { log: _log, out: _out, cacheDir: _cache, weights: _weights, test: _test, command: _command, ...settings } = o;
   const report: TrainingReport = {
     settings,
     labels: prep.labels.length,
