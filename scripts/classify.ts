@@ -11,7 +11,12 @@ import { positiveInt, readStdinLines, runCli } from './lib/cli';
 runCli(async () => {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { model: { type: 'string', default: 'custom' }, 'model-dir': { type: 'string' }, json: { type: 'boolean', default: false }, top: { type: 'string' } },
+    options: {
+      model: { type: 'string', default: 'custom' },
+      'model-dir': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      top: { type: 'string' },
+    },
   });
   const texts = positionals.length > 0 ? positionals : await readStdinLines();
   if (texts.length === 0) throw new Error('nothing to classify: pass messages as arguments or one per line on standard input');
@@ -25,7 +30,9 @@ runCli(async () => {
     } catch (error) {
       failed++;
       const wire = toWireError(error);
-      process.stdout.write((values.json ? JSON.stringify({ error: { code: wire.code, message: wire.message } }) : `error: ${wire.message}`) + '\n');
+      process.stdout.write(
+        (values.json ? JSON.stringify({ error: { code: wire.code, message: wire.message } }) : `error: ${wire.message}`) + '\n',
+      );
     }
   }
   await engine.dispose();

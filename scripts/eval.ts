@@ -35,7 +35,9 @@ runCli(async () => {
   console.log(`accuracy   ${(100 * report.accuracy).toFixed(2)}%`);
   console.log(`macro-F1   ${(100 * report.macro_f1).toFixed(2)}%`);
   console.log(`ECE        ${report.ece.toFixed(4)} (15 bins)`);
-  console.log(`latency    p50 ${report.p50_ms.toFixed(2)} ms, p95 ${report.p95_ms.toFixed(2)} ms, p99 ${report.p99_ms.toFixed(2)} ms (one query at a time)`);
+  console.log(
+    `latency    p50 ${report.p50_ms.toFixed(2)} ms, p95 ${report.p95_ms.toFixed(2)} ms, p99 ${report.p99_ms.toFixed(2)} ms (one query at a time)`,
+  );
   if (report.batched_qps) console.log(`throughput ${report.batched_qps.toFixed(0)} queries/s in batches of ${report.batch_size}`);
   console.log(`truncated  ${report.truncated} inputs`);
   console.log('lowest per-intent F1:');

@@ -53,5 +53,9 @@ runCli(async () => {
     command: ['npm run train', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
     log: (line) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(5)} s] ${line}`),
   });
-  console.log(`wrote ${values.out}: ${Object.entries(report.files).map(([f, b]) => `${f} ${(b / 1024).toFixed(0)} KiB`).join(', ')}; see MODEL_CARD.md`);
+  console.log(
+    `wrote ${values.out}: ${Object.entries(report.files)
+      .map(([f, b]) => `${f} ${(b / 1024).toFixed(0)} KiB`)
+      .join(', ')}; see MODEL_CARD.md`,
+  );
 });

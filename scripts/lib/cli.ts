@@ -30,5 +30,8 @@ export async function readStdinLines(): Promise<string[]> {
   if (process.stdin.isTTY) return [];
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/).filter((line, i, all) => line.length > 0 || i < all.length - 1);
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .split(/\r?\n/)
+    .filter((line, i, all) => line.length > 0 || i < all.length - 1);
 }

@@ -29,7 +29,11 @@ export interface EvalReport {
   confused_pairs: { label: string; predicted: string; count: number }[];
 }
 
-export async function evaluate(classifier: Classifier, rows: { text: string; label: string }[], options: { batchSize?: number; onProgress?: (done: number) => void } = {}): Promise<EvalReport> {
+export async function evaluate(
+  classifier: Classifier,
+  rows: { text: string; label: string }[],
+  options: { batchSize?: number; onProgress?: (done: number) => void } = {},
+): Promise<EvalReport> {
   const predictions: Prediction[] = [];
   const latencies: number[] = [];
   for (const row of rows) {
@@ -38,7 +42,11 @@ export async function evaluate(classifier: Classifier, rows: { text: string; lab
     latencies.push(performance.now() - started);
     if (predictions.length % 500 === 0) options.onProgress?.(predictions.length);
   }
-  const labelled: LabelledPrediction[] = rows.map((row, i) => ({ label: row.label, predicted: predictions[i]!.intent, confidence: predictions[i]!.confidence }));
+  const labelled: LabelledPrediction[] = rows.map((row, i) => ({
+    label: row.label,
+    predicted: predictions[i]!.intent,
+    confidence: predictions[i]!.confidence,
+  }));
 
   let batched: Pick<EvalReport, 'batched_qps' | 'batch_size'> = {};
   const batchSize = options.batchSize ?? 32;

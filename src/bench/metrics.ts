@@ -27,7 +27,12 @@ export function perLabelF1(rows: LabelledPrediction[]): Map<string, { f1: number
     const t = tp.get(label) ?? 0;
     const precision = t / (predicted.get(label) ?? 0) || 0;
     const recall = t / (actual.get(label) ?? 0) || 0;
-    out.set(label, { f1: precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall), precision, recall, support: actual.get(label) ?? 0 });
+    out.set(label, {
+      f1: precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall),
+      precision,
+      recall,
+      support: actual.get(label) ?? 0,
+    });
   }
   return out;
 }
@@ -44,7 +49,8 @@ export function macroF1(rows: LabelledPrediction[]): number {
 /** The most frequent (true → predicted) mistakes. */
 export function confusedPairs(rows: LabelledPrediction[], limit = 10): { label: string; predicted: string; count: number }[] {
   const counts = new Map<string, number>();
-  for (const r of rows) if (r.label !== r.predicted) counts.set(`${r.label}\u0000${r.predicted}`, (counts.get(`${r.label}\u0000${r.predicted}`) ?? 0) + 1);
+  for (const r of rows)
+    if (r.label !== r.predicted) counts.set(`${r.label}\u0000${r.predicted}`, (counts.get(`${r.label}\u0000${r.predicted}`) ?? 0) + 1);
   return [...counts]
     .map(([key, count]) => {
       const [label, predicted] = key.split('\u0000') as [string, string];
@@ -69,7 +75,8 @@ export function expectedCalibrationError(rows: LabelledPrediction[], bins = 15):
     if (r.label === r.predicted) correct[b]!++;
   }
   let ece = 0;
-  for (let b = 0; b < bins; b++) if (count[b]! > 0) ece += (count[b]! / rows.length) * Math.abs(correct[b]! / count[b]! - confidence[b]! / count[b]!);
+  for (let b = 0; b < bins; b++)
+    if (count[b]! > 0) ece += (count[b]! / rows.length) * Math.abs(correct[b]! / count[b]! - confidence[b]! / count[b]!);
   return ece;
 }
 

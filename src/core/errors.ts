@@ -2,13 +2,7 @@
  * Typed errors. Callers (the pipeline's fallback, the UI, the CLI) decide what to do from the
  * class and its fields, never by parsing messages. Messages tell the user what to do next.
  */
-export type ErrorCode =
-  | 'invalid_input'
-  | 'model_unavailable'
-  | 'model_file'
-  | 'remote_call'
-  | 'timeout'
-  | 'aborted';
+export type ErrorCode = 'invalid_input' | 'model_unavailable' | 'model_file' | 'remote_call' | 'timeout' | 'aborted';
 
 export abstract class IntentError extends Error {
   abstract readonly code: ErrorCode;

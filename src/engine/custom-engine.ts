@@ -54,7 +54,10 @@ export class CustomEngine {
     const tokenizerFile = config.files.tokenizer;
     const tokenizer = parseFile(tokenizerFile, await read(tokenizerFile), (json) => new WordPieceTokenizer(json as WordPieceJson));
     if (tokenizer.size !== config.vocabSize) {
-      throw new ModelFileError(`${tokenizerFile} has ${tokenizer.size} tokens but config.json expects ${config.vocabSize}: the files are from different trainings.`, tokenizerFile);
+      throw new ModelFileError(
+        `${tokenizerFile} has ${tokenizer.size} tokens but config.json expects ${config.vocabSize}: the files are from different trainings.`,
+        tokenizerFile,
+      );
     }
     const modelBytes = await read(config.files.model);
     throwIfAborted(o.signal);
@@ -64,11 +67,17 @@ export class CustomEngine {
     try {
       session = await o.ort.InferenceSession.create(modelBytes, { ...SESSION_OPTIONS, executionProviders: o.executionProviders });
     } catch (error) {
-      throw new ModelFileError(`${config.files.model} could not be loaded by onnxruntime (${o.device}): ${(error as Error).message}`, config.files.model);
+      throw new ModelFileError(
+        `${config.files.model} could not be loaded by onnxruntime (${o.device}): ${(error as Error).message}`,
+        config.files.model,
+      );
     }
     if (!session.outputNames.includes('probabilities') || !session.inputNames.includes('input_ids')) {
       await session.release();
-      throw new ModelFileError(`${config.files.model} is not an intent model: it lacks the input_ids input or the probabilities output.`, config.files.model);
+      throw new ModelFileError(
+        `${config.files.model} is not an intent model: it lacks the input_ids input or the probabilities output.`,
+        config.files.model,
+      );
     }
     throwIfAborted(o.signal);
     return new CustomEngine(config, tokenizer, session, o.ort, o.device, o.modelId ?? 'custom', modelBytes.byteLength);
@@ -100,7 +109,10 @@ export class CustomEngine {
       });
     });
     const dims = [texts.length, time];
-    const outputs = await this.session.run({ input_ids: new this.ort.Tensor('int64', ids, dims), attention_mask: new this.ort.Tensor('int64', mask, dims) });
+    const outputs = await this.session.run({
+      input_ids: new this.ort.Tensor('int64', ids, dims),
+      attention_mask: new this.ort.Tensor('int64', mask, dims),
+    });
     const probabilities = (await outputs.probabilities!.getData()) as Float32Array;
     const latency = performance.now() - started;
     const n = this.labels.length;

@@ -25,6 +25,17 @@ export function makeBatch(rows: EncodedExample[], padId: number, numLabels: numb
   return {
     ids: tf.tensor2d(ids, [rows.length, time], 'int32'),
     mask: tf.tensor2d(mask, [rows.length, time]),
-    oneHot: tf.tidy(() => tf.oneHot(tf.tensor1d(rows.map((r) => r.label), 'int32'), numLabels).toFloat() as tf.Tensor2D),
+    oneHot: tf.tidy(
+      () =>
+        tf
+          .oneHot(
+            tf.tensor1d(
+              rows.map((r) => r.label),
+              'int32',
+            ),
+            numLabels,
+          )
+          .toFloat() as tf.Tensor2D,
+    ),
   };
 }

@@ -12,7 +12,9 @@ process.once('message', (job: MemberJob) => {
       const result = trainMember({ ...job, log: (line) => process.send!({ type: 'log', line }) });
       process.send!({ type: 'done', result }, () => process.exit(0));
     } catch (error) {
-      process.send!({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) }, () => process.exit(1));
+      process.send!({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) }, () =>
+        process.exit(1),
+      );
     }
   })();
 });

@@ -21,7 +21,10 @@ export interface MemberOutcome extends TrainMemberResult {
 
 const WORKER = fileURLToPath(new URL('./member-process.ts', import.meta.url));
 
-export async function trainMembers(jobs: MemberJob[], options: { cacheDir: string; parallel: number; log: (line: string) => void }): Promise<MemberOutcome[]> {
+export async function trainMembers(
+  jobs: MemberJob[],
+  options: { cacheDir: string; parallel: number; log: (line: string) => void },
+): Promise<MemberOutcome[]> {
   mkdirSync(options.cacheDir, { recursive: true });
   const results: MemberOutcome[] = new Array(jobs.length);
   let next = 0;
@@ -48,12 +51,19 @@ export async function trainMembers(jobs: MemberJob[], options: { cacheDir: strin
 
 function runInChild(job: MemberJob, log: (line: string) => void): Promise<TrainMemberResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(WORKER, [], { execArgv: ['--import', 'tsx'], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    child.on('message', (message: { type: 'log'; line: string } | { type: 'done'; result: TrainMemberResult } | { type: 'error'; message: string }) => {
-      if (message.type === 'log') log(message.line);
-      else if (message.type === 'done') resolve(message.result);
-      else reject(new Error(`member seed ${job.seed} failed: ${message.message}`));
+    const child = fork(WORKER, [], {
+      execArgv: ['--import', 'tsx'],
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    child.on(
+      'message',
+      (message: { type: 'log'; line: string } | { type: 'done'; result: TrainMemberResult } | { type: 'error'; message: string }) => {
+        if (message.type === 'log') log(message.line);
+        else if (message.type === 'done') resolve(message.result);
+        else reject(new Error(`member seed ${job.seed} failed: ${message.message}`));
+      },
+    );
     child.on('exit', (code) => {
       if (code !== 0) reject(new Error(`member seed ${job.seed}: training process exited with code ${code}`));
     });

@@ -39,7 +39,12 @@ export function writeModelCard(path: string, r: TrainingReport, command: string,
     '',
     `Calibration: temperature ${r.temperature.toFixed(3)} fitted on the validation split (NLL ${r.validation.nllBefore.toFixed(4)} → ${r.validation.nllAfter.toFixed(4)}).`,
     ...(r.test
-      ? ['', 'Most confused pairs on the test split (true → predicted):', '', ...r.test.confused_pairs.slice(0, 5).map((p) => `- \`${p.label}\` → \`${p.predicted}\`: ${p.count}`)]
+      ? [
+          '',
+          'Most confused pairs on the test split (true → predicted):',
+          '',
+          ...r.test.confused_pairs.slice(0, 5).map((p) => `- \`${p.label}\` → \`${p.predicted}\`: ${p.count}`),
+        ]
       : []),
     '',
     '## Training',

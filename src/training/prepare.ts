@@ -60,7 +60,8 @@ export function prepareTraining(s: TrainingSettings): PreparedTraining {
   );
   const shape: EncoderShape = { ...s.shape, vocabSize: tokenizer.size, numLabels: labels.length };
   const labelIndex = new Map(labels.map((l, i) => [l, i]));
-  const encode = (list: Example[]) => list.map((r) => ({ ids: tokenizer.encode(r.text, shape.maxTokens).ids, label: labelIndex.get(r.label)! }));
+  const encode = (list: Example[]) =>
+    list.map((r) => ({ ids: tokenizer.encode(r.text, shape.maxTokens).ids, label: labelIndex.get(r.label)! }));
   const encodedTrain = encode(train);
   const encodedValidation = encode(validation);
   const jobs: MemberJob[] = Array.from({ length: s.members }, (_, k) => ({

@@ -48,8 +48,12 @@ export interface TrainingReport {
 export async function runTraining(o: RunTrainingOptions): Promise<TrainingReport> {
   const started = performance.now();
   const prep = prepareTraining(o);
-  o.log(`data: ${prep.train.length} training and ${prep.validation.length} validation rows, ${prep.labels.length} labels, vocabulary ${prep.tokenizer.size}`);
-  o.log(`model: ${o.members} members x ${countParameters(prep.shape).toLocaleString('en')} parameters, ${o.epochs} epochs each, ${o.parallel} in parallel`);
+  o.log(
+    `data: ${prep.train.length} training and ${prep.validation.length} validation rows, ${prep.labels.length} labels, vocabulary ${prep.tokenizer.size}`,
+  );
+  o.log(
+    `model: ${o.members} members x ${countParameters(prep.shape).toLocaleString('en')} parameters, ${o.epochs} epochs each, ${o.parallel} in parallel`,
+  );
 
   const membersStarted = performance.now();
   const members = await trainMembers(prep.jobs, { cacheDir: o.cacheDir, parallel: o.parallel, log: o.log });
@@ -66,7 +70,15 @@ export async function runTraining(o: RunTrainingOptions): Promise<TrainingReport
   const nllAfter = nll(logits, labels, prep.labels.length, temperature);
   o.log(`calibration: temperature ${temperature.toFixed(3)}, validation NLL ${nllBefore.toFixed(4)} -> ${nllAfter.toFixed(4)}`);
 
-  writeModelFolder({ dir: o.out, shape: prep.shape, labels: prep.labels, tokenizer: prep.tokenizer, members: members.map((m) => m.weights), temperature, weights: o.weights });
+  writeModelFolder({
+    dir: o.out,
+    shape: prep.shape,
+    labels: prep.labels,
+    tokenizer: prep.tokenizer,
+    members: members.map((m) => m.weights),
+    temperature,
+    weights: o.weights,
+  });
   const engine = await loadNodeEngine(o.out);
   const validationReport = await evaluate(engine, prep.validation);
   o.log(`exported model on the validation split: accuracy ${validationReport.accuracy.toFixed(4)}, ECE ${validationReport.ece.toFixed(4)}`);
@@ -84,7 +96,13 @@ export async function runTraining(o: RunTrainingOptions): Promise<TrainingReport
     labels: prep.labels.length,
     vocabSize: prep.tokenizer.size,
     parametersPerMember: countParameters(prep.shape),
-    members: members.map((m: MemberOutcome) => ({ seed: m.seed, bestEpoch: m.bestEpoch, validationAccuracy: m.bestValidationAccuracy, wallSeconds: m.wallSeconds, cached: m.cached })),
+    members: members.map((m: MemberOutcome) => ({
+      seed: m.seed,
+      bestEpoch: m.bestEpoch,
+      validationAccuracy: m.bestValidationAccuracy,
+      wallSeconds: m.wallSeconds,
+      cached: m.cached,
+    })),
     temperature,
     validation: { nllBefore, nllAfter, report: validationReport },
     test,
@@ -97,7 +115,12 @@ export async function runTraining(o: RunTrainingOptions): Promise<TrainingReport
 }
 
 /** Mean of the members' logits, [rows, labels] row-major. */
-function ensembleLogits(shape: EncoderShape, members: NamedWeights[], rows: { ids: number[]; label: number }[], padId: number): Float32Array {
+function ensembleLogits(
+  shape: EncoderShape,
+  members: NamedWeights[],
+  rows: { ids: number[]; label: number }[],
+  padId: number,
+): Float32Array {
   const sum = new Float32Array(rows.length * shape.numLabels);
   for (const weights of members) {
     const model = new EncoderClassifier(shape, weights);

@@ -59,7 +59,11 @@ export function trainMember(o: TrainMemberOptions): TrainMemberResult {
     const started = performance.now();
     let lossSum = 0;
     for (const batchRows of lengthBucketedBatches(o.train, o.batchSize, random)) {
-      const lr = o.learningRate * (step < warmupSteps ? (step + 1) / warmupSteps : 0.5 * (1 + Math.cos((Math.PI * (step - warmupSteps)) / (totalSteps - warmupSteps))));
+      const lr =
+        o.learningRate *
+        (step < warmupSteps
+          ? (step + 1) / warmupSteps
+          : 0.5 * (1 + Math.cos((Math.PI * (step - warmupSteps)) / (totalSteps - warmupSteps))));
       const augmented = batchRows.map((row) => ({ ...row, ids: row.ids.map((id) => (random() < o.tokenDropout ? o.unkId : id)) }));
       const batch = makeBatch(augmented, o.padId, o.shape.numLabels);
       trainTokens += batch.ids.size;
@@ -82,7 +86,9 @@ export function trainMember(o: TrainMemberOptions): TrainMemberResult {
     const accuracy = evaluateAccuracy(model, o.validation, o.padId, o.shape.numLabels);
     const record = { epoch, loss: lossSum / o.train.length, validationAccuracy: accuracy, seconds: (performance.now() - started) / 1000 };
     history.push(record);
-    o.log?.(`seed ${o.seed} epoch ${epoch}/${o.epochs} loss ${record.loss.toFixed(4)} val_acc ${accuracy.toFixed(4)} (${record.seconds.toFixed(1)} s, ${tf.memory().numTensors} tensors)`);
+    o.log?.(
+      `seed ${o.seed} epoch ${epoch}/${o.epochs} loss ${record.loss.toFixed(4)} val_acc ${accuracy.toFixed(4)} (${record.seconds.toFixed(1)} s, ${tf.memory().numTensors} tensors)`,
+    );
     // Ties go to the later epoch: same accuracy after more training usually means better margins.
     if (!best || accuracy >= best.accuracy) best = { accuracy, epoch, weights: model.weights() };
   }
@@ -92,7 +98,13 @@ export function trainMember(o: TrainMemberOptions): TrainMemberResult {
 }
 
 /** Logits for many rows, in batches, without dropout. */
-export function predictLogits(model: EncoderClassifier, rows: EncodedExample[], padId: number, numLabels: number, batchSize = 128): Float32Array {
+export function predictLogits(
+  model: EncoderClassifier,
+  rows: EncodedExample[],
+  padId: number,
+  numLabels: number,
+  batchSize = 128,
+): Float32Array {
   const out = new Float32Array(rows.length * numLabels);
   for (let start = 0; start < rows.length; start += batchSize) {
     const batch = makeBatch(rows.slice(start, start + batchSize), padId, numLabels);

@@ -27,7 +27,13 @@ export function writeModelFolder(o: WriteModelOptions): CustomModelConfig {
     weights: o.weights,
     files: { model: 'model.onnx', tokenizer: 'tokenizer.json' },
   };
-  const onnx = exportEnsembleToOnnx({ shape: o.shape, members: o.members, temperature: o.temperature, weights: o.weights, metadata: { labels: JSON.stringify(o.labels) } });
+  const onnx = exportEnsembleToOnnx({
+    shape: o.shape,
+    members: o.members,
+    temperature: o.temperature,
+    weights: o.weights,
+    metadata: { labels: JSON.stringify(o.labels) },
+  });
   writeFileSync(join(o.dir, config.files.model), onnx);
   writeFileSync(join(o.dir, config.files.tokenizer), JSON.stringify(o.tokenizer.toJSON()));
   writeFileSync(join(o.dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');

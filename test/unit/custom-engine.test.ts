@@ -36,7 +36,13 @@ describe('custom engine on the shipped model', () => {
   });
 
   it('answers with a real label for emoji, right-to-left, control, zero-width and markup input', async () => {
-    for (const text of ['💳💳💳 ???', 'بطاقتي لم تصل', 'card\u0000\u0007 arrived?', 'where\u200b is\u200d my card', '<img src=x onerror=alert(1)><script>x()</script>']) {
+    for (const text of [
+      '💳💳💳 ???',
+      'بطاقتي لم تصل',
+      'card\u0000\u0007 arrived?',
+      'where\u200b is\u200d my card',
+      '<img src=x onerror=alert(1)><script>x()</script>',
+    ]) {
       const p = await engine.classify(text);
       expect(BANKING77_LABELS).toContain(p.intent);
     }

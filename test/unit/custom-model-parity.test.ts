@@ -36,12 +36,25 @@ describe('shipped custom model: tfjs and onnxruntime agree on the Banking77 test
     const batchSize = 160;
     for (let start = 0; start < rows.length; start += batchSize) {
       const batch = makeBatch(rows.slice(start, start + batchSize), tokenizer.padId, config.numLabels);
-      const reference = tf.tidy(() => members.map((m) => m.forward(batch.ids, batch.mask)).reduce((a, b) => a.add(b)).div(config.members * config.temperature));
+      const reference = tf.tidy(() =>
+        members
+          .map((m) => m.forward(batch.ids, batch.mask))
+          .reduce((a, b) => a.add(b))
+          .div(config.members * config.temperature),
+      );
       const expected = reference.dataSync() as Float32Array;
       const [n, time] = batch.ids.shape;
       const out = await session.run({
-        input_ids: new ort.Tensor('int64', BigInt64Array.from(batch.ids.dataSync(), (v) => BigInt(v)), [n, time]),
-        attention_mask: new ort.Tensor('int64', BigInt64Array.from(batch.mask.dataSync(), (v) => BigInt(v)), [n, time]),
+        input_ids: new ort.Tensor(
+          'int64',
+          BigInt64Array.from(batch.ids.dataSync(), (v) => BigInt(v)),
+          [n, time],
+        ),
+        attention_mask: new ort.Tensor(
+          'int64',
+          BigInt64Array.from(batch.mask.dataSync(), (v) => BigInt(v)),
+          [n, time],
+        ),
       });
       const actual = out.logits!.data as Float32Array;
       for (let r = 0; r < n; r++) {

@@ -3,7 +3,11 @@ import { fromWireError, InvalidInputError, ModelFileError, RemoteCallError, toWi
 
 describe('errors across a worker boundary', () => {
   it('keep their class and fields through structured clone', () => {
-    for (const error of [new InvalidInputError('empty'), new ModelFileError('missing', 'model.onnx'), new RemoteCallError('busy', 503, true, 2000)]) {
+    for (const error of [
+      new InvalidInputError('empty'),
+      new ModelFileError('missing', 'model.onnx'),
+      new RemoteCallError('busy', 503, true, 2000),
+    ]) {
       const back = fromWireError(structuredClone(toWireError(error)));
       expect(back).toBeInstanceOf(error.constructor);
       expect(back).toMatchObject({ ...error, message: error.message });

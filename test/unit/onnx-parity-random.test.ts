@@ -17,7 +17,8 @@ function randomWeights(seed: number): NamedWeights {
   const r = mulberry32(seed + 1);
   for (const [name, t] of Object.entries(w)) {
     const scale = t.shape.length === 2 ? 10 : 0.5; // N(0, 0.2) matrices: activations far from linear
-    for (let i = 0; i < t.data.length; i++) t.data[i] = name.endsWith('.gamma') ? 1 + (r() - 0.5) : t.shape.length === 2 ? t.data[i]! * scale : (r() - 0.5) * scale;
+    for (let i = 0; i < t.data.length; i++)
+      t.data[i] = name.endsWith('.gamma') ? 1 + (r() - 0.5) : t.shape.length === 2 ? t.data[i]! * scale : (r() - 0.5) * scale;
   }
   return w;
 }
@@ -25,8 +26,17 @@ function randomWeights(seed: number): NamedWeights {
 function tfLogits(members: NamedWeights[], ids: number[][], temperature: number): Float32Array {
   const time = ids[0]!.length;
   const idsT = tf.tensor2d(ids.flat(), [ids.length, time], 'int32');
-  const mask = tf.tensor2d(ids.flat().map((id) => (id === 0 ? 0 : 1)), [ids.length, time]);
-  const sum = tf.tidy(() => members.map((w) => new EncoderClassifier(shape, w)).map((m) => m.forward(idsT, mask)).reduce((a, b) => a.add(b)).div(members.length * temperature));
+  const mask = tf.tensor2d(
+    ids.flat().map((id) => (id === 0 ? 0 : 1)),
+    [ids.length, time],
+  );
+  const sum = tf.tidy(() =>
+    members
+      .map((w) => new EncoderClassifier(shape, w))
+      .map((m) => m.forward(idsT, mask))
+      .reduce((a, b) => a.add(b))
+      .div(members.length * temperature),
+  );
   return sum.dataSync() as Float32Array;
 }
 

@@ -11,9 +11,30 @@ import { DEFAULT_SETTINGS } from '../../src/training/prepare';
 import { runTraining } from '../../src/training/run-training';
 
 const examples: Record<string, string[]> = {
-  freeze_card: ['please freeze my card', 'block my card now', 'I need to freeze the card', 'can you lock my debit card', 'freeze card please', 'lock the card'],
-  loan_status: ['is my loan approved', 'what is the status of my loan', 'loan application status', 'has the loan been approved yet', 'my loan status please', 'when will my loan be decided'],
-  open_account: ['I want to open an account', 'how do I open a new account', 'open a savings account', 'sign up for an account', 'create an account for me', 'new account please'],
+  freeze_card: [
+    'please freeze my card',
+    'block my card now',
+    'I need to freeze the card',
+    'can you lock my debit card',
+    'freeze card please',
+    'lock the card',
+  ],
+  loan_status: [
+    'is my loan approved',
+    'what is the status of my loan',
+    'loan application status',
+    'has the loan been approved yet',
+    'my loan status please',
+    'when will my loan be decided',
+  ],
+  open_account: [
+    'I want to open an account',
+    'how do I open a new account',
+    'open a savings account',
+    'sign up for an account',
+    'create an account for me',
+    'new account please',
+  ],
 };
 
 describe('training on a bank’s own CSV', () => {
@@ -40,8 +61,13 @@ describe('training on a bank’s own CSV', () => {
     const report = await runTraining(options);
     expect(report.labels).toBe(3);
     expect(report.members[0]!.cached).toBe(false);
-    for (const file of ['model.onnx', 'tokenizer.json', 'config.json', 'MODEL_CARD.md', 'training-report.json']) expect(existsSync(join(options.out, file))).toBe(true);
-    expect(JSON.parse(readFileSync(join(options.out, 'config.json'), 'utf8')).labels).toEqual(['freeze_card', 'loan_status', 'open_account']);
+    for (const file of ['model.onnx', 'tokenizer.json', 'config.json', 'MODEL_CARD.md', 'training-report.json'])
+      expect(existsSync(join(options.out, file))).toBe(true);
+    expect(JSON.parse(readFileSync(join(options.out, 'config.json'), 'utf8')).labels).toEqual([
+      'freeze_card',
+      'loan_status',
+      'open_account',
+    ]);
 
     const engine = await loadNodeEngine(options.out);
     const p = await engine.classify('freeze my card');

@@ -55,7 +55,8 @@ export function parseModelConfig(json: unknown): CustomModelConfig {
   if (!Array.isArray(c.labels) || c.labels.some((l) => typeof l !== 'string')) problems.push('labels must be a list of strings');
   else if (c.labels.length !== c.numLabels) problems.push(`labels has ${c.labels.length} entries but numLabels is ${c.numLabels}`);
   if (typeof c.temperature !== 'number' || !(c.temperature > 0)) problems.push('temperature must be a positive number');
-  if (typeof c.files?.model !== 'string' || typeof c.files?.tokenizer !== 'string') problems.push('files.model and files.tokenizer are required');
+  if (typeof c.files?.model !== 'string' || typeof c.files?.tokenizer !== 'string')
+    problems.push('files.model and files.tokenizer are required');
   if (problems.length > 0) throw new Error(problems.join('; '));
   return c as CustomModelConfig;
 }

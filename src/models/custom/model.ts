@@ -120,12 +120,19 @@ export class EncoderClassifier {
     const d = this.shape.dModel;
     const dh = d / heads;
     // [batch*time, d] -> [batch*heads, time, dh]
-    const split = (t: tf.Tensor) => t.reshape([batch, time, heads, dh]).transpose([0, 2, 1, 3]).reshape([batch * heads, time, dh]);
+    const split = (t: tf.Tensor) =>
+      t
+        .reshape([batch, time, heads, dh])
+        .transpose([0, 2, 1, 3])
+        .reshape([batch * heads, time, dh]);
     const q = split(linear(h, p[l + 'attn.q.w']!, p[l + 'attn.q.b']!));
     const k = split(linear(h, p[l + 'attn.k.w']!, p[l + 'attn.k.b']!));
     const v = split(linear(h, p[l + 'attn.v.w']!, p[l + 'attn.v.b']!));
 
-    const scores = matMul(q, k.transpose([0, 2, 1])).mul(1 / Math.sqrt(dh)).reshape([batch, heads, time, time]).add(keyBias);
+    const scores = matMul(q, k.transpose([0, 2, 1]))
+      .mul(1 / Math.sqrt(dh))
+      .reshape([batch, heads, time, time])
+      .add(keyBias);
     const weights = tf.softmax(scores).reshape([batch * heads, time, time]);
     const context = matMul(weights, v) // [batch*heads, time, dh] -> [batch*time, d]
       .reshape([batch, heads, time, dh])
@@ -152,7 +159,11 @@ function linear(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
 
 function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor {
   const { mean, variance } = tf.moments(x, -1, true);
-  return x.sub(mean).mul(tf.rsqrt(variance.add(LAYER_NORM_EPSILON))).mul(gamma).add(beta);
+  return x
+    .sub(mean)
+    .mul(tf.rsqrt(variance.add(LAYER_NORM_EPSILON)))
+    .mul(gamma)
+    .add(beta);
 }
 
 /** GELU, tanh approximation (Hendrycks & Gimpel); `x*x*x` is faster than pow on WASM. */

@@ -28,7 +28,10 @@ export function exportEnsembleToOnnx(o: ExportOptions): Uint8Array {
 
   // Shared by every member: the float mask, the additive key bias and the sequence length.
   const mask = g.node('Cast', [attentionMask], { to: DataType.FLOAT });
-  const keyBias = g.node('Unsqueeze', [g.node('Mul', [g.node('Sub', [g.constFloat(1), mask]), g.constFloat(MASKED_SCORE)]), g.constInt64([1, 2])]); // [B,1,1,T]
+  const keyBias = g.node('Unsqueeze', [
+    g.node('Mul', [g.node('Sub', [g.constFloat(1), mask]), g.constFloat(MASKED_SCORE)]),
+    g.constInt64([1, 2]),
+  ]); // [B,1,1,T]
   const seqLen = g.node('Slice', [g.node('Shape', [ids]), g.constInt64([1]), g.constInt64([2])]);
   const mask3 = g.node('Unsqueeze', [mask, g.constInt64([2])]); // [B,T,1]
   const tokenCount = g.node('ReduceSum', [mask, g.constInt64([1])], { keepdims: 1 }); // [B,1]
@@ -39,7 +42,8 @@ export function exportEnsembleToOnnx(o: ExportOptions): Uint8Array {
   const memberLogits = o.members.map((weights, m) => {
     const w = (name: string) => weightInput(g, `m${m}.${name}`, name, weights, o.weights);
     const linear = (x: string, prefix: string) => g.node('Add', [g.node('MatMul', [x, w(prefix + '.w')]), w(prefix + '.b')]);
-    const layerNorm = (x: string, prefix: string) => g.node('LayerNormalization', [x, w(prefix + '.gamma'), w(prefix + '.beta')], { axis: -1, epsilon: { float: LAYER_NORM_EPSILON } });
+    const layerNorm = (x: string, prefix: string) =>
+      g.node('LayerNormalization', [x, w(prefix + '.gamma'), w(prefix + '.beta')], { axis: -1, epsilon: { float: LAYER_NORM_EPSILON } });
 
     const positions = g.node('Slice', [w('embed.positions'), g.constInt64([0]), seqLen, g.constInt64([0])]);
     let x = g.node('Add', [g.node('Gather', [w('embed.tokens'), ids], { axis: 0 }), positions]); // [B,T,d]
@@ -86,7 +90,11 @@ function weightInput(g: GraphBuilder, stored: string, name: string, weights: Nam
   const axis = quantizationAxis(name, w.shape);
   if (format === 'fp32' || axis === undefined) return g.initializer(stored, w.data, w.shape);
   const q = quantizeInt8(w.data, w.shape as [number, number], axis);
-  return g.node('DequantizeLinear', [g.initializer(`${stored}.int8`, q.values, w.shape), g.initializer(`${stored}.scale`, q.scales, [q.scales.length])], { axis });
+  return g.node(
+    'DequantizeLinear',
+    [g.initializer(`${stored}.int8`, q.values, w.shape), g.initializer(`${stored}.scale`, q.scales, [q.scales.length])],
+    { axis },
+  );
 }
 
 /** Parameter names, exported for tests that read the weights back. */

@@ -19,7 +19,10 @@ export function readEnsembleWeights(onnxBytes: Uint8Array, shape: EncoderShape, 
       const axis = quantizationAxis(name, dims);
       if (plain) weights[name] = { shape: dims, data: plain.data as Float32Array };
       else if (int8 && scale && axis !== undefined) {
-        weights[name] = { shape: dims, data: dequantize({ shape: dims as [number, number], values: int8.data as Int8Array, scales: scale.data as Float32Array, axis }) };
+        weights[name] = {
+          shape: dims,
+          data: dequantize({ shape: dims as [number, number], values: int8.data as Int8Array, scales: scale.data as Float32Array, axis }),
+        };
       } else throw new Error(`the ONNX file has no weight ${stored}`);
     }
     return weights;

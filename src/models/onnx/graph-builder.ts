@@ -75,7 +75,12 @@ export class GraphBuilder {
    * Adds a node and returns the name of its (first) output. Give `outputs` to name them, else
    * they are named after the op.
    */
-  node(opType: string, inputs: string[], attributes: Record<string, Attribute> = {}, options: { outputs?: string[]; domain?: string } = {}): string {
+  node(
+    opType: string,
+    inputs: string[],
+    attributes: Record<string, Attribute> = {},
+    options: { outputs?: string[]; domain?: string } = {},
+  ): string {
     const outputs = options.outputs ?? [this.fresh(opType)];
     outputs.forEach((o) => this.claim(o));
     this.nodes.push({
