@@ -8,18 +8,12 @@ import { trainWordPiece, type WordPieceTokenizer } from '../tokenizer/wordpiece'
 import { labelSet, readLabelledCsv, stratifiedSplit, type Example } from './data';
 import type { MemberJob } from './members';
 import type { EncodedExample } from './batches';
+import type { Hyperparameters } from './train-member';
 
-export interface TrainingSettings {
+export interface TrainingSettings extends Hyperparameters {
   data: string;
   seed: number;
   members: number;
-  epochs: number;
-  batchSize: number;
-  learningRate: number;
-  weightDecay: number;
-  dropout: number;
-  tokenDropout: number;
-  labelSmoothing: number;
   vocabSize: number;
   validationFraction: number;
   shape: Omit<EncoderShape, 'vocabSize' | 'numLabels'>;

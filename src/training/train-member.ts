@@ -9,11 +9,8 @@ import { mulberry32, shuffle } from '../models/custom/random';
 import { AdamW } from './adamw';
 import { makeBatch, type EncodedExample } from './batches';
 
-export interface TrainMemberOptions {
-  shape: EncoderShape;
-  train: EncodedExample[];
-  validation: EncodedExample[];
-  seed: number;
+/** The optimisation settings of one member, shared with the run's settings in prepare.ts. */
+export interface Hyperparameters {
   epochs: number;
   batchSize: number;
   learningRate: number;
@@ -22,6 +19,13 @@ export interface TrainMemberOptions {
   /** Probability of replacing a training token with `[UNK]`: teaches robustness to unseen words. */
   tokenDropout: number;
   labelSmoothing: number;
+}
+
+export interface TrainMemberOptions extends Hyperparameters {
+  shape: EncoderShape;
+  train: EncodedExample[];
+  validation: EncodedExample[];
+  seed: number;
   unkId: number;
   padId: number;
   log?: (line: string) => void;
