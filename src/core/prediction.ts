@@ -26,4 +26,9 @@ export interface Prediction {
   truncated: boolean;
   /** Adapters that failed before this one answered, in the order they were tried. */
   fallback_from: string[];
+  /**
+   * True when personal data (card numbers, IBANs, emails, phone numbers, account numbers) was
+   * masked before the text left the device. Says that it happened, never what was masked.
+   */
+  masked: boolean;
 }

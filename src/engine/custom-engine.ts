@@ -127,6 +127,8 @@ export class CustomEngine {
         latency_ms: latency,
         truncated: e.truncated,
         fallback_from: [],
+        // The text never leaves the device: nothing to mask.
+        masked: false,
       };
     });
   }
