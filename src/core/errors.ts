@@ -2,7 +2,7 @@
  * Typed errors. Callers (the pipeline's fallback, the UI, the CLI) decide what to do from the
  * class and its fields, never by parsing messages. Messages tell the user what to do next.
  */
-export type ErrorCode = 'invalid_input' | 'model_unavailable' | 'model_file' | 'remote_call' | 'timeout' | 'aborted';
+export type ErrorCode = 'invalid_input' | 'model_unavailable' | 'model_file' | 'remote_call' | 'timeout' | 'aborted' | 'all_failed';
 
 export abstract class IntentError extends Error {
   abstract readonly code: ErrorCode;
@@ -76,6 +76,22 @@ export class AbortedError extends IntentError {
   }
 }
 
+/** One adapter's failure inside a fallback chain. */
+export interface AttemptFailure {
+  model: string;
+  code: ErrorCode | 'internal' | 'cooling_down';
+  message: string;
+}
+
+/** Every adapter in the chain failed or was cooling down. `attempts` says what happened to each. */
+export class AllAdaptersFailedError extends IntentError {
+  readonly code = 'all_failed';
+  constructor(readonly attempts: AttemptFailure[]) {
+    super(`No model could answer: ${attempts.map((a) => `${a.model}: ${a.message}`).join('; ')}`);
+    this.name = 'AllAdaptersFailedError';
+  }
+}
+
 /** Plain-data form of an error, for crossing a worker boundary (structured clone drops classes). */
 export interface WireError {
   code: ErrorCode | 'internal';
@@ -86,6 +102,7 @@ export interface WireError {
   status?: number;
   retryable?: boolean;
   retryAfterMs?: number;
+  attempts?: AttemptFailure[];
 }
 
 export function toWireError(error: unknown): WireError {
@@ -98,6 +115,7 @@ export function toWireError(error: unknown): WireError {
       wire.retryable = error.retryable;
       wire.retryAfterMs = error.retryAfterMs;
     }
+    if (error instanceof AllAdaptersFailedError) wire.attempts = error.attempts;
     return wire;
   }
   const message = error instanceof Error ? error.message : String(error);
@@ -118,6 +136,8 @@ export function fromWireError(wire: WireError): Error {
       return new TimeoutError(wire.message);
     case 'aborted':
       return new AbortedError(wire.message);
+    case 'all_failed':
+      return new AllAdaptersFailedError(wire.attempts ?? []);
     default: {
       const error = new Error(wire.message);
       error.name = wire.name;

@@ -31,4 +31,9 @@ export interface Prediction {
    * masked before the text left the device. Says that it happened, never what was masked.
    */
   masked: boolean;
+  /**
+   * Set when an on-device answer was below the pipeline's `escalateBelow` confidence and this
+   * remote answer replaced it: the id of the on-device model that was unsure.
+   */
+  escalated_from?: string;
 }

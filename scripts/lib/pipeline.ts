@@ -1,0 +1,53 @@
+/** Builds the pipeline for the command line from flags and environment variables. */
+import { NodeCustomAdapter } from '../../src/adapters/custom-node';
+import { resolveConfig } from '../../src/core/config';
+import { IntentPipeline } from '../../src/pipeline/pipeline';
+import { createFactories } from '../../src/pipeline/registry';
+
+/** The flags every command that classifies accepts, for `parseArgs`. */
+export const PIPELINE_FLAGS = {
+  model: { type: 'string', default: 'custom' },
+  'model-dir': { type: 'string' },
+  fallback: { type: 'string' },
+  'escalate-below': { type: 'string' },
+  'vllm-url': { type: 'string' },
+  'vllm-model': { type: 'string' },
+  'vllm-mode': { type: 'string' },
+  'gemini-base-url': { type: 'string' },
+  'gemini-model': { type: 'string' },
+  'timeout-ms': { type: 'string' },
+} as const;
+
+export interface PipelineFlags {
+  model?: string;
+  'model-dir'?: string;
+  fallback?: string;
+  'escalate-below'?: string;
+  'vllm-url'?: string;
+  'vllm-model'?: string;
+  'vllm-mode'?: string;
+  'gemini-base-url'?: string;
+  'gemini-model'?: string;
+  'timeout-ms'?: string;
+}
+
+/** API keys come from the environment only (VLLM_API_KEY, GEMINI_API_KEY), never from flags: flags end up in shell history. */
+export function pipelineFromFlags(flags: PipelineFlags, env: NodeJS.ProcessEnv = process.env): IntentPipeline {
+  const config = resolveConfig({
+    overrides: {
+      model: flags.model,
+      fallback: flags.fallback?.split(',').map((s) => s.trim()).filter(Boolean),
+      escalateBelow: flags['escalate-below'] === undefined ? undefined : Number(flags['escalate-below']),
+      vllm: { url: flags['vllm-url'], model: flags['vllm-model'], mode: flags['vllm-mode'] as 'chat' | 'classify' | undefined, apiKey: env.VLLM_API_KEY },
+      gemini: { baseUrl: flags['gemini-base-url'], model: flags['gemini-model'], apiKey: env.GEMINI_API_KEY },
+    },
+  });
+  const timeoutMs = flags['timeout-ms'] === undefined ? undefined : Number(flags['timeout-ms']);
+  return new IntentPipeline({
+    factories: createFactories(config, () => new NodeCustomAdapter(flags['model-dir'])),
+    active: config.model,
+    fallback: config.fallback,
+    escalateBelow: config.escalateBelow,
+    policy: timeoutMs === undefined ? {} : { timeoutMs },
+  });
+}

@@ -1,0 +1,107 @@
+/**
+ * Every runtime setting of the pipeline, in one place, with its default and its validation.
+ *
+ * Sources, later ones winning:
+ *  1. defaults below;
+ *  2. build-time env (Vite modes: `vite --mode vllm` reads `.env.vllm`), `VITE_*` variables:
+ *       VITE_MODEL=custom | vllm | gemini        the active model
+ *       VITE_FALLBACK=vllm,custom                 the fallback chain, in order
+ *       VITE_ESCALATE_BELOW=0.5                   confidence cascade threshold (0-1)
+ *       VITE_VLLM_URL=https://vllm.bank.internal  VITE_VLLM_MODEL=…  VITE_VLLM_MODE=chat | classify
+ *       VITE_GEMINI_BASE_URL=https://proxy.bank   VITE_GEMINI_MODEL=gemini-2.5-flash
+ *  3. URL parameters: `?model=gemini&fallback=custom&escalate=0.6`;
+ *  4. what the user picks in the UI, or what code passes (`overrides`).
+ *
+ * API keys are never read from env or URLs: anything in env ends up in the built bundle, and a
+ * URL can be shared. Keys come from a runtime setting (or a bank's proxy adds them). For the same
+ * reason server endpoints are not taken from URL parameters: a link must not be able to send a
+ * customer's text to another server.
+ */
+import { InvalidInputError } from './errors';
+
+export const MODEL_IDS = ['custom', 'vllm', 'gemini'] as const;
+export type ModelId = (typeof MODEL_IDS)[number];
+
+export interface RuntimeConfig {
+  model: ModelId;
+  fallback: ModelId[];
+  /** On-device answers below this confidence go on to the next remote model; undefined = off. */
+  escalateBelow?: number;
+  vllm: { url?: string; model?: string; mode: 'chat' | 'classify'; apiKey?: string };
+  gemini: { baseUrl?: string; model: string; apiKey?: string };
+}
+
+export const DEFAULT_CONFIG: RuntimeConfig = {
+  model: 'custom',
+  fallback: [],
+  vllm: { mode: 'chat' },
+  gemini: { model: 'gemini-2.5-flash' },
+};
+
+export type EnvSource = Record<string, string | boolean | undefined>;
+
+export interface ConfigOverrides {
+  model?: string;
+  fallback?: string[];
+  escalateBelow?: number;
+  vllm?: Partial<RuntimeConfig['vllm']>;
+  gemini?: Partial<RuntimeConfig['gemini']>;
+}
+
+/** Merges the sources above and validates the result; throws `InvalidInputError` naming the bad setting. */
+export function resolveConfig(sources: { env?: EnvSource; params?: URLSearchParams; overrides?: ConfigOverrides } = {}): RuntimeConfig {
+  const env = (key: string) => {
+    const value = sources.env?.[key];
+    return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+  };
+  const param = (key: string) => sources.params?.get(key)?.trim() || undefined;
+  const o = sources.overrides ?? {};
+
+  const model = o.model ?? param('model') ?? env('VITE_MODEL') ?? DEFAULT_CONFIG.model;
+  const fallbackText = param('fallback') ?? env('VITE_FALLBACK');
+  const fallback = o.fallback ?? (fallbackText ? fallbackText.split(',').map((s) => s.trim()).filter(Boolean) : DEFAULT_CONFIG.fallback);
+  const escalateText = param('escalate') ?? env('VITE_ESCALATE_BELOW');
+  const escalateBelow = o.escalateBelow ?? (escalateText === undefined ? undefined : Number(escalateText));
+  const vllmMode = o.vllm?.mode ?? env('VITE_VLLM_MODE') ?? DEFAULT_CONFIG.vllm.mode;
+
+  const config: RuntimeConfig = {
+    model: modelId(model, 'model'),
+    fallback: fallback.map((id) => modelId(id, 'fallback')),
+    vllm: {
+      url: optionalUrl(o.vllm?.url ?? env('VITE_VLLM_URL'), 'vLLM URL'),
+      model: o.vllm?.model ?? env('VITE_VLLM_MODEL'),
+      mode: vllmMode === 'chat' || vllmMode === 'classify' ? vllmMode : invalid(`vLLM mode must be chat or classify, got "${vllmMode}"`),
+      apiKey: o.vllm?.apiKey,
+    },
+    gemini: {
+      baseUrl: optionalUrl(o.gemini?.baseUrl ?? env('VITE_GEMINI_BASE_URL'), 'Gemini base URL'),
+      model: o.gemini?.model ?? env('VITE_GEMINI_MODEL') ?? DEFAULT_CONFIG.gemini.model,
+      apiKey: o.gemini?.apiKey,
+    },
+  };
+  if (escalateBelow !== undefined) {
+    if (!(escalateBelow >= 0 && escalateBelow <= 1)) invalid(`escalate-below must be a number between 0 and 1, got "${escalateText ?? escalateBelow}"`);
+    config.escalateBelow = escalateBelow;
+  }
+  return config;
+}
+
+function modelId(value: string, setting: string): ModelId {
+  if ((MODEL_IDS as readonly string[]).includes(value)) return value as ModelId;
+  return invalid(`Unknown ${setting} "${value}": choose one of ${MODEL_IDS.join(', ')}.`);
+}
+
+function optionalUrl(value: string | undefined, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const url = new URL(value);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
+    return value.replace(/\/+$/, '');
+  } catch {
+    return invalid(`The ${name} "${value}" is not an http(s) URL.`);
+  }
+}
+
+function invalid(message: string): never {
+  throw new InvalidInputError(message);
+}

@@ -1,0 +1,248 @@
+/**
+ * The pipeline: one `classify` over many adapters. It owns the adapters (created on first use
+ * from one factory table), the active model (switchable at runtime), the fallback chain, retries
+ * with backoff, per-attempt timeouts, cooldowns, and the confidence cascade from on-device to
+ * remote models. Any number of concurrent calls each get exactly one answer or one error.
+ */
+import type { AdapterHealth, IntentAdapter, LoadOptions } from '../core/adapter';
+import {
+  AbortedError,
+  AllAdaptersFailedError,
+  InvalidInputError,
+  IntentError,
+  RemoteCallError,
+  type AttemptFailure,
+} from '../core/errors';
+import { validateMessage } from '../core/input';
+import type { Prediction } from '../core/prediction';
+import { Cooldowns } from './cooldowns';
+import { backoffDelay, resolvePolicy, type RouterPolicy } from './policy';
+import { abortable, sleep, withTimeout } from './signals';
+
+/** Makes an adapter on first use; ids are the ones config, URLs and the UI use. */
+export type AdapterFactories = Record<string, () => IntentAdapter>;
+
+export interface PipelineOptions {
+  factories: AdapterFactories;
+  /** The adapter asked first. */
+  active: string;
+  /** Tried in order after the active one fails (the active one is left out if listed). */
+  fallback?: string[];
+  /** Confidence cascade: an on-device answer below this goes on to the next remote adapter in the chain. */
+  escalateBelow?: number;
+  /** Adapters that send text off the device (the cascade's targets). Default: vllm, gemini. */
+  remote?: string[];
+  policy?: Partial<RouterPolicy>;
+  now?: () => number;
+  random?: () => number;
+}
+
+export interface PipelineStats {
+  requests: number;
+  answered: number;
+  failed: number;
+  /** Answers that came from an adapter other than the first one tried. */
+  fallbacks: number;
+  /** On-device answers below `escalateBelow` that were sent on to a remote adapter... */
+  escalations: number;
+  /** ...and how many of those the remote adapter answered. */
+  escalationsAnswered: number;
+}
+
+export interface AdapterStatus extends AdapterHealth {
+  id: string;
+  /** Milliseconds until a cooling-down adapter is tried again. */
+  coolingDownMs: number;
+}
+
+export class IntentPipeline extends EventTarget {
+  readonly policy: RouterPolicy;
+  private readonly adapters = new Map<string, IntentAdapter>();
+  private readonly cooldowns: Cooldowns;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private activeId: string;
+  private fallbackIds: string[];
+  private readonly stats: PipelineStats = { requests: 0, answered: 0, failed: 0, fallbacks: 0, escalations: 0, escalationsAnswered: 0 };
+
+  constructor(private readonly options: PipelineOptions) {
+    super();
+    this.policy = resolvePolicy(options.policy);
+    this.now = options.now ?? (() => performance.now());
+    this.random = options.random ?? Math.random;
+    this.cooldowns = new Cooldowns(this.policy, this.now);
+    for (const id of [options.active, ...(options.fallback ?? [])]) this.checkKnown(id);
+    if (options.escalateBelow !== undefined && !(options.escalateBelow >= 0 && options.escalateBelow <= 1)) {
+      throw new InvalidInputError(`escalateBelow must be between 0 and 1, got ${options.escalateBelow}`);
+    }
+    this.activeId = options.active;
+    this.fallbackIds = options.fallback ?? [];
+  }
+
+  /** Ids of every adapter this pipeline can use. */
+  get available(): string[] {
+    return Object.keys(this.options.factories);
+  }
+
+  get active(): string {
+    return this.activeId;
+  }
+
+  /** The order in which adapters are tried for the next request. */
+  get chain(): string[] {
+    return [this.activeId, ...this.fallbackIds.filter((id) => id !== this.activeId)];
+  }
+
+  /** Switches the model for the next request; requests in flight finish on the old one. */
+  setActive(id: string): void {
+    this.checkKnown(id);
+    if (id === this.activeId) return;
+    this.activeId = id;
+    this.dispatchEvent(new Event('change'));
+  }
+
+  setFallback(ids: string[]): void {
+    ids.forEach((id) => this.checkKnown(id));
+    this.fallbackIds = [...ids];
+    this.dispatchEvent(new Event('change'));
+  }
+
+  getStats(): PipelineStats {
+    return { ...this.stats };
+  }
+
+  /** The adapter instance for `id`, created on first use. */
+  adapter(id: string): IntentAdapter {
+    this.checkKnown(id);
+    let adapter = this.adapters.get(id);
+    if (!adapter) {
+      adapter = this.options.factories[id]!();
+      this.adapters.set(id, adapter);
+    }
+    return adapter;
+  }
+
+  /** State of every adapter, for a model selector: ready, loading, unavailable (with the reason), cooling down. */
+  async status(): Promise<AdapterStatus[]> {
+    return Promise.all(
+      this.available.map(async (id) => {
+        const health: AdapterHealth = this.adapters.has(id) ? await this.adapter(id).health() : { state: 'idle' };
+        return { id, ...health, coolingDownMs: this.cooldowns.remaining(id) };
+      }),
+    );
+  }
+
+  /** Loads one adapter ahead of time (e.g. the active model when the page opens). */
+  async load(id: string, options: LoadOptions = {}): Promise<void> {
+    try {
+      await this.adapter(id).load(options);
+    } finally {
+      this.dispatchEvent(new Event('change'));
+    }
+  }
+
+  async classify(text: string, options: { signal?: AbortSignal; topK?: number } = {}): Promise<Prediction> {
+    this.stats.requests++;
+    try {
+      validateMessage(text); // bad input fails once, here, not once per adapter
+      const prediction = await this.route(text, this.chain, options);
+      this.stats.answered++;
+      if (prediction.fallback_from.length > 0) this.stats.fallbacks++;
+      return prediction;
+    } catch (error) {
+      this.stats.failed++;
+      throw error;
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all([...this.adapters.values()].map((a) => a.dispose()));
+    this.adapters.clear();
+  }
+
+  /** Tries `chain` in order; the first answer wins, after the confidence cascade. */
+  private async route(text: string, chain: string[], options: { signal?: AbortSignal; topK?: number }): Promise<Prediction> {
+    const failures: AttemptFailure[] = [];
+    for (const [index, id] of chain.entries()) {
+      const prediction = await this.tryAdapter(id, text, options, failures);
+      if (!prediction) continue;
+      const answer = { ...prediction, fallback_from: failures.map((f) => f.model) };
+      return this.maybeEscalate(answer, chain.slice(index + 1), text, options);
+    }
+    throw new AllAdaptersFailedError(failures);
+  }
+
+  /**
+   * The cascade: an on-device answer below `escalateBelow` goes to the next remote adapter in the
+   * chain. If no remote adapter answers, the on-device answer stands: the user always gets one.
+   */
+  private async maybeEscalate(answer: Prediction, rest: string[], text: string, options: { signal?: AbortSignal; topK?: number }): Promise<Prediction> {
+    const threshold = this.options.escalateBelow;
+    if (threshold === undefined || answer.device === 'remote' || answer.confidence >= threshold) return answer;
+    const remotes = rest.filter((id) => this.isRemote(id));
+    if (remotes.length === 0) return answer;
+    this.stats.escalations++;
+    const ignored: AttemptFailure[] = [];
+    for (const id of remotes) {
+      const remote = await this.tryAdapter(id, text, options, ignored);
+      if (remote) {
+        this.stats.escalationsAnswered++;
+        return { ...remote, fallback_from: answer.fallback_from, escalated_from: answer.model };
+      }
+    }
+    return answer;
+  }
+
+  /**
+   * One adapter, with retries for retryable errors. Returns the prediction, or undefined after
+   * recording why it failed. Rethrows only what no other adapter could fix: the caller's abort.
+   */
+  private async tryAdapter(id: string, text: string, options: { signal?: AbortSignal; topK?: number }, failures: AttemptFailure[]): Promise<Prediction | undefined> {
+    const waitMs = this.cooldowns.remaining(id);
+    if (waitMs > 0) {
+      failures.push({ model: id, code: 'cooling_down', message: `cooling down for another ${Math.ceil(waitMs / 1000)} s after repeated failures` });
+      return undefined;
+    }
+    const adapter = this.adapter(id);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if ((await adapter.health()).state !== 'ready') {
+          await withTimeout(options.signal, this.policy.loadTimeoutMs, `${id} did not load within ${this.policy.loadTimeoutMs} ms`, (signal) => adapter.load({ signal }));
+        }
+        const prediction = await withTimeout(options.signal, this.policy.timeoutMs, `${id} did not answer within ${this.policy.timeoutMs} ms`, (signal) =>
+          abortable(adapter.classify(text, { signal, topK: options.topK }), signal),
+        );
+        this.cooldowns.recordSuccess(id);
+        return prediction;
+      } catch (error) {
+        if (options.signal?.aborted) throw new AbortedError();
+        const retryAfterMs = error instanceof RemoteCallError ? error.retryAfterMs : undefined;
+        const retryable = error instanceof IntentError ? error.retryable : false;
+        if (retryable && retryAfterMs !== undefined && retryAfterMs > this.policy.maxRetryAfterMs) {
+          // The server asked for a long pause: honour it by skipping this adapter meanwhile.
+          this.cooldowns.coolDown(id, retryAfterMs);
+        } else if (retryable && attempt < this.policy.retries) {
+          await sleep(Math.max(retryAfterMs ?? 0, backoffDelay(this.policy, attempt, this.random)), options.signal);
+          continue;
+        } else {
+          this.cooldowns.recordFailure(id);
+        }
+        failures.push({ model: id, code: error instanceof IntentError ? error.code : 'internal', message: error instanceof Error ? error.message : String(error) });
+        this.dispatchEvent(new Event('change'));
+        return undefined;
+      }
+    }
+  }
+
+  private isRemote(id: string): boolean {
+    return (this.options.remote ?? DEFAULT_REMOTE).includes(id);
+  }
+
+  private checkKnown(id: string): void {
+    if (!(id in this.options.factories)) {
+      throw new InvalidInputError(`Unknown model "${id}": choose one of ${Object.keys(this.options.factories).join(', ')}.`);
+    }
+  }
+}
+
+const DEFAULT_REMOTE = ['vllm', 'gemini'];
