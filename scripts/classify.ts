@@ -1,41 +1,38 @@
 /**
- * npm run classify -- [--model custom] [--model-dir DIR] [--json] [--top K] "text" ...
+ * npm run classify -- [--model custom|vllm|gemini] [--fallback a,b] [--json] [--top K] "text" ...
+ *   vLLM:   --vllm-url URL --vllm-model NAME [--vllm-mode chat|classify]   (key: VLLM_API_KEY)
+ *   Gemini: --gemini-base-url URL [--gemini-model NAME]                     (key: GEMINI_API_KEY)
+ *   --escalate-below 0.5 sends unsure on-device answers on to the next remote model.
  * With no texts, reads one message per line from standard input. Prints one line per input.
  */
 import { parseArgs } from 'node:util';
 import { toWireError } from '../src/core/errors';
 import type { Prediction } from '../src/core/prediction';
-import { loadNodeClassifier } from './lib/classifiers';
 import { positiveInt, readStdinLines, runCli } from './lib/cli';
+import { PIPELINE_FLAGS, pipelineFromFlags } from './lib/pipeline';
 
 runCli(async () => {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: {
-      model: { type: 'string', default: 'custom' },
-      'model-dir': { type: 'string' },
-      json: { type: 'boolean', default: false },
-      top: { type: 'string' },
-    },
+    options: { ...PIPELINE_FLAGS, json: { type: 'boolean', default: false }, top: { type: 'string' } },
   });
   const texts = positionals.length > 0 ? positionals : await readStdinLines();
   if (texts.length === 0) throw new Error('nothing to classify: pass messages as arguments or one per line on standard input');
   const topK = positiveInt(values.top, 'top', 5);
-  const engine = await loadNodeClassifier(values.model, values['model-dir']);
+  const pipeline = pipelineFromFlags(values);
   let failed = 0;
   for (const text of texts) {
     try {
-      const p = await engine.classify(text, topK);
+      const p = await pipeline.classify(text, { topK });
       process.stdout.write((values.json ? JSON.stringify(p) : describe(p)) + '\n');
     } catch (error) {
       failed++;
       const wire = toWireError(error);
-      process.stdout.write(
-        (values.json ? JSON.stringify({ error: { code: wire.code, message: wire.message } }) : `error: ${wire.message}`) + '\n',
-      );
+      const line = values.json ? JSON.stringify({ error: { code: wire.code, message: wire.message, ...(wire.attempts ? { attempts: wire.attempts } : {}) } }) : `error: ${wire.message}`;
+      process.stdout.write(line + '\n');
     }
   }
-  await engine.dispose();
+  await pipeline.dispose();
   if (failed > 0) process.exitCode = 1;
 });
 
@@ -44,5 +41,6 @@ function describe(p: Prediction): string {
     .slice(1, 3)
     .map((t) => `${t.intent} ${t.score.toFixed(3)}`)
     .join(', ');
-  return `${p.intent}\t${p.confidence.toFixed(3)}\t(${others})\t${p.model}/${p.device} ${p.latency_ms.toFixed(1)} ms${p.truncated ? '\ttruncated' : ''}`;
+  const notes = [p.truncated && 'truncated', p.masked && 'personal data masked', p.fallback_from.length > 0 && `after ${p.fallback_from.join(', ')} failed`, p.escalated_from && `escalated from ${p.escalated_from}`].filter(Boolean);
+  return `${p.intent}\t${p.confidence.toFixed(3)}\t(${others})\t${p.model}/${p.device} ${p.latency_ms.toFixed(1)} ms${notes.length ? '\t' + notes.join('; ') : ''}`;
 }

@@ -1,0 +1,331 @@
+/**
+ * Gemini (Google's Gemini API) through the `@google/genai` SDK. One `generateContent` call per
+ * message, constrained to answer exactly one of the labels: `responseMimeType: 'text/x.enum'`
+ * with `responseSchema: {type: STRING, enum: labels}` makes the model's whole answer a bare label.
+ *
+ * Where it sits: a remote fallback. The pipeline owns retries, backoff, cooldowns and timeouts, so
+ * this adapter makes ONE attempt per `classify` (the SDK's own retries are switched off) and turns
+ * every failure into a typed error the pipeline can act on (`RemoteCallError.retryable`,
+ * `retryAfterMs`).
+ *
+ * Keys and proxies. The API key comes only from the `apiKey` option at run time: never from
+ * `import.meta.env` (it would be baked into the bundle) and never from the SDK's own fallback to
+ * the `GEMINI_API_KEY`/`GOOGLE_API_KEY` environment variables under Node (we always hand the SDK
+ * an explicit key, the empty string when there is none). Google's advice is to keep keys out of
+ * client code in production and to go through a proxy the bank runs: give `baseUrl` and no key,
+ * and the requests go to `{baseUrl}/v1beta/models/{model}:generateContent` with no
+ * `x-goog-api-key` header at all; the proxy adds its own credentials. (The SDK's browser build
+ * refuses to send a request without a key header, so for a keyless proxy we hand it an empty
+ * header and strip it in our `fetch` before the request leaves; the SDK then logs "API key should
+ * be set" once per client, which is expected.)
+ *
+ * Privacy: the message is masked (`maskPersonalData`) before it leaves the device, unless the
+ * `mask` option is false; `Prediction.masked` says whether anything was replaced.
+ */
+import { ApiError, GoogleGenAI, Type, type GenerateContentResponse } from '@google/genai';
+import type { AdapterHealth, AdapterState, ClassifyOptions, IntentAdapter, LoadOptions } from '../core/adapter';
+import { AbortedError, IntentError, ModelUnavailableError, RemoteCallError, throwIfAborted } from '../core/errors';
+import { validateMessage } from '../core/input';
+import { BANKING77_LABELS } from '../core/labels';
+import type { Prediction } from '../core/prediction';
+import { maskPersonalData } from '../privacy/mask';
+
+export interface GeminiAdapterOptions {
+  /** Gemini API key. Only for trying things out: in production use `baseUrl` with the bank's proxy. */
+  apiKey?: string;
+  /** Where to send requests instead of Google's endpoint, e.g. `https://bank.example/gemini`. */
+  baseUrl?: string;
+  /** Model id. Default {@link GEMINI_DEFAULT_MODEL}. */
+  model?: string;
+  /** The labels Gemini must choose from. Default the 77 Banking77 intents. */
+  labels?: readonly string[];
+  /** Mask card numbers, IBANs, emails, phone and account numbers before sending. Default true. */
+  mask?: boolean;
+  /** `confidence` when Gemini sends no log probability; see {@link GEMINI_UNSCORED_CONFIDENCE}. */
+  unscoredConfidence?: number;
+  /**
+   * Thinking tokens the model may spend. Default 0 (off): choosing a label needs no reasoning and
+   * thinking adds seconds and cost. `null` sends nothing (the model's default), for models that
+   * cannot turn thinking off.
+   */
+  thinkingBudget?: number | null;
+  /** Longest message sent, in characters, after masking; longer ones are cut (`truncated: true`). */
+  maxChars?: number;
+}
+
+const MODEL_ID = 'gemini';
+export const GEMINI_DEFAULT_MODEL = 'gemini-2.5-flash';
+export const GEMINI_API_URL = 'https://generativelanguage.googleapis.com';
+/** The Gemini API version in the request path, pinned so that the path never changes under us. */
+export const GEMINI_API_VERSION = 'v1beta';
+/** A customer message is a few sentences; anything longer is cut rather than paid for. */
+export const GEMINI_MAX_CHARS = 8_000;
+
+/**
+ * Gemini's confidence. Gemini answers one label and no ranking; on the Developer API log
+ * probabilities are unreliable (often absent; asking for them with `responseLogprobs` is refused
+ * by several models), so we never ask. When a candidate nevertheless carries `avgLogprobs` (the
+ * mean log probability of the answer's tokens), `confidence = exp(avgLogprobs)`: the geometric
+ * mean probability of those tokens, a rough and uncalibrated score. Otherwise `confidence` is this
+ * neutral value, which says "no information" rather than "certain" (1) or "wrong" (0). Set the
+ * `unscoredConfidence` option to Gemini's measured accuracy on your probe set to make it the best
+ * calibrated constant (a constant equal to the accuracy has zero expected calibration error).
+ * `top` holds the one label with that same score: we do not invent runners-up.
+ */
+export const GEMINI_UNSCORED_CONFIDENCE = 0.5;
+
+const INSTRUCTION =
+  'You classify messages that customers send to their bank. Answer with the one intent label that best describes the message below.';
+const API_KEY_HEADER = 'x-goog-api-key';
+
+export class GeminiAdapter implements IntentAdapter {
+  readonly id = MODEL_ID;
+  private state: AdapterState = 'idle';
+  private reason: string | undefined;
+  private client: GoogleGenAI | undefined;
+  /** Aborted by `dispose()`, so that calls in flight stop at once. */
+  private readonly lifetime = new AbortController();
+  private readonly model: string;
+  private readonly labels: readonly string[];
+  private readonly labelSet: ReadonlySet<string>;
+  private readonly baseUrl: string;
+
+  constructor(private readonly options: GeminiAdapterOptions = {}) {
+    this.model = options.model ?? GEMINI_DEFAULT_MODEL;
+    this.labels = options.labels ?? BANKING77_LABELS;
+    this.labelSet = new Set(this.labels);
+    this.baseUrl = (options.baseUrl ?? GEMINI_API_URL).replace(/\/+$/, '');
+  }
+
+  /** The URL one classification is posted to (no key in it: the key travels in a header). */
+  get endpoint(): string {
+    return `${this.baseUrl}/${GEMINI_API_VERSION}/models/${this.model}:generateContent`;
+  }
+
+  /**
+   * Checks the configuration and creates the SDK client. Sends nothing: the first `classify` is
+   * the first request (a check call would cost a request, and a proxy may only allow
+   * `generateContent`).
+   */
+  load(options: LoadOptions = {}): Promise<void> {
+    throwIfAborted(options.signal);
+    if (this.state === 'disposed') return Promise.reject(this.disposedError());
+    if (this.state === 'ready') return Promise.resolve();
+    const { apiKey, baseUrl } = this.options;
+    if (!apiKey && !baseUrl) {
+      const error = new ModelUnavailableError('Gemini needs an API key or the URL of your proxy', MODEL_ID);
+      this.state = 'unavailable';
+      this.reason = error.message;
+      return Promise.reject(error);
+    }
+    this.client = new GoogleGenAI({
+      // Always explicit, so that the SDK never falls back to environment variables under Node
+      // (GEMINI_API_KEY, GOOGLE_GEMINI_BASE_URL, GOOGLE_GENAI_USE_VERTEXAI).
+      vertexai: false,
+      apiKey: apiKey ?? '',
+      apiVersion: GEMINI_API_VERSION,
+      httpOptions: {
+        baseUrl: this.baseUrl,
+        // The SDK retries only when given retry options (v2.32: 5 attempts for 408/429/5xx when
+        // set); one attempt, said out loud, in case a later version changes that default.
+        retryOptions: { attempts: 1 },
+        ...(apiKey ? {} : { headers: { [API_KEY_HEADER]: '' }, fetch: fetchWithoutEmptyKey }),
+      },
+    });
+    this.state = 'ready';
+    this.reason = undefined;
+    return Promise.resolve();
+  }
+
+  async classify(text: string, options: ClassifyOptions = {}): Promise<Prediction> {
+    const { signal } = options;
+    throwIfAborted(signal);
+    const message = validateMessage(text);
+    if (this.state === 'disposed') throw this.disposedError();
+    if (this.state !== 'ready') await this.load({ signal });
+    const client = this.client;
+    if (!client) throw new ModelUnavailableError(this.reason ?? 'Gemini is not configured.', MODEL_ID);
+
+    const { text: outgoing, masked } = this.options.mask === false ? { text: message, masked: false } : maskPersonalData(message);
+    const maxChars = this.options.maxChars ?? GEMINI_MAX_CHARS;
+    const truncated = outgoing.length > maxChars;
+    const sent = truncated ? outgoing.slice(0, maxChars) : outgoing;
+
+    const started = performance.now();
+    const call = linkedAbort(signal, this.lifetime.signal);
+    let response: GenerateContentResponse;
+    try {
+      const thinkingBudget = this.options.thinkingBudget === undefined ? 0 : this.options.thinkingBudget;
+      response = await client.models.generateContent({
+        model: this.model,
+        contents: [{ role: 'user', parts: [{ text: INSTRUCTION }, { text: sent }] }],
+        config: {
+          responseMimeType: 'text/x.enum',
+          responseSchema: { type: Type.STRING, enum: [...this.labels] },
+          temperature: 0,
+          ...(thinkingBudget === null ? {} : { thinkingConfig: { thinkingBudget } }),
+          abortSignal: call.signal,
+        },
+      });
+    } catch (error) {
+      throw this.toIntentError(error, signal);
+    } finally {
+      call.dispose();
+    }
+
+    const intent = this.readLabel(response);
+    const confidence = readConfidence(response, this.options.unscoredConfidence ?? GEMINI_UNSCORED_CONFIDENCE);
+    return {
+      intent,
+      confidence,
+      top: [{ intent, score: confidence }],
+      model: MODEL_ID,
+      device: 'remote',
+      latency_ms: performance.now() - started,
+      truncated,
+      fallback_from: [],
+      masked,
+    };
+  }
+
+  health(): Promise<AdapterHealth> {
+    const health: AdapterHealth = { state: this.state };
+    if (this.state === 'ready') health.device = 'remote';
+    if (this.reason) health.reason = this.reason;
+    return Promise.resolve(health);
+  }
+
+  dispose(): Promise<void> {
+    if (this.state !== 'disposed') {
+      this.state = 'disposed';
+      this.reason = 'The Gemini adapter was disposed.';
+      this.client = undefined;
+      this.lifetime.abort();
+    }
+    return Promise.resolve();
+  }
+
+  /** The answer's text, which must be exactly one label; anything else is a non-retryable error. */
+  private readLabel(response: GenerateContentResponse): string {
+    const candidate = response.candidates?.[0];
+    if (!candidate) {
+      const blocked = response.promptFeedback?.blockReason;
+      const why = blocked ? `it blocked the message (blockReason ${blocked})` : 'it sent no candidate';
+      throw new RemoteCallError(`Gemini gave no label: ${why}.`, 200, false);
+    }
+    const finish = candidate.finishReason;
+    if (finish && finish !== 'STOP') {
+      throw new RemoteCallError(`Gemini gave no label: it stopped with finishReason ${finish}.`, 200, false);
+    }
+    const label = response.text?.trim() ?? '';
+    if (!this.labelSet.has(label)) {
+      const shown = label.length > 80 ? `${label.slice(0, 80)}…` : label;
+      throw new RemoteCallError(`Gemini answered something that is not a label: "${shown}".`, 200, false);
+    }
+    return label;
+  }
+
+  private toIntentError(error: unknown, signal: AbortSignal | undefined): IntentError {
+    if (signal?.aborted) return new AbortedError();
+    if (this.lifetime.signal.aborted) return this.disposedError();
+    if (error instanceof IntentError) return error;
+    if (error instanceof ApiError) return fromApiError(error);
+    // fetch rejects with a TypeError when no HTTP answer came back at all: refused connection,
+    // DNS failure, TLS error, CORS refusal in a browser. Worth another try later.
+    if (error instanceof TypeError) {
+      const cause = describeCause(error);
+      return new RemoteCallError(`Could not reach Gemini at ${this.endpoint}${cause}.`, undefined, true);
+    }
+    const detail = error instanceof Error ? error.message : String(error);
+    return new RemoteCallError(`The Gemini call failed: ${detail}`, undefined, false);
+  }
+
+  private disposedError(): ModelUnavailableError {
+    return new ModelUnavailableError('The Gemini adapter was disposed.', MODEL_ID);
+  }
+}
+
+/** Body of a Google API error: `{"error": {code, message, status, details}}`. */
+interface GoogleErrorBody {
+  code?: number;
+  message?: string;
+  status?: string;
+  details?: { '@type'?: string; retryDelay?: string }[];
+}
+
+const HINTS: Record<number, string> = {
+  400: 'The request was refused as invalid (a wrong API key answers 400 too).',
+  401: 'Check the API key or the proxy credentials.',
+  403: 'The key or the proxy is not allowed to call this model.',
+  404: 'Check the model id and the proxy URL.',
+  429: 'The quota is used up for now.',
+};
+
+/**
+ * The SDK's `ApiError` has only `status` and `message`, and the message is the raw JSON body of
+ * the answer, so the Google error (status name, text, RetryInfo) is parsed back out of it.
+ */
+function fromApiError(error: ApiError): RemoteCallError {
+  const status = error.status;
+  const body = parseGoogleError(error.message);
+  const what = [body?.status, body?.message].filter(Boolean).join(': ') || error.message;
+  const retryable = status === 408 || status === 409 || status === 429 || status >= 500;
+  const retryAfterMs = retryDelayMs(body);
+  const hint = HINTS[status] ?? (status >= 500 ? 'Gemini is failing or overloaded; try again later.' : '');
+  return new RemoteCallError(`Gemini answered HTTP ${status} (${what}). ${hint}`.trim(), status, retryable, retryAfterMs);
+}
+
+function parseGoogleError(message: string): GoogleErrorBody | undefined {
+  try {
+    const parsed: unknown = JSON.parse(message);
+    if (typeof parsed === 'object' && parsed !== null && 'error' in parsed) {
+      const inner = (parsed as { error: unknown }).error;
+      if (typeof inner === 'object' && inner !== null) return inner as GoogleErrorBody;
+    }
+  } catch {
+    // Not JSON (a proxy's HTML error page): the raw message is all there is.
+  }
+  return undefined;
+}
+
+/** `details[] {@type: type.googleapis.com/google.rpc.RetryInfo, retryDelay: "58s"}` → 58000. */
+function retryDelayMs(body: GoogleErrorBody | undefined): number | undefined {
+  const info = body?.details?.find((detail) => detail['@type']?.endsWith('google.rpc.RetryInfo'));
+  const match = /^(\d+(?:\.\d+)?)s$/.exec(info?.retryDelay?.trim() ?? '');
+  return match ? Math.round(Number(match[1]) * 1000) : undefined;
+}
+
+function readConfidence(response: GenerateContentResponse, unscored: number): number {
+  const avg = response.candidates?.[0]?.avgLogprobs;
+  if (typeof avg === 'number' && Number.isFinite(avg)) return Math.min(1, Math.exp(avg));
+  return unscored;
+}
+
+/** ` (ECONNREFUSED)`-style detail from undici's `fetch failed` cause; empty in browsers. */
+function describeCause(error: TypeError): string {
+  const cause: unknown = error.cause;
+  if (typeof cause === 'object' && cause !== null) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string') return ` (${code})`;
+  }
+  return error.message ? ` (${error.message})` : '';
+}
+
+/** For a keyless proxy: drops the empty key header the SDK was handed, so none is sent. */
+function fetchWithoutEmptyKey(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  const headers = new Headers(init?.headers);
+  if (headers.get(API_KEY_HEADER) === '') headers.delete(API_KEY_HEADER);
+  return globalThis.fetch(input, { ...init, headers });
+}
+
+/** One signal that aborts when any of `signals` does; `dispose` unhooks it. */
+function linkedAbort(...signals: (AbortSignal | undefined)[]): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  const present = signals.filter((signal): signal is AbortSignal => signal !== undefined);
+  for (const signal of present) {
+    if (signal.aborted) controller.abort();
+    else signal.addEventListener('abort', abort, { once: true });
+  }
+  return { signal: controller.signal, dispose: () => present.forEach((signal) => signal.removeEventListener('abort', abort)) };
+}
