@@ -70,6 +70,8 @@ export interface GeminiStandIn {
 export interface GeminiStandInOptions {
   /** The key the server accepts; null accepts requests without any key (a bank's proxy). */
   apiKey: string | null;
+  /** Port on 127.0.0.1; default 0, a free one the system picks. */
+  port?: number;
 }
 
 /** Keyword → label, first match wins. Only enough to tell a few messages apart in tests. */
@@ -146,7 +148,7 @@ export async function startGeminiServer(options: GeminiStandInOptions): Promise<
     });
   });
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,

@@ -47,6 +47,8 @@ export type StandInMode =
   | 'not-json';
 
 export interface StandInOptions {
+  /** Port on 127.0.0.1; default 0, a free one the system picks. */
+  port?: number;
   /** Model ids served (`--served-model-name`). Default `['banking-intent']`. */
   models?: string[];
   /** When set, every path but `/health` needs `Authorization: Bearer <apiKey>`. */
@@ -129,7 +131,7 @@ export class VllmStandIn {
   /** Starts a stand-in on 127.0.0.1 with a port the system picks. */
   static async start(options: StandInOptions = {}): Promise<VllmStandIn> {
     const standIn = new VllmStandIn(options);
-    await new Promise<void>((resolve) => standIn.server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => standIn.server.listen(options.port ?? 0, '127.0.0.1', resolve));
     const { port } = standIn.server.address() as AddressInfo;
     standIn.origin = `http://127.0.0.1:${port}`;
     return standIn;
