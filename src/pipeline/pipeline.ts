@@ -62,6 +62,7 @@ export class IntentPipeline extends EventTarget {
   private readonly now: () => number;
   private readonly random: () => number;
   private activeId: string;
+  private inFlightCount = 0;
   private fallbackIds: string[];
   private readonly stats: PipelineStats = { requests: 0, answered: 0, failed: 0, fallbacks: 0, escalations: 0, escalationsAnswered: 0 };
 
@@ -141,8 +142,18 @@ export class IntentPipeline extends EventTarget {
     }
   }
 
+  /** User requests being answered right now; background work (benchmarks) waits for 0. */
+  get inFlight(): number {
+    return this.inFlightCount;
+  }
+
+  /**
+   * Classifies one message. After it settles, a `request` event (a `CustomEvent` whose detail is
+   * the request count) lets a benchmark scheduler count requests without wrapping this method.
+   */
   async classify(text: string, options: { signal?: AbortSignal; topK?: number } = {}): Promise<Prediction> {
     this.stats.requests++;
+    this.inFlightCount++;
     try {
       validateMessage(text); // bad input fails once, here, not once per adapter
       const prediction = await this.route(text, this.chain, options);
@@ -152,7 +163,15 @@ export class IntentPipeline extends EventTarget {
     } catch (error) {
       this.stats.failed++;
       throw error;
+    } finally {
+      this.inFlightCount--;
+      this.dispatchEvent(new CustomEvent('request', { detail: this.stats.requests }));
     }
+  }
+
+  /** Milliseconds until `id` is tried again after repeated failures; 0 when it may be used. */
+  coolingDown(id: string): number {
+    return this.cooldowns.remaining(id);
   }
 
   async dispose(): Promise<void> {
