@@ -40,6 +40,18 @@ export const DEFAULT_CONFIG: RuntimeConfig = {
 
 export type EnvSource = Record<string, string | boolean | undefined>;
 
+/** Every env variable `resolveConfig` reads (the site names each one for Vite; a test keeps them in step). */
+export const CONFIG_ENV_KEYS = [
+  'VITE_MODEL',
+  'VITE_FALLBACK',
+  'VITE_ESCALATE_BELOW',
+  'VITE_VLLM_URL',
+  'VITE_VLLM_MODEL',
+  'VITE_VLLM_MODE',
+  'VITE_GEMINI_BASE_URL',
+  'VITE_GEMINI_MODEL',
+] as const;
+
 export interface ConfigOverrides {
   model?: string;
   fallback?: string[];
@@ -50,7 +62,7 @@ export interface ConfigOverrides {
 
 /** Merges the sources above and validates the result; throws `InvalidInputError` naming the bad setting. */
 export function resolveConfig(sources: { env?: EnvSource; params?: URLSearchParams; overrides?: ConfigOverrides } = {}): RuntimeConfig {
-  const env = (key: string) => {
+  const env = (key: (typeof CONFIG_ENV_KEYS)[number]) => {
     const value = sources.env?.[key];
     return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
   };

@@ -5,14 +5,7 @@
  * remote models. Any number of concurrent calls each get exactly one answer or one error.
  */
 import type { AdapterHealth, IntentAdapter, LoadOptions } from '../core/adapter';
-import {
-  AbortedError,
-  AllAdaptersFailedError,
-  InvalidInputError,
-  IntentError,
-  RemoteCallError,
-  type AttemptFailure,
-} from '../core/errors';
+import { AbortedError, AllAdaptersFailedError, InvalidInputError, IntentError, RemoteCallError, type AttemptFailure } from '../core/errors';
 import { validateMessage } from '../core/input';
 import type { Prediction } from '../core/prediction';
 import { Cooldowns } from './cooldowns';
@@ -195,7 +188,12 @@ export class IntentPipeline extends EventTarget {
    * The cascade: an on-device answer below `escalateBelow` goes to the next remote adapter in the
    * chain. If no remote adapter answers, the on-device answer stands: the user always gets one.
    */
-  private async maybeEscalate(answer: Prediction, rest: string[], text: string, options: { signal?: AbortSignal; topK?: number }): Promise<Prediction> {
+  private async maybeEscalate(
+    answer: Prediction,
+    rest: string[],
+    text: string,
+    options: { signal?: AbortSignal; topK?: number },
+  ): Promise<Prediction> {
     const threshold = this.options.escalateBelow;
     if (threshold === undefined || answer.device === 'remote' || answer.confidence >= threshold) return answer;
     const remotes = rest.filter((id) => this.isRemote(id));
@@ -216,20 +214,38 @@ export class IntentPipeline extends EventTarget {
    * One adapter, with retries for retryable errors. Returns the prediction, or undefined after
    * recording why it failed. Rethrows only what no other adapter could fix: the caller's abort.
    */
-  private async tryAdapter(id: string, text: string, options: { signal?: AbortSignal; topK?: number }, failures: AttemptFailure[]): Promise<Prediction | undefined> {
+  private async tryAdapter(
+    id: string,
+    text: string,
+    options: { signal?: AbortSignal; topK?: number },
+    failures: AttemptFailure[],
+  ): Promise<Prediction | undefined> {
     const waitMs = this.cooldowns.remaining(id);
     if (waitMs > 0) {
-      failures.push({ model: id, code: 'cooling_down', message: `cooling down for another ${Math.ceil(waitMs / 1000)} s after repeated failures` });
+      failures.push({
+        model: id,
+        code: 'cooling_down',
+        message: `cooling down for another ${Math.ceil(waitMs / 1000)} s after repeated failures`,
+      });
       return undefined;
     }
     const adapter = this.adapter(id);
     for (let attempt = 0; ; attempt++) {
       try {
         if ((await adapter.health()).state !== 'ready') {
-          await withTimeout(options.signal, this.policy.loadTimeoutMs, `${id} did not load within ${this.policy.loadTimeoutMs} ms`, (signal) => adapter.load({ signal }));
+          // The load is shared with other requests: stop waiting on timeout or abort, never cancel it.
+          await withTimeout(
+            options.signal,
+            this.policy.loadTimeoutMs,
+            `${id} did not load within ${this.policy.loadTimeoutMs} ms`,
+            (signal) => abortable(adapter.load(), signal),
+          );
         }
-        const prediction = await withTimeout(options.signal, this.policy.timeoutMs, `${id} did not answer within ${this.policy.timeoutMs} ms`, (signal) =>
-          abortable(adapter.classify(text, { signal, topK: options.topK }), signal),
+        const prediction = await withTimeout(
+          options.signal,
+          this.policy.timeoutMs,
+          `${id} did not answer within ${this.policy.timeoutMs} ms`,
+          (signal) => abortable(adapter.classify(text, { signal, topK: options.topK }), signal),
         );
         this.cooldowns.recordSuccess(id);
         return prediction;
@@ -246,7 +262,11 @@ export class IntentPipeline extends EventTarget {
         } else {
           this.cooldowns.recordFailure(id);
         }
-        failures.push({ model: id, code: error instanceof IntentError ? error.code : 'internal', message: error instanceof Error ? error.message : String(error) });
+        failures.push({
+          model: id,
+          code: error instanceof IntentError ? error.code : 'internal',
+          message: error instanceof Error ? error.message : String(error),
+        });
         this.dispatchEvent(new Event('change'));
         return undefined;
       }

@@ -43,7 +43,8 @@ export function backoffDelay(policy: RouterPolicy, attempt: number, random: () =
 export function resolvePolicy(partial: Partial<RouterPolicy> = {}): RouterPolicy {
   const policy = { ...DEFAULT_POLICY, ...partial };
   for (const [key, value] of Object.entries(policy)) {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new Error(`router policy: ${key} must be a number >= 0, got ${String(value)}`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+      throw new Error(`router policy: ${key} must be a number >= 0, got ${String(value)}`);
   }
   if (policy.allowedFails < 1) throw new Error('router policy: allowedFails must be at least 1');
   return policy;

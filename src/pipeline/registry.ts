@@ -7,20 +7,36 @@ import type { AdapterHealth, IntentAdapter } from '../core/adapter';
 import type { ModelId, RuntimeConfig } from '../core/config';
 import { ModelUnavailableError } from '../core/errors';
 import type { Prediction } from '../core/prediction';
-import { GeminiAdapter } from '../adapters/gemini';
-import { VllmAdapter } from '../adapters/vllm';
+import { LazyAdapter } from './lazy-adapter';
 import type { AdapterFactories } from './pipeline';
 
-export function createFactories(config: RuntimeConfig, makeCustom: () => IntentAdapter): AdapterFactories & Record<ModelId, () => IntentAdapter> {
+export function createFactories(
+  config: RuntimeConfig,
+  makeCustom: () => IntentAdapter,
+): AdapterFactories & Record<ModelId, () => IntentAdapter> {
   return {
     custom: makeCustom,
     vllm: () =>
       config.vllm.url && config.vllm.model
-        ? new VllmAdapter({ baseUrl: config.vllm.url, model: config.vllm.model, apiKey: config.vllm.apiKey, mode: config.vllm.mode })
-        : new UnconfiguredAdapter('vllm', 'Set the vLLM server URL and model name (VITE_VLLM_URL and VITE_VLLM_MODEL, or --vllm-url and --vllm-model).'),
+        ? new LazyAdapter('vllm', async () => {
+            const { VllmAdapter } = await import('../adapters/vllm');
+            return new VllmAdapter({
+              baseUrl: config.vllm.url!,
+              model: config.vllm.model!,
+              apiKey: config.vllm.apiKey,
+              mode: config.vllm.mode,
+            });
+          })
+        : new UnconfiguredAdapter(
+            'vllm',
+            'Set the vLLM server URL and model name (VITE_VLLM_URL and VITE_VLLM_MODEL, or --vllm-url and --vllm-model).',
+          ),
     gemini: () =>
       config.gemini.apiKey || config.gemini.baseUrl
-        ? new GeminiAdapter({ apiKey: config.gemini.apiKey, baseUrl: config.gemini.baseUrl, model: config.gemini.model })
+        ? new LazyAdapter('gemini', async () => {
+            const { GeminiAdapter } = await import('../adapters/gemini');
+            return new GeminiAdapter({ apiKey: config.gemini.apiKey, baseUrl: config.gemini.baseUrl, model: config.gemini.model });
+          })
         : new UnconfiguredAdapter('gemini', "Gemini needs your bank's proxy URL (VITE_GEMINI_BASE_URL) or an API key entered at run time."),
   };
 }

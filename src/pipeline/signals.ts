@@ -5,7 +5,12 @@ import { AbortedError, TimeoutError } from '../core/errors';
  * Runs `run` with a signal that aborts when the caller's does or after `ms`. Rejects with
  * `TimeoutError(message)` on the timeout even if `run` ignores its signal, so nothing waits longer.
  */
-export async function withTimeout<T>(caller: AbortSignal | undefined, ms: number, message: string, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withTimeout<T>(
+  caller: AbortSignal | undefined,
+  ms: number,
+  message: string,
+  run: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   const controller = new AbortController();
   const timeout = new TimeoutError(message);
   const timer = setTimeout(() => controller.abort(timeout), ms);

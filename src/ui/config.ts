@@ -1,19 +1,29 @@
 /**
- * Every setting of the site, in one place, with its default.
+ * The site's settings. Two kinds, each with one home:
+ *
+ * Which model answers (the active model, the fallback chain, the confidence cascade, the remote
+ * servers) is the runtime config of `src/core/config.ts`, shared with the command line: Vite env
+ * (`VITE_MODEL`, `VITE_VLLM_URL`, ... from `vite --mode vllm`), then the URL parameters
+ * `?model=`, `?fallback=`, `?escalate=`, then what the user enters in the page (`overrides`).
+ * Server endpoints and API keys never come from the URL; keys only from the page, in memory.
+ *
+ * Where the site's own files are, which exists only in the browser, is read here:
  *
  *   /                        the custom model from `<base>models/custom/`, WebGPU when available
  *   /?device=wasm            force the WASM backend (also `?device=webgpu`, `?device=auto`)
  *   /?models=/other/folder/  load the model files from another folder of this site
+ *   /?model=vllm&fallback=custom&escalate=0.5   see src/core/config.ts
  *
  * `<base>` is Vite's `base` (`import.meta.env.BASE_URL`, `BASE_PATH=/sub/ npm run build`). The
  * onnxruntime-web runtime always comes from `<base>ort/` on this origin: never from a CDN.
  */
+import { resolveConfig, type ConfigOverrides, type EnvSource, type RuntimeConfig } from '../core/config';
 import { InvalidInputError } from '../core/errors';
 
 export type DeviceChoice = 'auto' | 'webgpu' | 'wasm';
 
 export interface SiteConfig {
-  /** Absolute URL of the model folder, ending in `/`. */
+  /** Absolute URL of the custom model's folder, ending in `/`. */
   modelBaseUrl: string;
   /** Absolute URL of the onnxruntime-web runtime files, ending in `/`. */
   ortBaseUrl: string;
@@ -23,8 +33,8 @@ export interface SiteConfig {
 
 const DEVICE_CHOICES: readonly DeviceChoice[] = ['auto', 'webgpu', 'wasm'];
 
-/** Reads the URL parameters of `pageUrl`; throws `InvalidInputError` for a value it cannot use. */
-export function readConfig(pageUrl: string, baseUrl: string = import.meta.env.BASE_URL): SiteConfig {
+/** Reads the site parameters of `pageUrl`; throws `InvalidInputError` for a value it cannot use. */
+export function readSiteConfig(pageUrl: string, baseUrl: string = import.meta.env.BASE_URL): SiteConfig {
   const page = new URL(pageUrl);
   const base = new URL(baseUrl, page);
   const params = page.searchParams;
@@ -47,6 +57,30 @@ export function readConfig(pageUrl: string, baseUrl: string = import.meta.env.BA
   }
 
   return { modelBaseUrl, ortBaseUrl: new URL('ort/', base).href, device };
+}
+
+/**
+ * The build's `VITE_*` settings that src/core/config.ts reads, each named on its own: Vite inlines
+ * exactly the `import.meta.env.X` a bundle mentions, whereas passing `import.meta.env` whole would
+ * inline every `VITE_*` variable of the build, a mistaken `VITE_GEMINI_API_KEY` included.
+ */
+export const BUILD_ENV: EnvSource = {
+  VITE_MODEL: import.meta.env.VITE_MODEL,
+  VITE_FALLBACK: import.meta.env.VITE_FALLBACK,
+  VITE_ESCALATE_BELOW: import.meta.env.VITE_ESCALATE_BELOW,
+  VITE_VLLM_URL: import.meta.env.VITE_VLLM_URL,
+  VITE_VLLM_MODEL: import.meta.env.VITE_VLLM_MODEL,
+  VITE_VLLM_MODE: import.meta.env.VITE_VLLM_MODE,
+  VITE_GEMINI_BASE_URL: import.meta.env.VITE_GEMINI_BASE_URL,
+  VITE_GEMINI_MODEL: import.meta.env.VITE_GEMINI_MODEL,
+};
+
+/**
+ * The runtime config for this page: the build's env, the URL parameters of `pageUrl`, then
+ * `overrides` (the "Remote models" panel and the model selector). Throws `InvalidInputError`.
+ */
+export function readRuntimeConfig(pageUrl: string, overrides?: ConfigOverrides, env: EnvSource = BUILD_ENV): RuntimeConfig {
+  return resolveConfig({ env, params: new URL(pageUrl).searchParams, overrides });
 }
 
 function isDeviceChoice(value: string): value is DeviceChoice {

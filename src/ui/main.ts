@@ -1,96 +1,305 @@
 /**
- * The site: one text box, one button, one model. Loads the custom model in a worker as soon as
- * the page opens, classifies on submit, and registers the service worker that makes the whole
- * site (app, onnxruntime runtime, model files) available offline after the first visit.
+ * The site: a message box, a model selector and a "Remote models" panel over one `IntentPipeline`.
+ * The selected model loads as soon as the page opens (the custom model in a worker, by default);
+ * switching models needs no reload. A remote adapter is created, and its server contacted, only
+ * once it is selected or in the fallback chain, and configured. The service worker registered at
+ * the end makes the site (app, onnxruntime runtime, model files) available offline.
  */
 import { registerSW } from 'virtual:pwa-register';
 import { CustomAdapter } from '../adapters/custom';
-import { AbortedError } from '../core/errors';
-import { readConfig } from './config';
+import type { IntentAdapter, LoadProgress } from '../core/adapter';
+import type { ConfigOverrides, RuntimeConfig } from '../core/config';
+import { AbortedError, InvalidInputError } from '../core/errors';
+import { validateMessage } from '../core/input';
+import { IntentPipeline, type AdapterStatus } from '../pipeline/pipeline';
+import { createFactories } from '../pipeline/registry';
+import { abortable } from '../pipeline/signals';
+import { readRuntimeConfig, readSiteConfig, type SiteConfig } from './config';
 import {
   clearError,
   clearResult,
   deviceName,
   findView,
   hideLoading,
+  renderModels,
   renderPrediction,
   setBusy,
   showError,
   showLoading,
+  type ModelEntry,
   type View,
 } from './render';
 
-function start(view: View): void {
-  let config;
-  try {
-    config = readConfig(location.href);
-  } catch (error) {
-    showError(view, error);
-    view.button.disabled = true;
-    view.modelStatus.textContent = 'Model not loaded.';
-    registerOffline(view);
-    return;
+const TOP_K = 5;
+
+class Site {
+  private config: RuntimeConfig;
+  /** One custom adapter for the page's lifetime: rebuilding the pipeline keeps its loaded worker. */
+  private custom: CustomAdapter | undefined;
+  private pipeline!: IntentPipeline;
+  /** The adapters the current pipeline has created, by id. */
+  private created = new Map<string, IntentAdapter>();
+  /** Loads this page started, per adapter, and their latest progress. */
+  private readonly loads = new WeakMap<IntentAdapter, Promise<void>>();
+  private readonly progress = new WeakMap<IntentAdapter, LoadProgress>();
+  private statuses: AdapterStatus[] = [];
+  private refreshes = 0;
+  /** A new request supersedes the one in flight: its late answer must not replace the new one. */
+  private inFlight: AbortController | undefined;
+  private readonly onChange = () => void this.refresh();
+
+  constructor(
+    private readonly view: View,
+    private readonly site: SiteConfig,
+    config: RuntimeConfig,
+  ) {
+    this.config = config;
+    this.install(config);
   }
 
-  const adapter = new CustomAdapter({
-    modelBaseUrl: config.modelBaseUrl,
-    ortBaseUrl: config.ortBaseUrl,
-    preferWebGPU: config.device !== 'wasm',
-  });
+  /** Loads the selected model, then registers the service worker. */
+  start(): Promise<void> {
+    const { view } = this;
+    fillSettings(view, this.config);
+    view.form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      void this.classify();
+    });
+    view.message.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        view.form.requestSubmit();
+      }
+    });
+    view.modelSelect.addEventListener('change', () => this.select(view.modelSelect.value));
+    view.settings.form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      void this.applySettings();
+    });
+    view.settings.form.addEventListener('input', () => {
+      view.settings.status.textContent = '';
+    });
 
-  const load = async () => {
-    view.modelStatus.textContent = 'Loading the model…';
-    showLoading(view, { stage: 'fetching config.json', loaded: 0, total: 0 });
-    try {
-      await adapter.load({ onProgress: (progress) => showLoading(view, progress) });
-      const health = await adapter.health();
-      const device = health.device ? deviceName(health.device) : 'unknown device';
-      view.modelStatus.textContent = `Model ready: ${adapter.id} on ${device}.`;
-      if (adapter.webgpuSkipped) view.modelStatus.title = adapter.webgpuSkipped;
-    } catch (error) {
-      view.modelStatus.textContent = 'The model could not be loaded.';
-      showError(view, error);
-    } finally {
-      hideLoading(view);
-    }
-  };
+    void this.refresh();
+    return this.load(this.pipeline.active).catch((error: unknown) => {
+      if (!(error instanceof AbortedError)) showError(view, error);
+    });
+  }
 
-  // A new request supersedes the one in flight: its late answer must not replace the new one.
-  let inFlight: AbortController | undefined;
-  const classify = async () => {
-    inFlight?.abort();
+  /** A new pipeline for `config`. The custom adapter, once made, is shared by every pipeline. */
+  private install(config: RuntimeConfig): void {
+    const created = new Map<string, IntentAdapter>();
+    const makeCustom = () =>
+      (this.custom ??= new CustomAdapter({
+        modelBaseUrl: this.site.modelBaseUrl,
+        ortBaseUrl: this.site.ortBaseUrl,
+        preferWebGPU: this.site.device !== 'wasm',
+      }));
+    const factories = Object.fromEntries(
+      Object.entries(createFactories(config, makeCustom)).map(([id, make]) => [
+        id,
+        () => {
+          const adapter = make();
+          created.set(id, adapter);
+          return adapter;
+        },
+      ]),
+    );
+    this.pipeline?.removeEventListener('change', this.onChange);
+    this.pipeline = new IntentPipeline({ factories, active: config.model, fallback: config.fallback, escalateBelow: config.escalateBelow });
+    this.created = created;
+    this.pipeline.addEventListener('change', this.onChange);
+    // An already made custom adapter is this pipeline's too: status() should say it is ready.
+    if (this.custom) this.pipeline.adapter('custom');
+  }
+
+  /** Switches the model for the next message, and starts loading it. */
+  private select(id: string): void {
+    this.pipeline.setActive(id);
+    const url = new URL(location.href);
+    url.searchParams.set('model', id);
+    history.replaceState(history.state, '', url);
+    // A failed load shows in the line under the selector; classifying explains it again.
+    void this.load(id).catch(() => undefined);
+  }
+
+  /** Loads `id` with progress; concurrent calls for one adapter share one load. */
+  private load(id: string): Promise<void> {
+    const pipeline = this.pipeline;
+    const adapter = pipeline.adapter(id);
+    const running = this.loads.get(adapter);
+    if (running) return running;
+    const loading = pipeline
+      .load(id, {
+        onProgress: (progress) => {
+          this.progress.set(adapter, progress);
+          this.render();
+        },
+      })
+      .finally(() => {
+        this.loads.delete(adapter);
+        this.progress.delete(adapter);
+        void this.refresh();
+      });
+    this.loads.set(adapter, loading);
+    void this.refresh();
+    return loading;
+  }
+
+  private async classify(): Promise<void> {
+    const { view } = this;
+    this.inFlight?.abort(new AbortedError());
     const controller = new AbortController();
-    inFlight = controller;
+    this.inFlight = controller;
+    const current = () => this.inFlight === controller;
     clearError(view);
     clearResult(view);
     setBusy(view, true);
+    const pipeline = this.pipeline;
     try {
-      const prediction = await adapter.classify(view.message.value, { signal: controller.signal, topK: 5 });
-      renderPrediction(view, prediction);
+      const text = view.message.value;
+      validateMessage(text); // an empty message is refused at once, even while a model loads
+      // Wait for a load this page started rather than have the request start its own: a request
+      // that is superseded would cancel a load it started, and the loads it shares.
+      const loading = this.loads.get(pipeline.adapter(pipeline.active));
+      if (loading)
+        await abortable(
+          loading.catch(() => undefined),
+          controller.signal,
+        );
+      const prediction = await pipeline.classify(text, { signal: controller.signal, topK: TOP_K });
+      if (current()) renderPrediction(view, prediction);
     } catch (error) {
-      if (!(error instanceof AbortedError)) showError(view, error);
+      if (current() && !(error instanceof AbortedError)) showError(view, error);
     } finally {
-      if (inFlight === controller) {
-        inFlight = undefined;
+      if (current()) {
+        this.inFlight = undefined;
         setBusy(view, false);
       }
+      void this.refresh();
     }
+  }
+
+  /** Reads the panel, rebuilds the pipeline with the new servers, and keeps the selected model. */
+  private async applySettings(): Promise<void> {
+    const { settings } = this.view;
+    settings.error.hidden = true;
+    settings.status.textContent = '';
+    let config: RuntimeConfig;
+    try {
+      config = readSettings(this.view, this.pipeline.active);
+    } catch (error) {
+      showError(this.view, error, settings.error);
+      return;
+    }
+
+    this.inFlight?.abort(new AbortedError());
+    const retired = [...this.created.values()].filter((adapter) => adapter !== this.custom);
+    this.config = config;
+    this.install(config);
+    // The old remote adapters go; the custom worker stays, loaded.
+    await Promise.all(retired.map((adapter) => adapter.dispose()));
+    settings.status.textContent = 'Settings applied.';
+    void this.refresh();
+    void this.load(this.pipeline.active).catch(() => undefined);
+  }
+
+  /** Asks every adapter for its state, then redraws. Only the latest answer is drawn. */
+  private async refresh(): Promise<void> {
+    const pipeline = this.pipeline;
+    const refresh = ++this.refreshes;
+    const statuses = await pipeline.status();
+    if (refresh !== this.refreshes || pipeline !== this.pipeline) return;
+    this.statuses = statuses;
+    this.render();
+  }
+
+  private render(): void {
+    const { view } = this;
+    const active = this.pipeline.active;
+    const entries: ModelEntry[] = this.statuses.map((status) => {
+      const adapter = this.created.get(status.id);
+      return { status, progress: adapter && this.progress.get(adapter), privacy: this.privacy(status.id) };
+    });
+    renderModels(view, entries, active);
+
+    const entry = entries.find((e) => e.status.id === active);
+    const status = entry?.status;
+    if (status?.state === 'loading') showLoading(view, entry?.progress ?? { stage: 'starting', loaded: 0, total: 0 });
+    else hideLoading(view);
+    view.modelStatus.textContent = footerText(active, status);
+    view.modelStatus.title = (active === 'custom' && this.custom?.webgpuSkipped) || '';
+  }
+
+  /** Where a model's messages go, in one sentence. */
+  private privacy(id: string): string {
+    const masked = 'personal data is masked first';
+    switch (id) {
+      case 'custom':
+        return 'Messages stay in this page.';
+      case 'vllm':
+        return this.config.vllm.url ? `Messages go to ${this.config.vllm.url}; ${masked}.` : 'Set its server under "Remote models" below.';
+      case 'gemini':
+        return this.config.gemini.baseUrl
+          ? `Messages go to ${this.config.gemini.baseUrl}; ${masked}.`
+          : this.config.gemini.apiKey
+            ? `Messages go to Google's Gemini API; ${masked}.`
+            : 'Set its proxy or API key under "Remote models" below.';
+      default:
+        return '';
+    }
+  }
+}
+
+function footerText(id: string, status: AdapterStatus | undefined): string {
+  switch (status?.state) {
+    case 'ready':
+      return status.device ? `Model ready: ${id} on ${deviceName(status.device)}.` : `Model ready: ${id}.`;
+    case 'loading':
+      return 'Loading the model…';
+    case 'unavailable':
+      return `The ${id} model could not be loaded.`;
+    default:
+      return 'Model not loaded yet.';
+  }
+}
+
+/** Shows the settings that apply now. The API key field keeps whatever the user typed. */
+function fillSettings(view: View, config: RuntimeConfig): void {
+  const { settings } = view;
+  settings.vllmUrl.value = config.vllm.url ?? '';
+  settings.vllmModel.value = config.vllm.model ?? '';
+  settings.geminiBaseUrl.value = config.gemini.baseUrl ?? '';
+  settings.fallback.value = config.fallback.join(', ');
+  settings.escalate.value = config.escalateBelow === undefined ? '' : String(config.escalateBelow);
+}
+
+/**
+ * The runtime config with the panel's values on top. The panel shows what applies, so an emptied
+ * field means "none" rather than "the build's default". The API key goes only into the config, in
+ * memory: never into storage or the address.
+ */
+function readSettings(view: View, model: string): RuntimeConfig {
+  const { settings } = view;
+  const value = (input: HTMLInputElement) => input.value.trim() || undefined;
+  if (settings.escalate.validity.badInput) throw new InvalidInputError('Escalate below must be a number between 0 and 1, or empty.');
+  const escalate = value(settings.escalate);
+  const overrides: ConfigOverrides = {
+    model,
+    fallback: settings.fallback.value
+      .split(',')
+      .map((id) => id.trim())
+      .filter(Boolean),
+    escalateBelow: escalate === undefined ? undefined : Number(escalate),
+    vllm: { url: value(settings.vllmUrl), model: value(settings.vllmModel) },
+    gemini: { baseUrl: value(settings.geminiBaseUrl), apiKey: value(settings.geminiApiKey) },
   };
-
-  view.form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    void classify();
-  });
-  view.message.addEventListener('keydown', (event) => {
-    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
-      event.preventDefault();
-      view.form.requestSubmit();
-    }
-  });
-
-  // The service worker's install downloads the same ~28 MB as the model load, bypassing the HTTP
-  // cache: registering it afterwards keeps the first visit's first answer fast.
-  void load().finally(() => registerOffline(view));
+  const config = readRuntimeConfig(location.href, overrides);
+  if (overrides.vllm?.url === undefined) delete config.vllm.url;
+  if (overrides.vllm?.model === undefined) delete config.vllm.model;
+  if (overrides.gemini?.baseUrl === undefined) delete config.gemini.baseUrl;
+  if (overrides.escalateBelow === undefined) delete config.escalateBelow;
+  return config;
 }
 
 function registerOffline(view: View): void {
@@ -108,4 +317,25 @@ function registerOffline(view: View): void {
   });
 }
 
-start(findView(document));
+function main(view: View): void {
+  let site: SiteConfig;
+  let config: RuntimeConfig;
+  try {
+    site = readSiteConfig(location.href);
+    config = readRuntimeConfig(location.href);
+  } catch (error) {
+    // A bad address (unknown ?device or ?model, ?models on another site): say so, load nothing.
+    showError(view, error);
+    view.button.disabled = true;
+    view.modelSelect.disabled = true;
+    view.settings.apply.disabled = true;
+    view.modelStatus.textContent = 'Model not loaded.';
+    registerOffline(view);
+    return;
+  }
+  // The service worker's install downloads the same ~28 MB as the model load, bypassing the HTTP
+  // cache: registering it afterwards keeps the first visit's first answer fast.
+  void new Site(view, site, config).start().finally(() => registerOffline(view));
+}
+
+main(findView(document));

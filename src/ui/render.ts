@@ -5,6 +5,7 @@
  */
 import type { LoadProgress } from '../core/adapter';
 import type { Device, Prediction } from '../core/prediction';
+import type { AdapterStatus } from '../pipeline/pipeline';
 
 export interface View {
   form: HTMLFormElement;
@@ -17,6 +18,24 @@ export interface View {
   result: HTMLElement;
   modelStatus: HTMLElement;
   offlineStatus: HTMLElement;
+  modelSelect: HTMLSelectElement;
+  modelState: HTMLElement;
+  settings: SettingsView;
+}
+
+/** The "Remote models" panel. */
+export interface SettingsView {
+  details: HTMLDetailsElement;
+  form: HTMLFormElement;
+  vllmUrl: HTMLInputElement;
+  vllmModel: HTMLInputElement;
+  geminiBaseUrl: HTMLInputElement;
+  geminiApiKey: HTMLInputElement;
+  fallback: HTMLInputElement;
+  escalate: HTMLInputElement;
+  apply: HTMLButtonElement;
+  error: HTMLElement;
+  status: HTMLElement;
 }
 
 export function findView(root: Document): View {
@@ -36,6 +55,21 @@ export function findView(root: Document): View {
     result: get('result', HTMLElement),
     modelStatus: get('model-status', HTMLElement),
     offlineStatus: get('offline-status', HTMLElement),
+    modelSelect: get('model', HTMLSelectElement),
+    modelState: get('model-state', HTMLElement),
+    settings: {
+      details: get('settings', HTMLDetailsElement),
+      form: get('settings-form', HTMLFormElement),
+      vllmUrl: get('vllm-url', HTMLInputElement),
+      vllmModel: get('vllm-model', HTMLInputElement),
+      geminiBaseUrl: get('gemini-base-url', HTMLInputElement),
+      geminiApiKey: get('gemini-api-key', HTMLInputElement),
+      fallback: get('fallback', HTMLInputElement),
+      escalate: get('escalate', HTMLInputElement),
+      apply: get('apply-settings', HTMLButtonElement),
+      error: get('settings-error', HTMLElement),
+      status: get('settings-status', HTMLElement),
+    },
   };
 }
 
@@ -73,8 +107,8 @@ const STAGE_NAMES: Record<string, string> = {
   'warming up': 'Warming up the model',
 };
 
-export function showLoading(view: View, progress: LoadProgress): void {
-  view.loading.hidden = false;
+/** `Downloading model.onnx (12.3 of 28.0 MB)` */
+function describeProgress(progress: LoadProgress): string {
   const stage = STAGE_NAMES[progress.stage] ?? progress.stage.replace(/^fetching /, 'Downloading ');
   const size =
     progress.total > 0
@@ -82,7 +116,13 @@ export function showLoading(view: View, progress: LoadProgress): void {
       : progress.loaded > 0
         ? ` (${megabytes(progress.loaded)} MB)`
         : '';
-  view.loadStage.textContent = `${stage}${size}…`;
+  const text = `${stage}${size}`;
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+export function showLoading(view: View, progress: LoadProgress): void {
+  view.loading.hidden = false;
+  view.loadStage.textContent = `${describeProgress(progress)}…`;
   if (progress.total > 0) {
     view.loadProgress.max = progress.total;
     view.loadProgress.value = Math.min(progress.loaded, progress.total);
@@ -100,9 +140,9 @@ function megabytes(bytes: number): string {
   return (bytes / 1_000_000).toFixed(1);
 }
 
-export function showError(view: View, error: unknown): void {
-  view.error.textContent = error instanceof Error ? error.message : String(error);
-  view.error.hidden = false;
+export function showError(view: View, error: unknown, target: HTMLElement = view.error): void {
+  target.textContent = error instanceof Error ? error.message : String(error);
+  target.hidden = false;
 }
 
 export function clearError(view: View): void {
@@ -134,9 +174,7 @@ export function renderPrediction(view: View, prediction: Prediction): void {
   confidence.append('Confidence ', element('strong', undefined, percent(prediction.confidence)));
 
   const children: Node[] = [heading, intent, confidence];
-  if (prediction.truncated) {
-    children.push(element('p', 'result__note', 'This message is long: only its beginning was read.'));
-  }
+  for (const note of predictionNotes(prediction)) children.push(element('p', 'result__note', note));
 
   children.push(element('h3', 'result__subheading', `Top ${prediction.top.length}`));
   const list = element('ol', 'scores');
@@ -171,4 +209,90 @@ export function renderPrediction(view: View, prediction: Prediction): void {
   result.dataset.intent = prediction.intent;
   result.dataset.device = prediction.device;
   result.dataset.model = prediction.model;
+}
+
+/** What the user should know about how an answer came about, one sentence each. */
+export function predictionNotes(prediction: Prediction): string[] {
+  const notes: string[] = [];
+  if (prediction.fallback_from.length > 0) {
+    notes.push(`Answered by ${prediction.model} after ${listOf(prediction.fallback_from)} failed.`);
+  }
+  if (prediction.escalated_from) {
+    notes.push(`Escalated from ${prediction.escalated_from}: its answer was below the confidence threshold.`);
+  }
+  if (prediction.masked) notes.push('Personal data was masked before sending.');
+  if (prediction.truncated) notes.push('This message is long: only its beginning was read.');
+  return notes;
+}
+
+function listOf(items: readonly string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}
+
+/** One adapter as the model selector shows it. */
+export interface ModelEntry {
+  status: AdapterStatus;
+  /** The latest load progress while it loads. */
+  progress?: LoadProgress;
+  /** Where its messages go, as a sentence: `Messages stay in this page.` */
+  privacy: string;
+}
+
+const SHORT_DEVICE_NAMES: Record<Device, string> = { ...DEVICE_NAMES, wasm: 'WASM' };
+
+/** `ready, WebGPU` / `loading 45%` / `unavailable`: short enough for an `<option>`. */
+function shortState({ status, progress }: ModelEntry): string {
+  if (status.coolingDownMs > 0) return `paused ${Math.ceil(status.coolingDownMs / 1000)} s`;
+  switch (status.state) {
+    case 'ready':
+      return status.device && status.device !== 'remote' ? `ready, ${SHORT_DEVICE_NAMES[status.device]}` : 'ready';
+    case 'loading':
+      return progress && progress.total > 0 ? `loading ${Math.floor((100 * progress.loaded) / progress.total)}%` : 'loading…';
+    case 'unavailable':
+      return 'unavailable';
+    case 'idle':
+      return 'not loaded';
+    case 'disposed':
+      return 'closed';
+  }
+}
+
+/** The full sentence for the selected model, with the reason when it cannot answer. */
+function longState(entry: ModelEntry): string {
+  const { status, progress } = entry;
+  if (status.coolingDownMs > 0) {
+    return `Skipped for ${Math.ceil(status.coolingDownMs / 1000)} s after repeated failures${status.reason ? `: ${status.reason}` : '.'}`;
+  }
+  switch (status.state) {
+    case 'ready':
+      return `Ready${status.device && status.device !== 'remote' ? ` on ${deviceName(status.device)}` : ''}. ${entry.privacy}`;
+    case 'loading':
+      return `Loading: ${progress ? describeProgress(progress) : 'starting'}…`;
+    case 'unavailable':
+      return `Unavailable: ${status.reason ?? 'no reason given.'}`;
+    case 'idle':
+      return `Not loaded yet. ${entry.privacy}`;
+    case 'disposed':
+      return 'Closed.';
+  }
+}
+
+/** Fills the model selector: one option per adapter with its state, the selected one explained below it. */
+export function renderModels(view: View, entries: readonly ModelEntry[], active: string): void {
+  const select = view.modelSelect;
+  for (const entry of entries) {
+    const id = entry.status.id;
+    let option = [...select.options].find((o) => o.value === id);
+    if (!option) {
+      option = new Option(id, id);
+      select.add(option);
+    }
+    option.textContent = `${id} (${shortState(entry)})`;
+    option.title = entry.status.state === 'unavailable' && entry.status.reason ? entry.status.reason : '';
+    option.dataset.state = entry.status.state;
+  }
+  if (select.value !== active) select.value = active;
+  const selected = entries.find((e) => e.status.id === active);
+  view.modelState.textContent = selected ? longState(selected) : '';
+  view.modelState.dataset.state = selected?.status.state ?? '';
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, resolveConfig } from '../../src/core/config';
+import { CONFIG_ENV_KEYS, DEFAULT_CONFIG, resolveConfig } from '../../src/core/config';
+import { BUILD_ENV } from '../../src/ui/config';
 import { InvalidInputError } from '../../src/core/errors';
 
 describe('runtime config', () => {
@@ -13,6 +14,10 @@ describe('runtime config', () => {
     const params = new URLSearchParams('model=gemini&escalate=0.6');
     expect(resolveConfig({ env, params })).toMatchObject({ model: 'gemini', escalateBelow: 0.6, fallback: ['gemini', 'custom'] });
     expect(resolveConfig({ env, params, overrides: { model: 'custom', fallback: [] } })).toMatchObject({ model: 'custom', fallback: [] });
+  });
+
+  it('the site hands Vite exactly the env variables the config reads, one by one', () => {
+    expect(Object.keys(BUILD_ENV).sort()).toEqual([...CONFIG_ENV_KEYS].sort());
   });
 
   it('never takes a server endpoint or an API key from the URL', () => {

@@ -1,0 +1,39 @@
+/**
+ * An adapter whose code is fetched on first use. The remote adapters pull in @google/genai and
+ * friends: a page that only ever uses the on-device model should not download them.
+ */
+import type { AdapterHealth, ClassifyOptions, IntentAdapter, LoadOptions } from '../core/adapter';
+import type { Prediction } from '../core/prediction';
+
+export class LazyAdapter implements IntentAdapter {
+  private adapter: Promise<IntentAdapter> | undefined;
+  private loaded: IntentAdapter | undefined;
+
+  constructor(
+    readonly id: string,
+    private readonly create: () => Promise<IntentAdapter>,
+  ) {}
+
+  private get(): Promise<IntentAdapter> {
+    this.adapter ??= this.create().then((adapter) => (this.loaded = adapter));
+    // A failed import (e.g. offline before the chunk was cached) may succeed on the next try.
+    this.adapter.catch(() => (this.adapter = undefined));
+    return this.adapter;
+  }
+
+  async load(options?: LoadOptions): Promise<void> {
+    return (await this.get()).load(options);
+  }
+
+  async classify(text: string, options?: ClassifyOptions): Promise<Prediction> {
+    return (await this.get()).classify(text, options);
+  }
+
+  health(): Promise<AdapterHealth> {
+    return this.loaded ? this.loaded.health() : Promise.resolve({ state: 'idle' });
+  }
+
+  async dispose(): Promise<void> {
+    await this.loaded?.dispose();
+  }
+}
