@@ -1,0 +1,40 @@
+/**
+ * What a probe set is and how its id is derived: the id ends with the first 12 hex digits of the
+ * SHA-256 of its items, so a record that names a probe set also pins its exact queries. Kept apart
+ * from `probe-set.ts` (which imports the JSON) so the script that writes the JSON can use it too.
+ * Web Crypto only: the same code runs in the page and in Node 20.
+ */
+
+export interface ProbeItem {
+  text: string;
+  /** The true Banking77 intent. */
+  label: string;
+}
+
+export interface ProbeSet {
+  /** `b77-test-2x77-<first 12 hex of sha256(items)>`. */
+  id: string;
+  n: number;
+  /** Where the items were drawn from, in words. */
+  source: string;
+  /** Seed of the draw, so `npm run probe-set` reproduces the file. */
+  seed: number;
+  items: ProbeItem[];
+}
+
+export const PROBE_ID_PREFIX = 'b77-test-2x77-';
+
+/**
+ * SHA-256 (hex) of the items as canonical JSON: `[{"text":…,"label":…},…]` in list order, with
+ * exactly those two keys in that order, so reformatting the file does not change it.
+ */
+export async function probeItemsDigest(items: readonly ProbeItem[]): Promise<string> {
+  const canonical = JSON.stringify(items.map(({ text, label }) => ({ text, label })));
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonical));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** The id a probe set with these items must carry. */
+export async function probeSetId(items: readonly ProbeItem[]): Promise<string> {
+  return PROBE_ID_PREFIX + (await probeItemsDigest(items)).slice(0, 12);
+}

@@ -1,0 +1,24 @@
+/**
+ * The benchmark's probe set: 154 Banking77 test queries, two per intent, written by
+ * `npm run probe-set` (scripts/make-probe-set.ts). Every round sends these same queries to every
+ * model, so rounds compare models side by side and over time.
+ */
+import json from './probe-set.json';
+import { PROBE_ID_PREFIX, probeItemsDigest, type ProbeSet } from './probe-hash';
+
+export type { ProbeItem, ProbeSet } from './probe-hash';
+
+export const PROBE_SET: ProbeSet = json;
+
+/**
+ * Recomputes the items' hash and checks it against the id (and `n` against the items), so a
+ * probe set edited by hand is never benchmarked under the id of the original. Throws when they differ.
+ */
+export async function verifyProbeSet(set: ProbeSet = PROBE_SET): Promise<void> {
+  const hash = (await probeItemsDigest(set.items)).slice(0, 12);
+  const expected = PROBE_ID_PREFIX + hash;
+  if (set.id !== expected) {
+    throw new Error(`Probe set "${set.id}" does not match its items (they hash to ${expected}): it was changed; rerun npm run probe-set.`);
+  }
+  if (set.n !== set.items.length) throw new Error(`Probe set "${set.id}" says n = ${set.n} but has ${set.items.length} items.`);
+}

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { exportJsonl, JsonlParseError, mergeRounds, parseJsonl, roundIdentity } from '../../src/bench/jsonl';
+import type { BenchmarkRound } from '../../src/bench/round';
+
+/** A round as `runBenchmarkRound` writes it: one model answered, one unavailable. */
+function round(timestamp: string, requestCount: number, trigger: BenchmarkRound['trigger'] = 'auto'): BenchmarkRound {
+  return {
+    timestamp,
+    request_count: requestCount,
+    trigger,
+    probe_set: { id: 'b77-test-2x77-0123456789ab', n: 154 },
+    models: {
+      custom: {
+        status: 'ok',
+        device: 'webgpu',
+        n: 3,
+        avg_latency_ms: 2,
+        p50_latency_ms: 2,
+        p95_latency_ms: 2.9,
+        p99_latency_ms: 2.98,
+        accuracy: 2 / 3,
+        mean_confidence: 0.81,
+        errors: 0,
+        latencies_ms: [1, 2, 3],
+      },
+      gemini: {
+        status: 'unavailable',
+        device: null,
+        n: 0,
+        avg_latency_ms: null,
+        p50_latency_ms: null,
+        p95_latency_ms: null,
+        p99_latency_ms: null,
+        accuracy: null,
+        mean_confidence: null,
+        errors: 0,
+        reason: 'Gemini needs a proxy URL or an API key.',
+      },
+    },
+    summary: {
+      fastest_model: 'custom',
+      most_accurate_model: 'custom',
+      recommendation: 'Use custom: the most accurate (66.7%) and the fastest (p50 2.00 ms).',
+    },
+    environment: {
+      user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/140',
+      webgpu: { vendor: 'nvidia', architecture: 'hopper', description: '' },
+      hardware_concurrency: 16,
+    },
+  };
+}
+
+const A = round('2025-01-01T10:00:00.000Z', 50);
+const B = round('2025-01-01T11:00:00.000Z', 100);
+const C = round('2025-01-01T11:30:00.000Z', 100, 'manual');
+
+describe('JSONL export and import', () => {
+  it('writes one JSON object per line with a trailing newline, and reads the same rounds back', () => {
+    const text = exportJsonl([A, B, C]);
+    expect(text.endsWith('}\n')).toBe(true);
+    expect(text.split('\n')).toHaveLength(4);
+    expect(JSON.parse(text.split('\n')[1]!)).toEqual(B);
+    expect(parseJsonl(text)).toEqual([A, B, C]);
+    expect(exportJsonl([])).toBe('');
+  });
+
+  it('accepts CRLF line endings and blank lines', () => {
+    expect(parseJsonl(`\r\n${JSON.stringify(A)}\r\n\r\n${JSON.stringify(B)}\r\n`)).toEqual([A, B]);
+  });
+
+  it('names every invalid line by its number and imports nothing from a bad file', () => {
+    const { summary: _summary, ...noSummary } = B;
+    const text = [
+      JSON.stringify(A),
+      '{"timestamp": "2025-01-01T10:00:00.000Z", "request_count": 5',
+      '',
+      JSON.stringify(noSummary),
+      JSON.stringify({ ...C, trigger: 'cron' }),
+      JSON.stringify({ ...C, models: { custom: { ...C.models.custom, accuracy: 'high' } } }),
+      '[1, 2]',
+    ].join('\n');
+    let error: unknown;
+    try {
+      parseJsonl(text);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(JsonlParseError);
+    const errors = (error as JsonlParseError).errors;
+    expect(errors.map((e) => e.line)).toEqual([2, 4, 5, 6, 7]);
+    expect(errors[0]!.message).toMatch(/not valid JSON/);
+    expect(errors[1]!.message).toMatch(/summary/);
+    expect(errors[2]!.message).toMatch(/trigger/);
+    expect(errors[3]!.message).toMatch(/models\.custom\.accuracy/);
+    expect(errors[4]!.message).toMatch(/expected a JSON object/);
+    expect((error as Error).message).toMatch(/^Not a benchmark results file: line 2: not valid JSON/);
+  });
+
+  it('merges imported rounds without duplicates, keeping the existing ones first and in order', () => {
+    const imported = parseJsonl(exportJsonl([B, C, C, A]));
+    const merged = mergeRounds([A, B], imported);
+    expect(merged).toEqual([A, B, C]);
+    expect(mergeRounds(merged, imported)).toEqual(merged);
+    // The same time and count with another trigger is another round.
+    expect(roundIdentity(B)).not.toBe(roundIdentity({ ...B, trigger: 'manual' }));
+    expect(mergeRounds([], [A, { ...A }])).toEqual([A]);
+  });
+});
