@@ -12,6 +12,7 @@
  *   /                        the custom model from `<base>models/custom/`, WebGPU when available
  *   /?device=wasm            force the WASM backend (also `?device=webgpu`, `?device=auto`)
  *   /?models=/other/folder/  load the model files from another folder of this site
+ *   /?bench=20               a benchmark round every 20 requests (default 50; `?bench=0`: none)
  *   /?model=vllm&fallback=custom&escalate=0.5   see src/core/config.ts
  *
  * `<base>` is Vite's `base` (`import.meta.env.BASE_URL`, `BASE_PATH=/sub/ npm run build`). The
@@ -19,6 +20,7 @@
  */
 import { resolveConfig, type ConfigOverrides, type EnvSource, type RuntimeConfig } from '../core/config';
 import { InvalidInputError } from '../core/errors';
+import { DEFAULT_EVERY } from '../bench/scheduler';
 
 export type DeviceChoice = 'auto' | 'webgpu' | 'wasm';
 
@@ -29,6 +31,8 @@ export interface SiteConfig {
   ortBaseUrl: string;
   /** `wasm` keeps the model off WebGPU; `auto` and `webgpu` use WebGPU where the browser has it. */
   device: DeviceChoice;
+  /** A benchmark round every this many user requests; 0 = no automatic rounds. */
+  benchEvery: number;
 }
 
 const DEVICE_CHOICES: readonly DeviceChoice[] = ['auto', 'webgpu', 'wasm'];
@@ -56,7 +60,19 @@ export function readSiteConfig(pageUrl: string, baseUrl: string = import.meta.en
     modelBaseUrl = url.href;
   }
 
-  return { modelBaseUrl, ortBaseUrl: new URL('ort/', base).href, device };
+  return { modelBaseUrl, ortBaseUrl: new URL('ort/', base).href, device, benchEvery: readBenchEvery(params.get('bench')) };
+}
+
+/** `?bench=N`: a whole number >= 0; absent or empty gives the default. */
+export function readBenchEvery(value: string | null): number {
+  if (value === null || value.trim() === '') return DEFAULT_EVERY;
+  const every = Number(value.trim());
+  if (!Number.isInteger(every) || every < 0) {
+    throw new InvalidInputError(
+      `The bench parameter must be a whole number of requests (0 turns automatic benchmarks off), not "${value}".`,
+    );
+  }
+  return every;
 }
 
 /**

@@ -2,8 +2,11 @@
  * The site: a message box, a model selector and a "Remote models" panel over one `IntentPipeline`.
  * The selected model loads as soon as the page opens (the custom model in a worker, by default);
  * switching models needs no reload. A remote adapter is created, and its server contacted, only
- * once it is selected or in the fallback chain, and configured. The service worker registered at
- * the end makes the site (app, onnxruntime runtime, model files) available offline.
+ * once it is selected or in the fallback chain, and configured (or a benchmark round probes it).
+ * Every 50 requests (`?bench=N`) a benchmark round runs in the background; the "Benchmarks"
+ * section shows and exports the rounds, and `window.bankingIntent` (src/ui/automation.ts) lets
+ * programs run them. The service worker registered at the end makes the site (app, onnxruntime
+ * runtime, model files) available offline.
  */
 import { registerSW } from 'virtual:pwa-register';
 import { CustomAdapter } from '../adapters/custom';
@@ -14,7 +17,9 @@ import { validateMessage } from '../core/input';
 import { IntentPipeline, type AdapterStatus } from '../pipeline/pipeline';
 import { createFactories } from '../pipeline/registry';
 import { abortable } from '../pipeline/signals';
+import { SiteBenchmarks } from './benchmarks';
 import { readRuntimeConfig, readSiteConfig, type SiteConfig } from './config';
+import { Dashboard, findDashboardView } from './dashboard';
 import {
   clearError,
   clearResult,
@@ -37,6 +42,8 @@ class Site {
   /** One custom adapter for the page's lifetime: rebuilding the pipeline keeps its loaded worker. */
   private custom: CustomAdapter | undefined;
   private pipeline!: IntentPipeline;
+  /** The benchmark store and scheduler: one for the page, whatever pipeline is current. */
+  private readonly benchmarks: SiteBenchmarks;
   /** The adapters the current pipeline has created, by id. */
   private created = new Map<string, IntentAdapter>();
   /** Loads this page started, per adapter, and their latest progress. */
@@ -55,12 +62,19 @@ class Site {
   ) {
     this.config = config;
     this.install(config);
+    this.benchmarks = new SiteBenchmarks(this.pipeline, site.benchEvery);
   }
 
-  /** Loads the selected model, then registers the service worker. */
+  /**
+   * Loads the selected model, shows the benchmarks and installs `window.bankingIntent`. Resolves
+   * once the model has loaded or failed.
+   */
   start(): Promise<void> {
     const { view } = this;
     fillSettings(view, this.config);
+    new Dashboard(findDashboardView(document), this.benchmarks).start();
+    // A round may have loaded (or failed to load) an adapter: the selector shows its new state.
+    this.benchmarks.scheduler.on('round', () => void this.refresh());
     view.form.addEventListener('submit', (event) => {
       event.preventDefault();
       void this.classify();
@@ -81,9 +95,11 @@ class Site {
     });
 
     void this.refresh();
-    return this.load(this.pipeline.active).catch((error: unknown) => {
+    const ready = this.load(this.pipeline.active).catch((error: unknown) => {
       if (!(error instanceof AbortedError)) showError(view, error);
     });
+    window.bankingIntent = this.benchmarks.automation(ready);
+    return ready;
   }
 
   /** A new pipeline for `config`. The custom adapter, once made, is shared by every pipeline. */
@@ -197,8 +213,13 @@ class Site {
     const retired = [...this.created.values()].filter((adapter) => adapter !== this.custom);
     this.config = config;
     this.install(config);
-    // The old remote adapters go; the custom worker stays, loaded.
-    await Promise.all(retired.map((adapter) => adapter.dispose()));
+    this.benchmarks.attach(this.pipeline);
+    // The old remote adapters go, once a benchmark round that may be probing them has ended; the
+    // custom worker stays, loaded.
+    void this.benchmarks.scheduler
+      .idle()
+      .then(() => Promise.all(retired.map((adapter) => adapter.dispose())))
+      .catch((error: unknown) => console.warn('Closing the previous remote models failed.', error));
     settings.status.textContent = 'Settings applied.';
     void this.refresh();
     void this.load(this.pipeline.active).catch(() => undefined);

@@ -1,0 +1,45 @@
+/**
+ * `window.bankingIntent`: how programs drive the site. `npm run bench` (scripts/bench.ts) opens
+ * the page in a browser, waits for `ready`, runs rounds and reads them back; the e2e tests do the
+ * same. A round started here goes through the page's scheduler like any other, so it is stored
+ * with the rest and never overlaps another round.
+ *
+ *   await window.bankingIntent.ready;
+ *   const round = await window.bankingIntent.runBenchmark({ trigger: 'cli', models: ['custom'] });
+ *   const jsonl = await window.bankingIntent.exportJsonl();
+ */
+import type { BenchmarkRound, BenchmarkTrigger } from '../bench/round';
+import type { BenchmarkSchedulerEvents } from '../bench/scheduler';
+
+export interface RunBenchmarkOptions {
+  /** Recorded as the round's `trigger`. Default `cli`. */
+  trigger?: Extract<BenchmarkTrigger, 'cli' | 'manual'>;
+  /** Probe only these model ids (`custom`, `vllm`, `gemini`); default every one. An unknown id rejects. */
+  models?: string[];
+}
+
+export interface BankingIntentAutomation {
+  /** Resolves once the active model has loaded, or failed to load (the page then shows why). */
+  readonly ready: Promise<void>;
+  /**
+   * Runs one round now (after the running one, if any) and resolves with its record once it is
+   * stored; rejects if the round fails.
+   */
+  runBenchmark(options?: RunBenchmarkOptions): Promise<BenchmarkRound>;
+  /** Every stored round, oldest first. */
+  rounds(): Promise<BenchmarkRound[]>;
+  /** Every stored round as `benchmark_results.jsonl` text. */
+  exportJsonl(): Promise<string>;
+  /**
+   * Follows the scheduler (`round-start`, `round-progress`, `round`, `round-error`), e.g. to show
+   * progress; returns a function that stops listening.
+   */
+  on<K extends keyof BenchmarkSchedulerEvents>(type: K, listener: (detail: BenchmarkSchedulerEvents[K]) => void): () => void;
+}
+
+declare global {
+  interface Window {
+    /** Set by the site once it starts (src/ui/main.ts); absent when the address is invalid. */
+    bankingIntent?: BankingIntentAutomation;
+  }
+}

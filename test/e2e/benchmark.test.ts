@@ -1,0 +1,381 @@
+/**
+ * Benchmarks in the page: a round every N requests through the site's own form, kept in
+ * IndexedDB across reloads, exported as `benchmark_results.jsonl`, kept in memory (and said so)
+ * where IndexedDB is blocked, never two rounds at once, and never in a user's way.
+ *
+ * WASM and the custom model only: a round is then 154 probes of a few ms each.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import type { BenchmarkRound } from '../../src/bench/round';
+import { DB_NAME, STORE_NAME } from '../../src/bench/store';
+import type { BankingIntentAutomation } from '../../src/ui/automation';
+import { CARD_MESSAGE, classify, collectConsole, launchChromium, newContext, serveSite, type Site } from './harness';
+
+const PAGE = '/?device=wasm&model=custom';
+const PROBES = 154;
+const MESSAGES = [
+  CARD_MESSAGE,
+  'How do I top up my account with a bank transfer?',
+  'My card payment was declined at the shop',
+  'Why was I charged a fee for withdrawing cash?',
+  'I want to change my PIN',
+];
+
+let site: Site;
+let browser: Browser;
+let context: BrowserContext | undefined;
+let logs: string[] = [];
+
+beforeAll(async () => {
+  site = await serveSite();
+  browser = await launchChromium({ webgpu: false });
+});
+
+afterEach(async () => {
+  await context?.close();
+  context = undefined;
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await site?.close();
+});
+
+async function open(path: string, initScript?: () => void): Promise<Page> {
+  context = await newContext(browser, { serviceWorkers: 'block', acceptDownloads: true });
+  if (initScript) await context.addInitScript(initScript);
+  const page = await context.newPage();
+  logs = collectConsole(page);
+  await page.goto(site.origin + path);
+  await page.evaluate(() => window.bankingIntent!.ready);
+  return page;
+}
+
+/**
+ * Sends `count` messages through the page's form, one after another, each answered before the
+ * next: the site's own submit handler and pipeline, as if typed and sent with Enter.
+ */
+async function submitMessages(page: Page, count: number): Promise<void> {
+  await page.evaluate(
+    async ({ count, messages }) => {
+      const form = document.querySelector<HTMLFormElement>('#classify-form')!;
+      const box = document.querySelector<HTMLTextAreaElement>('#message')!;
+      const result = document.querySelector<HTMLElement>('#result')!;
+      const error = document.querySelector<HTMLElement>('#error')!;
+      for (let i = 0; i < count; i++) {
+        box.value = messages[i % messages.length]!;
+        form.requestSubmit(); // clears the previous answer at once
+        await new Promise<void>((resolve, reject) => {
+          const check = () => {
+            if (result.dataset.intent) resolve();
+            else if (!error.hidden) reject(new Error(`message ${i + 1}: ${error.textContent}`));
+            else setTimeout(check, 1);
+          };
+          check();
+        });
+      }
+    },
+    { count, messages: MESSAGES },
+  );
+}
+
+/** The rounds as IndexedDB holds them, read with the plain IndexedDB API (not the app's store). */
+function readIndexedDb(page: Page): Promise<BenchmarkRound[]> {
+  return page.evaluate(
+    ({ dbName, storeName }) =>
+      new Promise<BenchmarkRound[]>((resolve, reject) => {
+        const request = indexedDB.open(dbName);
+        request.onerror = () => reject(request.error);
+        request.onsuccess = () => {
+          const db = request.result;
+          const all = db.transaction(storeName, 'readonly').objectStore(storeName).getAll();
+          all.onerror = () => reject(all.error);
+          all.onsuccess = () => {
+            db.close();
+            resolve(all.result as BenchmarkRound[]);
+          };
+        };
+      }),
+    { dbName: DB_NAME, storeName: STORE_NAME },
+  );
+}
+
+const storedRounds = (page: Page) => page.evaluate(() => window.bankingIntent!.rounds());
+const benchStatus = (page: Page) => page.locator('#bench-status');
+
+/** Waits until no round runs and `count` are stored. */
+async function waitForRounds(page: Page, count: number): Promise<void> {
+  await expect.poll(async () => (await storedRounds(page)).length, { timeout: 60_000, interval: 250 }).toBe(count);
+  await expect.poll(() => benchStatus(page).getAttribute('data-state')).toBe('idle');
+}
+
+/** Clicks "Export JSONL" and returns the downloaded file's name and lines. */
+async function exportJsonl(page: Page): Promise<{ name: string; lines: string[] }> {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export JSONL' }).click()]);
+  const text = await readFile((await download.path())!, 'utf8');
+  expect(text.endsWith('\n')).toBe(true);
+  return { name: download.suggestedFilename(), lines: text.split('\n').filter((line) => line !== '') };
+}
+
+/** Every field of a round record (see src/bench/round.ts), nested ones included. */
+function expectRoundRecord(round: BenchmarkRound, trigger: BenchmarkRound['trigger']): void {
+  expect(round).toEqual({
+    timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+    request_count: expect.any(Number),
+    trigger,
+    probe_set: { id: expect.stringMatching(/^b77-test-2x77-[0-9a-f]{12}$/), n: PROBES },
+    models: {
+      custom: expect.any(Object),
+      vllm: expect.any(Object),
+      gemini: expect.any(Object),
+    },
+    summary: { fastest_model: 'custom', most_accurate_model: 'custom', recommendation: expect.stringMatching(/^Use custom: /) },
+    environment: { user_agent: expect.stringContaining('Chrome'), webgpu: null, hardware_concurrency: expect.any(Number) },
+  });
+
+  const custom = round.models.custom!;
+  expect(custom).toEqual({
+    status: 'ok',
+    device: 'wasm',
+    n: PROBES,
+    avg_latency_ms: expect.any(Number),
+    p50_latency_ms: expect.any(Number),
+    p95_latency_ms: expect.any(Number),
+    p99_latency_ms: expect.any(Number),
+    accuracy: expect.any(Number),
+    mean_confidence: expect.any(Number),
+    errors: 0,
+    latencies_ms: expect.any(Array),
+  });
+  expect(custom.latencies_ms).toHaveLength(PROBES);
+  expect(custom.latencies_ms!.every((ms) => typeof ms === 'number' && ms > 0)).toBe(true);
+  expect(custom.p50_latency_ms!).toBeLessThanOrEqual(custom.p95_latency_ms!);
+  expect(custom.p95_latency_ms!).toBeLessThanOrEqual(custom.p99_latency_ms!);
+  expect(custom.accuracy!).toBeGreaterThan(0.8);
+  expect(custom.mean_confidence!).toBeGreaterThan(0);
+  expect(custom.mean_confidence!).toBeLessThanOrEqual(1);
+
+  // Nothing configures the remote models here: they are in the record, with the reason.
+  for (const id of ['vllm', 'gemini']) {
+    expect(round.models[id]).toEqual({
+      status: 'unavailable',
+      device: null,
+      n: 0,
+      avg_latency_ms: null,
+      p50_latency_ms: null,
+      p95_latency_ms: null,
+      p99_latency_ms: null,
+      accuracy: null,
+      mean_confidence: null,
+      errors: 0,
+      reason: expect.stringMatching(/\S/),
+    });
+  }
+}
+
+test('120 requests through the site give exactly 2 rounds, kept in IndexedDB across a reload and exported as JSONL', async () => {
+  const page = await open(PAGE);
+  await expect.poll(() => benchStatus(page).textContent()).toBe('0 rounds stored. Next automatic round after 50 more requests.');
+
+  // Two the way a person does it (click, then type and Enter), the rest through the same form.
+  await classify(page, CARD_MESSAGE);
+  const box = page.getByRole('textbox', { name: 'Message', exact: true });
+  await box.fill('');
+  await box.pressSequentially('I want to change my PIN');
+  await box.press('Enter');
+  await page.locator('#result[data-intent]').waitFor();
+  await submitMessages(page, 118);
+
+  await waitForRounds(page, 2);
+  const stored = await readIndexedDb(page);
+  expect(stored, logs.join('\n')).toHaveLength(2);
+  expect(stored.map((r) => [r.trigger, r.request_count])).toEqual([
+    ['auto', 50],
+    ['auto', 100],
+  ]);
+  for (const round of stored) expectRoundRecord(round, 'auto');
+  expect(await page.locator('#bench-warning').isHidden()).toBe(true);
+
+  // The dashboard after a reload: both rounds, the latest as a table, the charts.
+  await page.reload();
+  await page.evaluate(() => window.bankingIntent!.ready);
+  await expect.poll(() => benchStatus(page).textContent()).toMatch(/^2 rounds stored\./);
+  expect(await readIndexedDb(page)).toEqual(stored);
+  const table = page.locator('#bench-latest table');
+  expect(await table.locator('caption').textContent()).toContain('after 100 requests');
+  expect(await table.locator('tbody tr[data-model]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-model')))).toEqual([
+    'custom',
+    'vllm',
+    'gemini',
+  ]);
+  expect(await table.locator('tr[data-model="custom"] td').first().textContent()).toBe('OK');
+  expect(await page.locator('.bench__recommendation').textContent()).toBe(stored[1]!.summary.recommendation);
+  await page.locator('#bench-charts canvas').first().waitFor();
+  expect(await page.locator('#bench-charts .bench-charts__cell[data-model="custom"] canvas').count()).toBe(1);
+  expect(await page.locator('#bench-charts canvas').count()).toBe(3);
+
+  const file = await exportJsonl(page);
+  expect(file.name).toBe('benchmark_results.jsonl');
+  expect(file.lines).toHaveLength(2);
+  const exported = file.lines.map((line) => JSON.parse(line) as BenchmarkRound);
+  for (const round of exported) expectRoundRecord(round, 'auto');
+  expect(exported).toEqual(stored);
+
+  // Importing the same file adds nothing; a broken file is refused with its line numbers.
+  const importFile = async (name: string, text: string) => {
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByRole('button', { name: 'Import JSONL' }).click()]);
+    await chooser.setFiles({ name, mimeType: 'application/x-ndjson', buffer: Buffer.from(text) });
+  };
+  await importFile('benchmark_results.jsonl', file.lines.join('\n') + '\n');
+  await expect
+    .poll(() => page.locator('#bench-notice').textContent())
+    .toBe('Imported 0 new rounds from benchmark_results.jsonl (2 rounds already stored).');
+  expect(await readIndexedDb(page)).toHaveLength(2);
+  await importFile('broken.jsonl', `${file.lines[0]}\n{"timestamp": 1\n`);
+  const error = page.locator('#bench-error');
+  await error.waitFor();
+  expect(await error.textContent()).toContain('broken.jsonl was not imported');
+  expect(await error.locator('li').allTextContents()).toEqual([expect.stringMatching(/^Line 2: not valid JSON/)]);
+  expect(await readIndexedDb(page)).toHaveLength(2);
+});
+
+test('with IndexedDB blocked the page says results are kept in memory only, and still runs and exports rounds', async () => {
+  // What private mode or a storage policy does to a page: every IndexedDB open fails.
+  const page = await open(PAGE, () => {
+    IDBFactory.prototype.open = () => {
+      throw new DOMException('IndexedDB is not available in this test (as in private mode).', 'SecurityError');
+    };
+  });
+
+  const warning = page.getByRole('alert').filter({ hasText: 'Benchmark results are kept in memory only' });
+  await warning.waitFor();
+  expect(await warning.textContent()).toMatch(/^Benchmark results are kept in memory only: .*SecurityError.*Export them as JSONL/);
+
+  await page.getByRole('button', { name: 'Run benchmark now' }).click();
+  await expect.poll(() => benchStatus(page).textContent()).toMatch(/^Running a manual benchmark round: (starting…|custom \d+\/154)/);
+  await waitForRounds(page, 1);
+  expect(await benchStatus(page).textContent()).toMatch(/^1 round stored\./);
+  expect(await warning.isVisible()).toBe(true);
+
+  const file = await exportJsonl(page);
+  expect(file.name).toBe('benchmark_results.jsonl');
+  expect(file.lines, logs.join('\n')).toHaveLength(1);
+  const round = JSON.parse(file.lines[0]!) as BenchmarkRound;
+  expectRoundRecord(round, 'manual');
+  expect(round.request_count).toBe(0);
+});
+
+test('rounds never overlap, however many triggers arrive, and a user request is answered before the running round ends', async () => {
+  const page = await open(PAGE + '&bench=5');
+  expect(await page.getByRole('spinbutton', { name: 'Run every' }).inputValue()).toBe('5');
+
+  // Every round start and end, seen through the automation API.
+  await page.evaluate(() => {
+    const api: BankingIntentAutomation = window.bankingIntent!;
+    const log = { active: 0, max: 0, starts: [] as number[], ends: [] as number[], errors: [] as string[] };
+    (window as unknown as { benchLog: typeof log }).benchLog = log;
+    api.on('round-start', () => {
+      log.active++;
+      log.max = Math.max(log.max, log.active);
+      log.starts.push(performance.now());
+    });
+    api.on('round', () => {
+      log.active--;
+      log.ends.push(performance.now());
+    });
+    api.on('round-error', ({ error, round }) => {
+      if (round) return; // finished (and reported by `round`) but not stored
+      log.active--;
+      log.ends.push(performance.now());
+      log.errors.push(String(error));
+    });
+  });
+
+  // 40 requests trigger a round 8 times, and "Run benchmark now" is pressed while one runs.
+  await submitMessages(page, 40);
+  await expect.poll(() => benchStatus(page).getAttribute('data-state')).toBe('running');
+  const run = page.getByRole('button', { name: 'Run benchmark now' });
+  for (let i = 0; i < 3; i++) await run.click();
+  await expect.poll(() => benchStatus(page).textContent()).toMatch(/custom \d+\/154/);
+  await expect
+    .poll(() => page.evaluate(() => (window as unknown as { benchLog: { active: number; starts: number[] } }).benchLog), {
+      timeout: 60_000,
+    })
+    .toMatchObject({ active: 0 });
+  await expect.poll(() => benchStatus(page).getAttribute('data-state')).toBe('idle');
+
+  const log = await page.evaluate(
+    () => (window as unknown as { benchLog: { max: number; starts: number[]; ends: number[]; errors: string[] } }).benchLog,
+  );
+  expect(log.errors).toEqual([]);
+  expect(log.max).toBe(1);
+  expect(log.starts.length).toBeGreaterThanOrEqual(2);
+  // A queued round joins the triggers that came after it: 9 triggers, at most one round running and one waiting.
+  expect(log.starts.length).toBeLessThanOrEqual(3);
+  expect(log.ends).toHaveLength(log.starts.length);
+  for (let i = 1; i < log.starts.length; i++) expect(log.starts[i]!).toBeGreaterThanOrEqual(log.ends[i - 1]!);
+  const stored = await storedRounds(page);
+  expect(stored).toHaveLength(log.starts.length);
+  expect(stored.some((round) => round.trigger === 'manual')).toBe(true);
+
+  // A message sent while a round is under way is answered long before the round ends.
+  const timing = await page.evaluate(async () => {
+    const api = window.bankingIntent!;
+    const started = new Promise<void>((resolve) => {
+      const off = api.on('round-progress', ({ model, done }) => {
+        if (model === 'custom' && done >= 20) {
+          off();
+          resolve();
+        }
+      });
+    });
+    const running = api.runBenchmark({ trigger: 'manual' });
+    let roundEnd = 0;
+    void running.then(() => (roundEnd = performance.now()));
+    await started;
+
+    let progress = 0;
+    const offProgress = api.on('round-progress', ({ done }) => (progress = done));
+    const form = document.querySelector<HTMLFormElement>('#classify-form')!;
+    const result = document.querySelector<HTMLElement>('#result')!;
+    document.querySelector<HTMLTextAreaElement>('#message')!.value = 'I lost my card, please block it';
+    const issued = performance.now();
+    form.requestSubmit();
+    while (!result.dataset.intent) await new Promise((resolve) => setTimeout(resolve, 1));
+    const answered = performance.now();
+    const probesWhenAnswered = progress;
+    offProgress();
+    await running;
+    return { issued, answered, roundEnd, probesWhenAnswered, intent: result.dataset.intent };
+  });
+  expect(timing.intent).toBeTruthy();
+  expect(timing.answered).toBeLessThan(timing.roundEnd);
+  expect(timing.probesWhenAnswered).toBeLessThan(PROBES);
+  expect(timing.answered - timing.issued).toBeLessThan(timing.roundEnd - timing.issued);
+});
+
+test('window.bankingIntent runs a round over the models asked for, stores it and exports it', async () => {
+  const page = await open(PAGE + '&bench=0');
+  expect(await benchStatus(page).textContent()).toMatch(/Automatic rounds are off\.$/);
+
+  const round = await page.evaluate(() => window.bankingIntent!.runBenchmark({ trigger: 'cli', models: ['custom'] }));
+  expect(round.trigger).toBe('cli');
+  expect(Object.keys(round.models)).toEqual(['custom']);
+  expect(round.models.custom).toMatchObject({ status: 'ok', device: 'wasm', n: PROBES });
+
+  const unknown = await page.evaluate(() =>
+    window.bankingIntent!.runBenchmark({ models: ['custom', 'gpt'] }).then(
+      () => 'resolved',
+      (error: Error) => error.message,
+    ),
+  );
+  expect(unknown).toMatch(/unknown model "gpt".*custom, vllm, gemini/);
+
+  expect(await storedRounds(page)).toEqual([round]);
+  expect(await readIndexedDb(page)).toEqual([round]);
+  expect(await page.evaluate(() => window.bankingIntent!.exportJsonl())).toBe(JSON.stringify(round) + '\n');
+  await expect.poll(() => benchStatus(page).textContent()).toMatch(/^1 round stored\./);
+  expect(await page.locator('#bench-latest caption').textContent()).toContain(': cli, after 0 requests');
+});
