@@ -1,0 +1,129 @@
+/**
+ * npm run bench -- [--models custom,vllm,gemini] [--rounds 1] [--out benchmark_results.jsonl]
+ *                  [--device wasm|webgpu] [--vllm-url URL --vllm-model NAME] [--gemini-base-url URL]
+ *                  [--no-peer] [--screenshot FILE.png] [--json]
+ *
+ * Serves the built site, drives it in headless Chromium, runs benchmark rounds through the page's
+ * own scheduler (so the records are exactly the browser's), writes them as JSONL and prints a
+ * table. Then, in the same run, times our model beside the DistilBERT-shaped peer and reports the
+ * floor (FLOPs / WASM matmul rate): that part runs `scripts/bench-node.ts`, in Node, on
+ * onnxruntime-web's WASM backend (the browser's WASM kernels) and onnxruntime-node.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { BenchmarkRound } from '../src/bench/round';
+import { exportJsonl } from '../src/bench/jsonl';
+import type { BankingIntentAutomation } from '../src/ui/automation';
+import { DIST, launchChromium, serveSite } from './lib/browser';
+import { positiveInt, runCli } from './lib/cli';
+
+type Automated = Window & { bankingIntent?: BankingIntentAutomation };
+
+runCli(async () => {
+  const { values } = parseArgs({
+    options: {
+      models: { type: 'string', default: 'custom' },
+      rounds: { type: 'string' },
+      out: { type: 'string', default: 'benchmark_results.jsonl' },
+      device: { type: 'string', default: 'wasm' },
+      'vllm-url': { type: 'string' },
+      'vllm-model': { type: 'string' },
+      'gemini-base-url': { type: 'string' },
+      'no-peer': { type: 'boolean', default: false },
+      screenshot: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const models = values.models
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
+  const rounds = positiveInt(values.rounds, 'rounds', 1);
+  if (values.device !== 'wasm' && values.device !== 'webgpu') throw new Error(`--device must be wasm or webgpu, got "${values.device}"`);
+  const log = (line: string) => process.stderr.write(line + '\n');
+
+  if (!existsSync(resolve(DIST, 'index.html'))) {
+    log('no built site in dist/: running npm run build');
+    const build = spawnSync('npm', ['run', 'build'], { stdio: 'inherit' });
+    if (build.status !== 0) throw new Error('npm run build failed');
+  }
+
+  const site = await serveSite();
+  // WebGPU needs --enable-unsafe-webgpu on machines without a GPU (SwiftShader); wasm keeps it off.
+  const browser = await launchChromium({ webgpu: values.device === 'webgpu' });
+  const records: BenchmarkRound[] = [];
+  try {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    page.on('pageerror', (error) => log(`page error: ${error.message}`));
+    const device = values.device === 'webgpu' ? 'auto' : 'wasm';
+    await page.goto(`${site.origin}/?device=${device}&model=custom&bench=0`);
+    if (values['vllm-url'] || values['gemini-base-url']) {
+      // Endpoints are never taken from the address: enter them in the settings, as a user would.
+      await page.locator('summary', { hasText: 'Remote models' }).click();
+      if (values['vllm-url']) await page.getByLabel('vLLM URL').fill(values['vllm-url']);
+      if (values['vllm-model']) await page.getByLabel('vLLM model').fill(values['vllm-model']);
+      if (values['gemini-base-url']) await page.getByLabel('Gemini base URL').fill(values['gemini-base-url']);
+      await page.getByRole('button', { name: 'Apply' }).click();
+    }
+    await page.waitForFunction(() => (window as Automated).bankingIntent !== undefined);
+    await page.evaluate(() => (window as Automated).bankingIntent!.ready);
+    for (let r = 1; r <= rounds; r++) {
+      log(`round ${r}/${rounds}: ${models.join(', ')} on ${values.device} ...`);
+      records.push(
+        await page.evaluate((ids) => (window as Automated).bankingIntent!.runBenchmark({ trigger: 'cli', models: ids }), models),
+      );
+    }
+    if (values.screenshot) {
+      // The dashboard draws its charts after the round event: wait for them before the picture.
+      await page.locator('#benchmarks canvas').first().waitFor({ state: 'visible' });
+      await page.waitForTimeout(500);
+      await page.locator('#benchmarks').screenshot({ path: values.screenshot });
+      log(`dashboard screenshot: ${values.screenshot}`);
+    }
+  } finally {
+    await browser.close();
+    await site.close();
+  }
+
+  writeFileSync(values.out, exportJsonl(records));
+  for (const [i, round] of records.entries()) printRound(round, i + 1);
+  log(`wrote ${records.length} round(s) to ${values.out}`);
+
+  let peer: PeerSummary | undefined;
+  if (!values['no-peer']) {
+    log('timing our model beside the DistilBERT-shaped peer (scripts/bench-node.ts) ...');
+    const output = execFileSync('npx', ['tsx', 'scripts/bench-node.ts', '--json'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const lines = output.trim().split('\n');
+    console.log('');
+    console.log(lines.slice(0, -1).join('\n'));
+    peer = JSON.parse(lines.at(-1)!) as PeerSummary;
+  }
+  if (values.json) console.log(JSON.stringify({ out: values.out, rounds: records, peer }));
+});
+
+/** The fields of bench-node's JSON line that this script passes on. */
+interface PeerSummary {
+  ratios: { size: number; latency_p50: Record<string, number> };
+  models: { custom: { floor_wasm_ms: number }; peer: { floor_wasm_ms: number } };
+}
+
+function printRound(round: BenchmarkRound, index: number): void {
+  const cell = (x: number | null | undefined, digits = 2) => (x === null || x === undefined ? '-' : x.toFixed(digits));
+  console.log('');
+  console.log(
+    `round ${index}: ${round.timestamp}, probe set ${round.probe_set.id} (${round.probe_set.n} queries), trigger ${round.trigger}`,
+  );
+  console.log('model    status        device    n  accuracy  mean conf    p50 ms    p95 ms    p99 ms  errors');
+  for (const [id, m] of Object.entries(round.models)) {
+    console.log(
+      `${id.padEnd(8)} ${m.status.padEnd(12)} ${String(m.device ?? '-').padEnd(7)} ${String(m.n).padStart(4)} ${cell(m.accuracy === null ? null : 100 * m.accuracy, 1).padStart(8)}% ${cell(m.mean_confidence, 3).padStart(10)} ${cell(m.p50_latency_ms).padStart(9)} ${cell(m.p95_latency_ms).padStart(9)} ${cell(m.p99_latency_ms).padStart(9)} ${String(m.errors).padStart(7)}` +
+        (m.reason ? `\n         ${m.reason}` : ''),
+    );
+  }
+  console.log(`summary: ${round.summary.recommendation}`);
+}

@@ -1,0 +1,58 @@
+/**
+ * `npm run bench` as a user runs it: serves the built site, drives it in Chromium, and writes the
+ * browser's round records as JSONL. (The peer comparison it also runs is covered by flops.test.ts;
+ * `--no-peer` keeps this test short.)
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { expect, test } from 'vitest';
+
+const MODEL_FIELDS = [
+  'status',
+  'device',
+  'n',
+  'avg_latency_ms',
+  'p50_latency_ms',
+  'p95_latency_ms',
+  'p99_latency_ms',
+  'accuracy',
+  'mean_confidence',
+  'errors',
+];
+
+test('npm run bench -- --models custom --rounds 2 writes 2 browser rounds and prints the table', async () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'bench-')), 'rounds.jsonl');
+  const { stdout } = await promisify(execFile)('npx', [
+    'tsx',
+    'scripts/bench.ts',
+    '--models',
+    'custom',
+    '--rounds',
+    '2',
+    '--out',
+    out,
+    '--no-peer',
+  ]);
+  const lines = readFileSync(out, 'utf8').trim().split('\n');
+  expect(lines).toHaveLength(2);
+  for (const line of lines) {
+    const round = JSON.parse(line) as Record<string, unknown> & {
+      models: Record<string, Record<string, unknown>>;
+      environment: Record<string, unknown>;
+    };
+    expect(Object.keys(round)).toEqual(
+      expect.arrayContaining(['timestamp', 'request_count', 'trigger', 'probe_set', 'models', 'summary', 'environment']),
+    );
+    expect(round.trigger).toBe('cli');
+    expect(Object.keys(round.models)).toEqual(['custom']);
+    expect(Object.keys(round.models.custom!)).toEqual(expect.arrayContaining(MODEL_FIELDS));
+    expect(round.models.custom).toMatchObject({ status: 'ok', device: 'wasm', n: 154 });
+    expect(round.models.custom!.accuracy).toBeGreaterThan(0.85);
+    expect(round.environment.user_agent).toMatch(/Chrome/);
+  }
+  expect(stdout).toMatch(/custom\s+ok\s+wasm\s+154/);
+  expect(stdout).toMatch(/summary: Use custom/);
+});
