@@ -28,7 +28,9 @@ runCli(async () => {
     } catch (error) {
       failed++;
       const wire = toWireError(error);
-      const line = values.json ? JSON.stringify({ error: { code: wire.code, message: wire.message, ...(wire.attempts ? { attempts: wire.attempts } : {}) } }) : `error: ${wire.message}`;
+      const line = values.json
+        ? JSON.stringify({ error: { code: wire.code, message: wire.message, ...(wire.attempts ? { attempts: wire.attempts } : {}) } })
+        : `error: ${wire.message}`;
       process.stdout.write(line + '\n');
     }
   }
@@ -41,6 +43,11 @@ function describe(p: Prediction): string {
     .slice(1, 3)
     .map((t) => `${t.intent} ${t.score.toFixed(3)}`)
     .join(', ');
-  const notes = [p.truncated && 'truncated', p.masked && 'personal data masked', p.fallback_from.length > 0 && `after ${p.fallback_from.join(', ')} failed`, p.escalated_from && `escalated from ${p.escalated_from}`].filter(Boolean);
+  const notes = [
+    p.truncated && 'truncated',
+    p.masked && 'personal data masked',
+    p.fallback_from.length > 0 && `after ${p.fallback_from.join(', ')} failed`,
+    p.escalated_from && `escalated from ${p.escalated_from}`,
+  ].filter(Boolean);
   return `${p.intent}\t${p.confidence.toFixed(3)}\t(${others})\t${p.model}/${p.device} ${p.latency_ms.toFixed(1)} ms${notes.length ? '\t' + notes.join('; ') : ''}`;
 }

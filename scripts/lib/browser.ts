@@ -62,4 +62,3 @@ export async function serveSite(): Promise<Site> {
     close: () => server.close(),
   };
 }
-

@@ -36,9 +36,17 @@ export function pipelineFromFlags(flags: PipelineFlags, env: NodeJS.ProcessEnv =
   const config = resolveConfig({
     overrides: {
       model: flags.model,
-      fallback: flags.fallback?.split(',').map((s) => s.trim()).filter(Boolean),
+      fallback: flags.fallback
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
       escalateBelow: flags['escalate-below'] === undefined ? undefined : Number(flags['escalate-below']),
-      vllm: { url: flags['vllm-url'], model: flags['vllm-model'], mode: flags['vllm-mode'] as 'chat' | 'classify' | undefined, apiKey: env.VLLM_API_KEY },
+      vllm: {
+        url: flags['vllm-url'],
+        model: flags['vllm-model'],
+        mode: flags['vllm-mode'] as 'chat' | 'classify' | undefined,
+        apiKey: env.VLLM_API_KEY,
+      },
       gemini: { baseUrl: flags['gemini-base-url'], model: flags['gemini-model'], apiKey: env.GEMINI_API_KEY },
     },
   });

@@ -71,7 +71,14 @@ export function resolveConfig(sources: { env?: EnvSource; params?: URLSearchPara
 
   const model = o.model ?? param('model') ?? env('VITE_MODEL') ?? DEFAULT_CONFIG.model;
   const fallbackText = param('fallback') ?? env('VITE_FALLBACK');
-  const fallback = o.fallback ?? (fallbackText ? fallbackText.split(',').map((s) => s.trim()).filter(Boolean) : DEFAULT_CONFIG.fallback);
+  const fallback =
+    o.fallback ??
+    (fallbackText
+      ? fallbackText
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : DEFAULT_CONFIG.fallback);
   const escalateText = param('escalate') ?? env('VITE_ESCALATE_BELOW');
   const escalateBelow = o.escalateBelow ?? (escalateText === undefined ? undefined : Number(escalateText));
   const vllmMode = o.vllm?.mode ?? env('VITE_VLLM_MODE') ?? DEFAULT_CONFIG.vllm.mode;
@@ -92,7 +99,8 @@ export function resolveConfig(sources: { env?: EnvSource; params?: URLSearchPara
     },
   };
   if (escalateBelow !== undefined) {
-    if (!(escalateBelow >= 0 && escalateBelow <= 1)) invalid(`escalate-below must be a number between 0 and 1, got "${escalateText ?? escalateBelow}"`);
+    if (!(escalateBelow >= 0 && escalateBelow <= 1))
+      invalid(`escalate-below must be a number between 0 and 1, got "${escalateText ?? escalateBelow}"`);
     config.escalateBelow = escalateBelow;
   }
   return config;

@@ -17,7 +17,8 @@ const { values, positionals } = parseArgs({
 });
 const kind = positionals[0];
 const port = values.port === undefined ? undefined : Number(values.port);
-const show = (request: { method: string; path: string; body: unknown }) => console.log(`${request.method} ${request.path} ${JSON.stringify(request.body ?? '')}`);
+const show = (request: { method: string; path: string; body: unknown }) =>
+  console.log(`${request.method} ${request.path} ${JSON.stringify(request.body ?? '')}`);
 
 if (kind === 'vllm') {
   const server = await VllmStandIn.start({ port: port ?? 8000, models: [values.model], apiKey: values['api-key'], cors: true });

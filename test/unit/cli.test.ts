@@ -34,7 +34,9 @@ afterAll(async () => {
 
 describe('npm run classify with remote models', () => {
   it('vLLM: a label from the server, the 77 labels sent as the constraint, personal data masked', async () => {
-    const [line] = await classify(['--model', 'vllm', '--vllm-url', vllm.url, '--vllm-model', 'banking-intent', PERSONAL], { VLLM_API_KEY: 'cli-vllm-key' });
+    const [line] = await classify(['--model', 'vllm', '--vllm-url', vllm.url, '--vllm-model', 'banking-intent', PERSONAL], {
+      VLLM_API_KEY: 'cli-vllm-key',
+    });
     expect(line).toMatchObject({ intent: 'card_arrival', model: 'vllm', device: 'remote', fallback_from: [], masked: true });
     const sent = vllm.requestsTo('/v1/chat/completions')[0]!;
     const body = sent.body as { response_format: { json_schema: { schema: { properties: { intent: { enum: string[] } } } } } };
@@ -56,7 +58,17 @@ describe('npm run classify with remote models', () => {
   it('vLLM on a closed port with --fallback custom answers from custom, listing vllm', async () => {
     const closed = await VllmStandIn.start();
     await closed.close();
-    const [line] = await classify(['--model', 'vllm', '--vllm-url', closed.url, '--vllm-model', 'x', '--fallback', 'custom', 'I still have not received my new card']);
+    const [line] = await classify([
+      '--model',
+      'vllm',
+      '--vllm-url',
+      closed.url,
+      '--vllm-model',
+      'x',
+      '--fallback',
+      'custom',
+      'I still have not received my new card',
+    ]);
     expect(line).toMatchObject({ intent: 'card_arrival', model: 'custom', device: 'cpu', fallback_from: ['vllm'] });
   });
 

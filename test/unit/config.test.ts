@@ -9,8 +9,17 @@ describe('runtime config', () => {
   });
 
   it('takes env (Vite mode files), then URL parameters, then overrides', () => {
-    const env = { VITE_MODEL: 'vllm', VITE_FALLBACK: 'gemini, custom', VITE_VLLM_URL: 'https://vllm.bank.test/', VITE_VLLM_MODEL: 'intent-llm' };
-    expect(resolveConfig({ env })).toMatchObject({ model: 'vllm', fallback: ['gemini', 'custom'], vllm: { url: 'https://vllm.bank.test', model: 'intent-llm', mode: 'chat' } });
+    const env = {
+      VITE_MODEL: 'vllm',
+      VITE_FALLBACK: 'gemini, custom',
+      VITE_VLLM_URL: 'https://vllm.bank.test/',
+      VITE_VLLM_MODEL: 'intent-llm',
+    };
+    expect(resolveConfig({ env })).toMatchObject({
+      model: 'vllm',
+      fallback: ['gemini', 'custom'],
+      vllm: { url: 'https://vllm.bank.test', model: 'intent-llm', mode: 'chat' },
+    });
     const params = new URLSearchParams('model=gemini&escalate=0.6');
     expect(resolveConfig({ env, params })).toMatchObject({ model: 'gemini', escalateBelow: 0.6, fallback: ['gemini', 'custom'] });
     expect(resolveConfig({ env, params, overrides: { model: 'custom', fallback: [] } })).toMatchObject({ model: 'custom', fallback: [] });
