@@ -6,11 +6,12 @@
  */
 import { releaseProxy, proxy, wrap, type Remote } from 'comlink';
 import type { AdapterHealth, AdapterState, ClassifyOptions, IntentAdapter, LoadOptions, LoadProgress } from '../core/adapter';
-import { AbortedError, IntentError, ModelUnavailableError, throwIfAborted } from '../core/errors';
+import { AbortedError, ModelUnavailableError, throwIfAborted } from '../core/errors';
 import { validateMessage } from '../core/input';
 import type { Device, Prediction } from '../core/prediction';
 import { installTypedErrors } from '../engine/worker-errors';
 import type { CustomWorkerApi, HostLoadResult } from '../engine/worker-host';
+import { raceAbort } from '../core/abort';
 
 export interface CustomAdapterOptions {
   /** Absolute URL of the model folder (config.json, tokenizer.json, model.onnx). */
@@ -190,30 +191,4 @@ export class CustomAdapter implements IntentAdapter {
   private disposedError(): ModelUnavailableError {
     return new ModelUnavailableError('The custom model was disposed.', MODEL_ID);
   }
-}
-
-/**
- * Settles like `promise`, or rejects with `AbortedError` the moment `signal` aborts (then
- * `onAbort` runs and the late result is dropped).
- */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, onAbort: () => void): Promise<T> {
-  if (!signal) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const abort = () => {
-      reject(new AbortedError());
-      onAbort();
-    };
-    if (signal.aborted) return abort();
-    signal.addEventListener('abort', abort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', abort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', abort);
-        reject(error instanceof IntentError || error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
 }

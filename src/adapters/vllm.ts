@@ -12,11 +12,12 @@
  * here. Personal data is masked before the text leaves the page.
  */
 import type { AdapterHealth, AdapterState, ClassifyOptions, IntentAdapter, LoadOptions, LoadProgress } from '../core/adapter';
-import { AbortedError, IntentError, ModelUnavailableError, RemoteCallError, TimeoutError } from '../core/errors';
+import { AbortedError, IntentError, ModelUnavailableError, RemoteCallError } from '../core/errors';
 import { validateMessage } from '../core/input';
 import { BANKING77_LABELS } from '../core/labels';
 import type { Prediction, ScoredIntent } from '../core/prediction';
 import { maskPersonalData } from '../privacy/mask';
+import { abortReason, raceAbort } from '../core/abort';
 
 export interface VllmAdapterOptions {
   /** Server root, e.g. `https://llm.bank.internal`. A trailing `/v1` is accepted and dropped. */
@@ -74,7 +75,7 @@ export class VllmAdapter implements IntentAdapter {
    * waiting call rejects with `AbortedError`; a later `load()` starts over.
    */
   async load(options: LoadOptions = {}): Promise<void> {
-    if (options.signal?.aborted) throw abortError(options.signal);
+    if (options.signal?.aborted) throw abortReason(options.signal);
     if (this.state === 'disposed') throw disposedError();
     if (this.state === 'ready') return;
     const listener = options.onProgress;
@@ -89,7 +90,7 @@ export class VllmAdapter implements IntentAdapter {
 
   async classify(text: string, options: ClassifyOptions = {}): Promise<Prediction> {
     const { signal } = options;
-    if (signal?.aborted) throw abortError(signal);
+    if (signal?.aborted) throw abortReason(signal);
     // First, before any request: an empty message never reaches the server.
     const message = validateMessage(text);
     if (this.state === 'disposed') throw disposedError();
@@ -302,8 +303,8 @@ export class VllmAdapter implements IntentAdapter {
       }
     } catch (error) {
       if (error instanceof IntentError) throw error;
-      if (call.callerSignal?.aborted) throw abortError(call.callerSignal);
-      if (call.signal.aborted) throw abortError(call.signal);
+      if (call.callerSignal?.aborted) throw abortReason(call.callerSignal);
+      if (call.signal.aborted) throw abortReason(call.signal);
       throw new RemoteCallError(
         `Could not reach vLLM at ${url} (${networkDetail(error)}). Check that the server runs and allows this page (CORS).`,
         undefined,
@@ -417,14 +418,6 @@ function notALabel(what: string, status = 200): RemoteCallError {
   return new RemoteCallError(`vLLM answered something that is not a label: ${what}`, status, false);
 }
 
-function abortError(signal: AbortSignal): IntentError {
-  const reason: unknown = signal.reason;
-  if (reason instanceof IntentError) return reason;
-  // `AbortSignal.timeout()` aborts with a DOMException named TimeoutError.
-  if (reason instanceof Error && reason.name === 'TimeoutError') return new TimeoutError('vLLM did not answer in time.');
-  return new AbortedError();
-}
-
 function disposedError(): ModelUnavailableError {
   return new ModelUnavailableError('The vLLM adapter was disposed.', ADAPTER_ID);
 }
@@ -436,32 +429,6 @@ function networkDetail(error: unknown): string {
   if (isRecord(cause) && typeof cause.code === 'string') return `${error.message}: ${cause.code}`;
   if (cause instanceof Error) return `${error.message}: ${cause.message}`;
   return error.message;
-}
-
-/**
- * Settles like `promise`, or rejects the moment `signal` aborts (then `onAbort` runs and the late
- * result is dropped).
- */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, onAbort: () => void): Promise<T> {
-  if (!signal) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const abort = () => {
-      reject(abortError(signal));
-      onAbort();
-    };
-    if (signal.aborted) return abort();
-    signal.addEventListener('abort', abort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', abort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', abort);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
 }
 
 function topKOf(topK: number | undefined, labels: number): number {

@@ -11,7 +11,8 @@
 import type { Device } from '../core/prediction';
 import { AbortedError, InvalidInputError, throwIfAborted } from '../core/errors';
 import type { IntentPipeline } from '../pipeline/pipeline';
-import { abortable, withTimeout } from '../pipeline/signals';
+import { raceAbort } from '../core/abort';
+import { withTimeout } from '../pipeline/signals';
 import { collectEnvironment, type BenchmarkEnvironment } from './environment';
 import { accuracy, percentile } from './metrics';
 import { verifyProbeSet, type ProbeSet } from './probe-set';
@@ -169,7 +170,7 @@ async function benchmarkModel(id: string, options: RoundOptions): Promise<ModelR
     const loadTimeoutMs = options.loadTimeoutMs ?? pipeline.policy.loadTimeoutMs;
     try {
       // The load is shared with user requests: stop waiting on timeout or abort, never cancel it.
-      await withTimeout(signal, loadTimeoutMs, `${id} did not load within ${loadTimeoutMs} ms`, (s) => abortable(adapter.load(), s));
+      await withTimeout(signal, loadTimeoutMs, `${id} did not load within ${loadTimeoutMs} ms`, (s) => raceAbort(adapter.load(), s));
     } catch (error) {
       if (signal?.aborted) throw new AbortedError();
       return skipped('unavailable', null, (await adapter.health()).reason ?? messageOf(error));
@@ -191,7 +192,7 @@ async function benchmarkModel(id: string, options: RoundOptions): Promise<ModelR
     const started = performance.now();
     try {
       const prediction = await withTimeout(signal, timeoutMs, `${id} did not answer within ${timeoutMs} ms`, (s) =>
-        abortable(adapter.classify(item.text, { signal: s }), s),
+        raceAbort(adapter.classify(item.text, { signal: s }), s),
       );
       latencies.push(round3(performance.now() - started));
       answers.push({ label: item.label, predicted: prediction.intent, confidence: prediction.confidence });
@@ -293,7 +294,7 @@ export async function waitForUsers(pipeline: BenchmarkPipeline, signal?: AbortSi
 
 /** The pipeline's next `request` event: one user request has settled. */
 function nextRequest(pipeline: BenchmarkPipeline, signal?: AbortSignal): Promise<void> {
-  return abortable(new Promise<void>((resolve) => pipeline.addEventListener('request', () => resolve(), { once: true })), signal);
+  return raceAbort(new Promise<void>((resolve) => pipeline.addEventListener('request', () => resolve(), { once: true })), signal);
 }
 
 /** An idle callback where the host has them (at most 1 s away), else the next macrotask. */
@@ -303,7 +304,7 @@ function idleMoment(signal?: AbortSignal): Promise<void> {
     if (host.requestIdleCallback) host.requestIdleCallback(() => resolve(), { timeout: 1_000 });
     else setTimeout(resolve, 0);
   });
-  return abortable(idle, signal);
+  return raceAbort(idle, signal);
 }
 
 function messageOf(error: unknown): string {

@@ -10,7 +10,8 @@ import { validateMessage } from '../core/input';
 import type { Prediction } from '../core/prediction';
 import { Cooldowns } from './cooldowns';
 import { backoffDelay, resolvePolicy, type RouterPolicy } from './policy';
-import { abortable, sleep, withTimeout } from './signals';
+import { raceAbort, sleep } from '../core/abort';
+import { withTimeout } from './signals';
 
 /** Makes an adapter on first use; ids are the ones config, URLs and the UI use. */
 export type AdapterFactories = Record<string, () => IntentAdapter>;
@@ -238,14 +239,14 @@ export class IntentPipeline extends EventTarget {
             options.signal,
             this.policy.loadTimeoutMs,
             `${id} did not load within ${this.policy.loadTimeoutMs} ms`,
-            (signal) => abortable(adapter.load(), signal),
+            (signal) => raceAbort(adapter.load(), signal),
           );
         }
         const prediction = await withTimeout(
           options.signal,
           this.policy.timeoutMs,
           `${id} did not answer within ${this.policy.timeoutMs} ms`,
-          (signal) => abortable(adapter.classify(text, { signal, topK: options.topK }), signal),
+          (signal) => raceAbort(adapter.classify(text, { signal, topK: options.topK }), signal),
         );
         this.cooldowns.recordSuccess(id);
         return prediction;

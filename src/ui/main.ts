@@ -16,7 +16,7 @@ import { AbortedError, InvalidInputError } from '../core/errors';
 import { validateMessage } from '../core/input';
 import { IntentPipeline, type AdapterStatus } from '../pipeline/pipeline';
 import { createFactories } from '../pipeline/registry';
-import { abortable } from '../pipeline/signals';
+import { raceAbort } from '../core/abort';
 import { SiteBenchmarks } from './benchmarks';
 import { readRuntimeConfig, readSiteConfig, type SiteConfig } from './config';
 import { Dashboard, findDashboardView } from './dashboard';
@@ -179,7 +179,7 @@ class Site {
       // that is superseded would cancel a load it started, and the loads it shares.
       const loading = this.loads.get(pipeline.adapter(pipeline.active));
       if (loading)
-        await abortable(
+        await raceAbort(
           loading.catch(() => undefined),
           controller.signal,
         );
