@@ -8,7 +8,7 @@ import { viteStaticCopy } from 'vite-plugin-static-copy';
  * are served from our own origin under `/ort/`, never from a CDN, so the site also works offline.
  * (`ort.mjs`/`ort.all.mjs` would need the `.jsep` pair instead.)
  */
-const ORT_RUNTIME = ['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'];
+export const ORT_RUNTIME = ['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'];
 
 /** The ORT binary is ~26 MB; Workbox skips files over 2 MB unless told otherwise. */
 const MAX_PRECACHE_BYTES = 64 * 1024 * 1024;
@@ -50,6 +50,9 @@ export default defineConfig({
         // The app shell, the ORT runtime in /ort/ and the model files in /models/custom/. The
         // plugin adds the web manifest and its icon (favicon.svg) itself.
         globPatterns: ['**/*.{html,js,mjs,css,wasm,json,onnx}'],
+        // dist/widget/ is the embeddable widget for other origins (vite.widget.config.ts), not
+        // part of this site: precaching it would double the download.
+        globIgnores: ['**/node_modules/**/*', 'widget/**'],
         maximumFileSizeToCacheInBytes: MAX_PRECACHE_BYTES,
         navigateFallback: 'index.html',
         cleanupOutdatedCaches: true,

@@ -1,0 +1,29 @@
+/* global document, HTMLElement, CustomEvent */
+// The portal's side of the embed: it only listens to the widget's events (they bubble out of the
+// shadow root), and builds its own UI with DOM APIs. No inline script: the CSP forbids it.
+const status = document.getElementById('portal-status');
+const answer = document.getElementById('portal-answer');
+
+document.addEventListener('ready', (event) => {
+  if (event.target instanceof HTMLElement && event.target.localName === 'banking-intent-widget') {
+    status.textContent = 'The assistant is ready.';
+  }
+});
+
+document.addEventListener('intent', (event) => {
+  const { intent, action } = event.detail;
+  answer.dataset.intent = intent;
+  if (action) {
+    const link = document.createElement('a');
+    link.href = action.href;
+    link.textContent = action.label;
+    answer.replaceChildren('We can help: ', link);
+  } else {
+    answer.replaceChildren(`We can help with "${intent.replace(/_/g, ' ')}": an adviser will call you back.`);
+  }
+  answer.hidden = false;
+});
+
+document.addEventListener('error', (event) => {
+  if (event instanceof CustomEvent && event.detail) status.textContent = `The assistant is unavailable: ${event.detail.message}`;
+});
