@@ -172,7 +172,7 @@ export class Dashboard {
       return;
     }
     const headline = document.createElement('strong');
-    headline.textContent = 'Benchmark results are kept in memory only:';
+    headline.textContent = 'Not saved on this device:';
     warning.replaceChildren(headline, ` ${status.warning ?? 'the browser did not let this page store them.'}`);
   }
 

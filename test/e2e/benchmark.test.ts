@@ -251,7 +251,7 @@ test('with IndexedDB blocked the page says results are kept in memory only, and 
 
   const warning = page.getByRole('alert').filter({ hasText: 'Benchmark results are kept in memory only' });
   await warning.waitFor();
-  expect(await warning.textContent()).toMatch(/^Benchmark results are kept in memory only: .*SecurityError.*Export them as JSONL/);
+  expect(await warning.textContent()).toMatch(/^Not saved on this device: .*SecurityError.*kept in memory only.*Export them as JSONL/);
 
   await page.getByRole('button', { name: 'Run benchmark now' }).click();
   await expect.poll(() => benchStatus(page).textContent()).toMatch(/^Running a manual benchmark round: (starting…|custom \d+\/154)/);
