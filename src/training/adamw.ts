@@ -27,8 +27,9 @@ export class AdamW {
     this.beta1 = options.beta1 ?? 0.9;
     this.beta2 = options.beta2 ?? 0.999;
     this.epsilon = options.epsilon ?? 1e-8;
-    this.m = variables.map((v) => tf.variable(tf.zerosLike(v), false));
-    this.v = variables.map((v) => tf.variable(tf.zerosLike(v), false));
+    // tidy disposes the zerosLike tensors; tf.variable copies them, and tidy leaves variables alone.
+    this.m = tf.tidy(() => variables.map((v) => tf.variable(tf.zerosLike(v), false)));
+    this.v = tf.tidy(() => variables.map((v) => tf.variable(tf.zerosLike(v), false)));
   }
 
   /** One update. `grads` is keyed by variable name, as `tf.variableGrads` returns it. */

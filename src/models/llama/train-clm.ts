@@ -1,0 +1,120 @@
+/**
+ * Causal language-model training of a Llama in tfjs: next-token cross-entropy over the positions a
+ * loss mask selects, optimised with AdamW (src/training/adamw.ts). `trainClm` trains every weight
+ * (base pretraining); train-qlora.ts reuses `trainLoop` with only LoRA A and B as variables.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { LlamaConfig } from './config';
+import type { LlamaWeights } from './reference';
+import { LlamaTfModel, type LlamaBatch } from './tf-model';
+import { mulberry32, shuffle } from '../custom/random';
+import { AdamW } from '../../training/adamw';
+
+/** One training sequence. `lossMask[t] = 1` makes token t a target (predicted from tokens 0..t-1); default all. */
+export interface ClmExample {
+  ids: number[];
+  lossMask?: number[];
+}
+
+export interface ClmBatch extends LlamaBatch {
+  /** 1 where the token is a target: real, selected by the loss mask, and not the first token. */
+  targets: number[][];
+}
+
+/** Right-pads a batch to its longest sequence with `padId`. */
+export function makeClmBatch(rows: ClmExample[], padId: number): ClmBatch {
+  const T = Math.max(...rows.map((r) => r.ids.length));
+  const pad = <V>(values: V[], fill: V) => [...values, ...new Array<V>(T - values.length).fill(fill)];
+  return {
+    ids: rows.map((r) => pad(r.ids, padId)),
+    mask: rows.map((r) =>
+      pad(
+        r.ids.map(() => 1),
+        0,
+      ),
+    ),
+    targets: rows.map((r) => pad(r.lossMask ?? r.ids.map(() => 1), 0).map((m, t) => (t > 0 && t < r.ids.length && m ? 1 : 0))),
+  };
+}
+
+/** Mean cross-entropy of predicting token t+1 from logits at t, over the targets of `batch`. */
+export function causalLmLoss(logits: tf.Tensor3D, batch: ClmBatch): tf.Scalar {
+  return tf.tidy(() => {
+    const [B, T, V] = logits.shape;
+    const next = batch.ids.map((row) => row.slice(1));
+    const weights = batch.targets.map((row) => row.slice(1));
+    const count = weights.flat().reduce((a, b) => a + b, 0);
+    if (count === 0) throw new Error('causalLmLoss: the batch has no target tokens');
+    const logProbs = tf.logSoftmax(logits.slice([0, 0, 0], [B, T - 1, V]));
+    const oneHot = tf.oneHot(tf.tensor2d(next.flat(), [B, T - 1], 'int32'), V);
+    const picked = logProbs.mul(oneHot).sum(-1); // [B, T-1]
+    return picked
+      .mul(tf.tensor2d(weights.flat(), [B, T - 1]))
+      .sum()
+      .div(-count) as tf.Scalar;
+  });
+}
+
+export interface TrainLoopOptions {
+  examples: ClmExample[];
+  padId: number;
+  steps: number;
+  batchSize: number;
+  learningRate: number;
+  weightDecay: number;
+  /** Linear warm-up steps, then cosine decay to zero. */
+  warmupSteps?: number;
+  seed: number;
+  log?: (line: string) => void;
+}
+
+export interface TrainLoopResult {
+  /** Loss of each step, before its update. */
+  losses: number[];
+  /** Tokens (padding included) the steps ran over. */
+  trainTokens: number;
+  seconds: number;
+}
+
+/** `steps` AdamW updates of `variables` on shuffled batches of `examples` (reshuffled each pass). */
+export function trainLoop(model: LlamaTfModel, variables: tf.Variable[], o: TrainLoopOptions): TrainLoopResult {
+  if (variables.length === 0) throw new Error('trainLoop: nothing to train');
+  const optimizer = new AdamW(variables, { weightDecay: o.weightDecay });
+  const random = mulberry32(o.seed);
+  const warmup = o.warmupSteps ?? 0;
+  const losses: number[] = [];
+  let order: ClmExample[] = [];
+  let trainTokens = 0;
+  const started = performance.now();
+  for (let step = 0; step < o.steps; step++) {
+    if (order.length < o.batchSize) order = [...order, ...shuffle([...o.examples], random)];
+    const batch = makeClmBatch(order.splice(0, o.batchSize), o.padId);
+    trainTokens += batch.ids.length * (batch.ids[0]?.length ?? 0);
+    const lr =
+      o.learningRate *
+      (step < warmup ? (step + 1) / warmup : 0.5 * (1 + Math.cos((Math.PI * (step - warmup)) / Math.max(1, o.steps - warmup))));
+    const { value, grads } = tf.variableGrads(() => causalLmLoss(model.forward(batch), batch), variables);
+    optimizer.step(grads, lr);
+    losses.push(value.dataSync()[0]!);
+    tf.dispose([value, grads]);
+    o.log?.(`step ${step + 1}/${o.steps} loss ${losses.at(-1)!.toFixed(4)} lr ${lr.toExponential(2)}`);
+  }
+  optimizer.dispose();
+  return { losses, trainTokens, seconds: (performance.now() - started) / 1000 };
+}
+
+export interface TrainClmOptions extends TrainLoopOptions {
+  config: LlamaConfig;
+  weights: LlamaWeights;
+}
+
+/** Trains every weight of a Llama (pretraining); returns the trained weights in Hugging Face's names. */
+export function trainClm(o: TrainClmOptions): TrainLoopResult & { weights: LlamaWeights } {
+  const model = new LlamaTfModel(o.config, o.weights, { trainBase: true });
+  try {
+    const result = trainLoop(model, model.trainableVariables(), o);
+    return { ...result, weights: model.baseWeights() };
+  } finally {
+    model.dispose();
+  }
+}
