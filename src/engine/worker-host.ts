@@ -6,10 +6,11 @@
  * test can drive it over a MessageChannel in Node with the real onnxruntime-web.
  */
 import type { LoadProgress } from '../core/adapter';
-import { AbortedError, ModelUnavailableError } from '../core/errors';
+import { ModelUnavailableError } from '../core/errors';
 import type { Device, Prediction } from '../core/prediction';
 import { CustomEngine, DEFAULT_TOP_K, type OrtModule } from './custom-engine';
 import { httpSource, type ModelSource } from './model-source';
+import { serialCalls } from './serial-calls';
 
 /** What the host needs from onnxruntime-web: the engine's part plus the runtime settings. */
 export interface WebOrtModule extends OrtModule {
@@ -68,9 +69,7 @@ export function createWorkerHost(ort: WebOrtModule, environment: HostEnvironment
   let engine: CustomEngine | undefined;
   let disposed = false;
   // One session.run at a time: calls queue behind each other in arrival order.
-  let queue: Promise<unknown> = Promise.resolve();
-  const waiting = new Set<number>();
-  const cancelled = new Set<number>();
+  const calls = serialCalls();
 
   async function load(request: HostLoadRequest, onProgress?: (progress: LoadProgress) => void): Promise<HostLoadResult> {
     // Without cross-origin isolation there is no SharedArrayBuffer: threads would fail to start.
@@ -128,25 +127,18 @@ export function createWorkerHost(ort: WebOrtModule, environment: HostEnvironment
       if (!current || disposed) {
         return Promise.reject(new ModelUnavailableError('The custom model is not loaded yet.', 'custom'));
       }
-      waiting.add(requestId);
-      const run = queue.then(() => {
-        waiting.delete(requestId);
-        if (cancelled.delete(requestId)) throw new AbortedError();
-        return current.classify(text, topK);
-      });
-      queue = run.catch(() => undefined);
-      return run;
+      return calls.run(requestId, () => current.classify(text, topK));
     },
 
     cancel(requestId) {
-      if (waiting.has(requestId)) cancelled.add(requestId);
+      calls.cancel(requestId);
     },
 
     async dispose() {
       disposed = true;
       const current = engine;
       engine = undefined;
-      await queue;
+      await calls.idle();
       await current?.dispose();
     },
   };

@@ -1,0 +1,295 @@
+/**
+ * The fine-tuned Llama (QLoRA, merged and quantised) as a classifier, on transformers.js. Like the
+ * custom engine it knows nothing about workers: `workers/llama.worker.ts` exposes it to a page
+ * through `llama-worker-host.ts`, and `src/adapters/llama-node.ts` runs it in Node on the CPU.
+ * The transformers.js module is passed in, so the caller picks the build (Node or web).
+ *
+ * The model folder is what transformers.js loads for LlamaForCausalLM (config.json,
+ * generation_config.json, tokenizer.json, tokenizer_config.json, onnx/model_q4.onnx, ...; see
+ * src/models/llama/hf-folder.ts) plus one file of ours, `classifier.json`:
+ *
+ *   {
+ *     "labels": ["activate_my_card", "age_limit", ...],   // what the model may answer, non-empty, unique
+ *     "prompt": "Classify the banking message.\nMessage: {text}\nIntent:",  // must contain {text} once
+ *     "separator": " ",          // optional: what stands between the prompt and the label (default " ")
+ *     "max_text_tokens": 256,    // optional: longer messages keep only their first N tokens (default 256)
+ *     "dtypes": ["q4", "fp32"]   // optional: the onnx/ variants in the folder (default ["q4", "fp32"])
+ *   }
+ *
+ * The label is generated right after `prompt` + `separator` under a label constraint
+ * (src/models/llama/constrained-decoding.ts), so the answer is always one of `labels`.
+ */
+import type { PreTrainedModel, PreTrainedTokenizer } from '@huggingface/transformers';
+import type { LoadProgress } from '../core/adapter';
+import { ModelFileError, ModelUnavailableError } from '../core/errors';
+import { validateMessage } from '../core/input';
+import type { Prediction } from '../core/prediction';
+import { classifyWithLlama } from '../models/llama/constrained-decoding';
+import { DEFAULT_TOP_K } from './custom-engine';
+
+export const LLAMA_MODEL_ID = 'llama-qlora';
+export const CLASSIFIER_FILE = 'classifier.json';
+
+export type LlamaDevice = 'webgpu' | 'wasm' | 'cpu';
+export type LlamaDtype = 'q4' | 'fp32' | 'q4f16';
+
+/** The contents of `classifier.json`, validated. */
+export interface ClassifierSpec {
+  labels: string[];
+  /** Contains `{text}` exactly once. */
+  prompt: string;
+  separator: string;
+  maxTextTokens: number;
+  dtypes: LlamaDtype[];
+}
+
+/** What the engine needs from `@huggingface/transformers` (the module itself satisfies it). */
+export interface TransformersModule {
+  env: {
+    allowRemoteModels: boolean;
+    allowLocalModels: boolean;
+    localModelPath: string;
+    backends: { onnx: { wasm?: { wasmPaths?: unknown } } };
+  };
+  AutoTokenizer: { from_pretrained(id: string, options?: object): Promise<PreTrainedTokenizer> };
+  AutoModelForCausalLM: { from_pretrained(id: string, options?: object): Promise<PreTrainedModel> };
+}
+
+/** The part of a WebGPU adapter the device policy reads. */
+export interface GpuAdapterLike {
+  features: { has(feature: string): boolean };
+}
+
+export interface LlamaLoadOptions {
+  transformers: TransformersModule;
+  /** The model folder: a URL (`https://…/models/llama-qlora/`, `/models/llama-qlora`) or a directory. */
+  modelPath: string;
+  /** `cpu` in Node; `webgpu` (or `wasm`, chosen explicitly) in a browser. */
+  device: LlamaDevice;
+  /**
+   * Omitted: q4f16 where the GPU has `shader-f16` and the folder has that variant, else q4. A
+   * requested q4f16 also becomes q4 without `shader-f16` (it fails or computes garbage there).
+   */
+  dtype?: LlamaDtype;
+  /** With `device: 'webgpu'` and no WebGPU adapter, run on WASM instead of failing. Default false. */
+  allowWasm?: boolean;
+  /** Our own copy of the onnxruntime-web files (browser only; the default is a CDN). */
+  wasmPaths?: string;
+  /** `navigator.gpu` in a browser; needed for `device: 'webgpu'`. */
+  gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> };
+  /** Reads a text file of the folder by its full path or URL; default `fetch`. Node passes a file reader. */
+  readText?: (location: string) => Promise<string>;
+  onProgress?: (progress: LoadProgress) => void;
+}
+
+/** Where a model folder path splits into what transformers.js calls the local root and the model id. */
+function splitModelPath(modelPath: string): { root: string; id: string } {
+  const trimmed = modelPath.replace(/[/\\]+$/, '');
+  const cut = Math.max(trimmed.lastIndexOf('/'), trimmed.lastIndexOf('\\'));
+  return { root: cut >= 0 ? trimmed.slice(0, cut + 1) : './', id: trimmed.slice(cut + 1) };
+}
+
+async function fetchText(location: string): Promise<string> {
+  const response = await fetch(location);
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  return response.text();
+}
+
+const DTYPES: readonly LlamaDtype[] = ['q4', 'fp32', 'q4f16'];
+
+/** Validates the parsed `classifier.json`; throws a `ModelFileError` that says what is wrong. */
+export function parseClassifierSpec(raw: unknown): ClassifierSpec {
+  const fail = (why: string) => new ModelFileError(`Model file ${CLASSIFIER_FILE} is corrupt: ${why}`, CLASSIFIER_FILE);
+  if (typeof raw !== 'object' || raw === null) throw fail('expected a JSON object.');
+  const spec = raw as Record<string, unknown>;
+  const labels = spec['labels'];
+  if (!Array.isArray(labels) || labels.length === 0 || !labels.every((l) => typeof l === 'string' && l.trim() !== '')) {
+    throw fail('"labels" must be a non-empty list of non-empty strings.');
+  }
+  if (new Set(labels).size !== labels.length) throw fail('"labels" has duplicates.');
+  const prompt = spec['prompt'];
+  if (typeof prompt !== 'string' || prompt.split('{text}').length !== 2) throw fail('"prompt" must be a string containing {text} once.');
+  const separator = spec['separator'] ?? ' ';
+  if (typeof separator !== 'string') throw fail('"separator" must be a string.');
+  const maxTextTokens = spec['max_text_tokens'] ?? 256;
+  if (typeof maxTextTokens !== 'number' || !Number.isInteger(maxTextTokens) || maxTextTokens < 1) {
+    throw fail('"max_text_tokens" must be a positive integer.');
+  }
+  const dtypes = spec['dtypes'] ?? ['q4', 'fp32'];
+  if (!Array.isArray(dtypes) || !dtypes.every((d) => DTYPES.includes(d as LlamaDtype))) {
+    throw fail(`"dtypes" must list some of ${DTYPES.join(', ')}.`);
+  }
+  return { labels: labels as string[], prompt, separator, maxTextTokens, dtypes: dtypes as LlamaDtype[] };
+}
+
+/** The ONNX file transformers.js reads for a dtype. */
+export function onnxFileFor(dtype: LlamaDtype): string {
+  return `onnx/model${dtype === 'fp32' ? '' : `_${dtype}`}.onnx`;
+}
+
+const KNOWN_FILE = /(onnx\/model[\w]*\.onnx(?:_data)?|generation_config\.json|tokenizer_config\.json|tokenizer\.json|config\.json)/;
+
+/** A transformers.js / onnxruntime failure as a `ModelFileError` naming the file (from the message, else `fallbackFile`). */
+function toFileError(error: unknown, fallbackFile: string): ModelFileError {
+  if (error instanceof ModelFileError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const file = KNOWN_FILE.exec(message)?.[1] ?? fallbackFile;
+  const missing = /could not locate|not found|ENOENT|404/i.test(message);
+  return new ModelFileError(`Model file ${file} is ${missing ? 'missing' : 'unreadable or corrupt'}: ${message}`, file);
+}
+
+/** Device and dtype after the policy: what the model will really run with. */
+export interface LlamaPlacement {
+  device: LlamaDevice;
+  dtype: LlamaDtype;
+  /** Why the model does not run where it was asked to, when it does not. */
+  note?: string;
+}
+
+/** The device policy (see `LlamaLoadOptions`); throws `ModelUnavailableError` where the model cannot run. */
+export async function choosePlacement(
+  options: Pick<LlamaLoadOptions, 'device' | 'dtype' | 'allowWasm' | 'gpu'>,
+  spec: Pick<ClassifierSpec, 'dtypes'>,
+): Promise<LlamaPlacement> {
+  const f16Fallback = (dtype: LlamaDtype | undefined) => (dtype === 'q4f16' ? 'q4' : (dtype ?? 'q4'));
+  if (options.device !== 'webgpu') return { device: options.device, dtype: f16Fallback(options.dtype) };
+  let adapter: GpuAdapterLike | null = null;
+  try {
+    adapter = (await options.gpu?.requestAdapter()) ?? null;
+  } catch {
+    adapter = null;
+  }
+  if (!adapter) {
+    if (options.allowWasm) return { device: 'wasm', dtype: f16Fallback(options.dtype), note: 'This browser offers no WebGPU adapter.' };
+    throw new ModelUnavailableError(
+      'The llama-qlora model needs WebGPU, which this browser does not offer. Use a browser with WebGPU (a recent Chrome or Edge) or choose another model.',
+      LLAMA_MODEL_ID,
+    );
+  }
+  const f16 = adapter.features.has('shader-f16');
+  if (options.dtype === undefined) return { device: 'webgpu', dtype: f16 && spec.dtypes.includes('q4f16') ? 'q4f16' : 'q4' };
+  if (options.dtype === 'q4f16' && !f16)
+    return { device: 'webgpu', dtype: 'q4', note: 'The GPU has no shader-f16: using q4 instead of q4f16.' };
+  return { device: 'webgpu', dtype: options.dtype };
+}
+
+export class LlamaEngine {
+  private constructor(
+    private readonly model: PreTrainedModel,
+    private readonly tokenizer: PreTrainedTokenizer,
+    readonly spec: ClassifierSpec,
+    readonly placement: LlamaPlacement,
+  ) {}
+
+  get device(): LlamaDevice {
+    return this.placement.device;
+  }
+
+  static async load(options: LlamaLoadOptions): Promise<LlamaEngine> {
+    const { transformers, onProgress } = options;
+    const { root, id } = splitModelPath(options.modelPath);
+    const folder = `${root}${id}/`;
+
+    onProgress?.({ stage: `fetching ${CLASSIFIER_FILE}`, loaded: 0, total: 0 });
+    let text: string;
+    try {
+      text = await (options.readText ?? fetchText)(folder + CLASSIFIER_FILE);
+    } catch (error) {
+      throw new ModelFileError(`Model file ${CLASSIFIER_FILE} is missing or unreadable: ${(error as Error).message}`, CLASSIFIER_FILE);
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (error) {
+      throw new ModelFileError(`Model file ${CLASSIFIER_FILE} is corrupt: ${(error as Error).message}`, CLASSIFIER_FILE);
+    }
+    const spec = parseClassifierSpec(raw);
+    const placement = await choosePlacement(options, spec);
+
+    const { env } = transformers;
+    env.allowRemoteModels = false;
+    env.allowLocalModels = true;
+    env.localModelPath = root;
+    if (options.wasmPaths !== undefined && env.backends.onnx.wasm) env.backends.onnx.wasm.wasmPaths = options.wasmPaths;
+
+    const progress_callback = (info: { status?: string; file?: string; loaded?: number; total?: number }) => {
+      if (info.status === 'progress' && info.file)
+        onProgress?.({ stage: `fetching ${info.file}`, loaded: info.loaded ?? 0, total: info.total ?? 0 });
+    };
+    let tokenizer: PreTrainedTokenizer;
+    try {
+      tokenizer = await transformers.AutoTokenizer.from_pretrained(id, { progress_callback });
+    } catch (error) {
+      throw toFileError(error, 'tokenizer.json');
+    }
+    let model: PreTrainedModel;
+    try {
+      model = await transformers.AutoModelForCausalLM.from_pretrained(id, {
+        device: placement.device,
+        dtype: placement.dtype,
+        progress_callback,
+      });
+    } catch (error) {
+      throw toFileError(error, onnxFileFor(placement.dtype));
+    }
+    onProgress?.({ stage: 'ready', loaded: 0, total: 0 });
+    return new LlamaEngine(model, tokenizer, spec, placement);
+  }
+
+  /** Classifies one message; `top` holds the `topK` most probable labels, best first. */
+  async classify(text: string, topK = DEFAULT_TOP_K): Promise<Prediction> {
+    const started = performance.now();
+    const message = validateMessage(text);
+    const { spec, tokenizer } = this;
+    // Only the message is cut, never the instructions around it.
+    const ids = tokenizer.encode(message, { add_special_tokens: false });
+    const truncated = ids.length > spec.maxTextTokens;
+    const kept = truncated ? tokenizer.decode(ids.slice(0, spec.maxTextTokens), { skip_special_tokens: true }) : message;
+    const prompt = spec.prompt.replace('{text}', () => kept);
+    const result = await classifyWithLlama({
+      model: this.model,
+      tokenizer,
+      prompt,
+      labels: spec.labels,
+      separator: spec.separator,
+      topK: Math.max(1, Math.min(topK, spec.labels.length)),
+    });
+    // The exact label probabilities decide, so that `top[0]` is the answer. (Greedy decoding of a
+    // multi-token label can, rarely, end on a label that is not the most probable one.)
+    const top = (result.alternatives ?? [{ label: result.label, probability: result.confidence }]).map((a) => ({
+      intent: a.label,
+      score: a.probability,
+    }));
+    const best = top[0]!;
+    return {
+      intent: best.intent,
+      confidence: best.score,
+      top,
+      model: LLAMA_MODEL_ID,
+      device: this.placement.device,
+      latency_ms: performance.now() - started,
+      truncated,
+      fallback_from: [],
+      masked: false,
+    };
+  }
+
+  /**
+   * One constrained decode of a short message, answer dropped: the first WebGPU run compiles the
+   * shaders (seconds on a software adapter), better now than in the user's first request.
+   */
+  async warmUp(): Promise<void> {
+    const { spec } = this;
+    await classifyWithLlama({
+      model: this.model,
+      tokenizer: this.tokenizer,
+      prompt: spec.prompt.replace('{text}', 'hello'),
+      labels: spec.labels,
+      separator: spec.separator,
+    });
+  }
+
+  async dispose(): Promise<void> {
+    await this.model.dispose();
+  }
+}

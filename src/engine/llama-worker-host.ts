@@ -1,0 +1,121 @@
+/**
+ * The llama-qlora engine as a service for one page: what `workers/llama.worker.ts` exposes
+ * through comlink, like `worker-host.ts` does for the custom model. It applies the device policy
+ * (WebGPU required unless WASM is allowed; q4f16 only with `shader-f16`, see `choosePlacement`),
+ * points transformers.js at the model folder and at our own copy of the ORT files, warms the
+ * model up and runs one model call at a time. It knows nothing about workers or messaging.
+ */
+import type { LoadProgress } from '../core/adapter';
+import { ModelUnavailableError } from '../core/errors';
+import type { Device, Prediction } from '../core/prediction';
+import { DEFAULT_TOP_K } from './custom-engine';
+import { LLAMA_MODEL_ID, LlamaEngine, type GpuAdapterLike, type LlamaDtype, type TransformersModule } from './llama-engine';
+import { serialCalls } from './serial-calls';
+
+/** The surroundings the host reads; defaults come from `globalThis`. */
+export interface LlamaHostEnvironment {
+  /** `navigator.gpu` where WebGPU exists. */
+  gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> };
+  /** Reads classifier.json; the global `fetch` unless a test supplies its own. */
+  readText?: (url: string) => Promise<string>;
+}
+
+export interface LlamaHostLoadRequest {
+  /** Absolute URL of the model folder (transformers.js layout plus classifier.json). */
+  modelBaseUrl: string;
+  /** Absolute URL of our own copy of the onnxruntime-web runtime files (`…/ort/`). */
+  wasmBaseUrl: string;
+  /** Default `webgpu`; `wasm` only when chosen explicitly (`?device=wasm`). */
+  device?: 'webgpu' | 'wasm';
+  /** Run on WASM where WebGPU is missing rather than fail. Default false: a 1B model on WASM is very slow. */
+  allowWasm?: boolean;
+  /** Default: q4f16 where the GPU supports it and the folder has it, else q4. */
+  dtype?: LlamaDtype;
+}
+
+export interface LlamaHostLoadResult {
+  device: Device;
+  dtype: LlamaDtype;
+  modelId: string;
+  /** Why the model does not run where it was asked to, when it does not. */
+  note?: string;
+}
+
+export interface LlamaWorkerApi {
+  load(request: LlamaHostLoadRequest, onProgress?: (progress: LoadProgress) => void): Promise<LlamaHostLoadResult>;
+  /** `requestId` lets `cancel` drop the call while it still waits for its turn. */
+  classify(requestId: number, text: string, topK?: number): Promise<Prediction>;
+  cancel(requestId: number): void;
+  dispose(): Promise<void>;
+}
+
+export function defaultLlamaEnvironment(): LlamaHostEnvironment {
+  const scope = globalThis as { navigator?: { gpu?: LlamaHostEnvironment['gpu'] } };
+  return { gpu: scope.navigator?.gpu };
+}
+
+export function createLlamaWorkerHost(
+  transformers: TransformersModule,
+  environment: LlamaHostEnvironment = defaultLlamaEnvironment(),
+): LlamaWorkerApi {
+  let loading: Promise<LlamaHostLoadResult> | undefined;
+  let engine: LlamaEngine | undefined;
+  let disposed = false;
+  const calls = serialCalls();
+
+  async function load(request: LlamaHostLoadRequest, onProgress?: (progress: LoadProgress) => void): Promise<LlamaHostLoadResult> {
+    const loaded = await LlamaEngine.load({
+      transformers,
+      modelPath: request.modelBaseUrl,
+      device: request.device ?? 'webgpu',
+      dtype: request.dtype,
+      allowWasm: request.allowWasm,
+      wasmPaths: request.wasmBaseUrl,
+      gpu: environment.gpu,
+      readText: environment.readText,
+      onProgress,
+    });
+    try {
+      onProgress?.({ stage: 'warming up', loaded: 0, total: 0 });
+      await loaded.warmUp();
+    } catch (error) {
+      await loaded.dispose().catch(() => undefined);
+      throw error;
+    }
+    if (disposed) {
+      await loaded.dispose();
+      throw new ModelUnavailableError('The llama-qlora model was disposed.', LLAMA_MODEL_ID);
+    }
+    engine = loaded;
+    const { device, dtype, note } = loaded.placement;
+    return note === undefined ? { device, dtype, modelId: LLAMA_MODEL_ID } : { device, dtype, modelId: LLAMA_MODEL_ID, note };
+  }
+
+  return {
+    load(request, onProgress) {
+      if (disposed) return Promise.reject(new ModelUnavailableError('The llama-qlora model was disposed.', LLAMA_MODEL_ID));
+      loading ??= load(request, onProgress);
+      return loading;
+    },
+
+    classify(requestId, text, topK = DEFAULT_TOP_K) {
+      const current = engine;
+      if (!current || disposed) {
+        return Promise.reject(new ModelUnavailableError('The llama-qlora model is not loaded yet.', LLAMA_MODEL_ID));
+      }
+      return calls.run(requestId, () => current.classify(text, topK));
+    },
+
+    cancel(requestId) {
+      calls.cancel(requestId);
+    },
+
+    async dispose() {
+      disposed = true;
+      const current = engine;
+      engine = undefined;
+      await calls.idle();
+      await current?.dispose();
+    },
+  };
+}
