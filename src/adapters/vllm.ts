@@ -15,7 +15,7 @@ import type { AdapterHealth, AdapterState, ClassifyOptions, IntentAdapter, LoadO
 import { AbortedError, IntentError, ModelUnavailableError, RemoteCallError } from '../core/errors';
 import { validateMessage } from '../core/input';
 import { BANKING77_LABELS } from '../core/labels';
-import type { Prediction, ScoredIntent } from '../core/prediction';
+import { DEFAULT_TOP_K, type Prediction, type ScoredIntent } from '../core/prediction';
 import { maskPersonalData } from '../privacy/mask';
 import { abortReason, raceAbort } from '../core/abort';
 
@@ -37,7 +37,6 @@ export interface VllmAdapterOptions {
 }
 
 const ADAPTER_ID = 'vllm';
-const DEFAULT_TOP_K = 5;
 /** Alternatives per generated token in chat mode; vLLM's default `--max-logprobs` is 20. */
 const TOP_LOGPROBS = 5;
 /** How much of an error body goes into a message. */

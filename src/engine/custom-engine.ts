@@ -7,7 +7,7 @@ import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import type { LoadProgress } from '../core/adapter';
 import { ModelFileError, throwIfAborted } from '../core/errors';
 import { validateMessage } from '../core/input';
-import type { Device, Prediction, ScoredIntent } from '../core/prediction';
+import { DEFAULT_TOP_K, type Device, type Prediction, type ScoredIntent } from '../core/prediction';
 import { parseModelConfig, type CustomModelConfig } from '../models/custom/config';
 import { WordPieceTokenizer, type WordPieceJson } from '../tokenizer/wordpiece';
 import type { ModelSource } from './model-source';
@@ -29,8 +29,6 @@ export interface EngineLoadOptions {
   signal?: AbortSignal;
   onProgress?: (progress: LoadProgress) => void;
 }
-
-export const DEFAULT_TOP_K = 5;
 
 export class CustomEngine {
   private constructor(

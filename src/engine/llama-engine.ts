@@ -25,7 +25,7 @@ import { ModelFileError, ModelUnavailableError } from '../core/errors';
 import { validateMessage } from '../core/input';
 import type { Prediction } from '../core/prediction';
 import { classifyWithLlama } from '../models/llama/constrained-decoding';
-import { DEFAULT_TOP_K } from './custom-engine';
+import { DEFAULT_TOP_K } from '../core/prediction';
 
 export const LLAMA_MODEL_ID = 'llama-qlora';
 export const CLASSIFIER_FILE = 'classifier.json';

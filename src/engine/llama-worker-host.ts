@@ -5,12 +5,9 @@
  * points transformers.js at the model folder and at our own copy of the ORT files, warms the
  * model up and runs one model call at a time. It knows nothing about workers or messaging.
  */
-import type { LoadProgress } from '../core/adapter';
-import { ModelUnavailableError } from '../core/errors';
-import type { Device, Prediction } from '../core/prediction';
-import { DEFAULT_TOP_K } from './custom-engine';
+import type { Device } from '../core/prediction';
+import { serveEngine, type EngineService } from './engine-service';
 import { LLAMA_MODEL_ID, LlamaEngine, type GpuAdapterLike, type LlamaDtype, type TransformersModule } from './llama-engine';
-import { serialCalls } from './serial-calls';
 
 /** The surroundings the host reads; defaults come from `globalThis`. */
 export interface LlamaHostEnvironment {
@@ -41,13 +38,7 @@ export interface LlamaHostLoadResult {
   note?: string;
 }
 
-export interface LlamaWorkerApi {
-  load(request: LlamaHostLoadRequest, onProgress?: (progress: LoadProgress) => void): Promise<LlamaHostLoadResult>;
-  /** `requestId` lets `cancel` drop the call while it still waits for its turn. */
-  classify(requestId: number, text: string, topK?: number): Promise<Prediction>;
-  cancel(requestId: number): void;
-  dispose(): Promise<void>;
-}
+export type LlamaWorkerApi = EngineService<LlamaHostLoadRequest, LlamaHostLoadResult>;
 
 export function defaultLlamaEnvironment(): LlamaHostEnvironment {
   const scope = globalThis as { navigator?: { gpu?: LlamaHostEnvironment['gpu'] } };
@@ -58,12 +49,7 @@ export function createLlamaWorkerHost(
   transformers: TransformersModule,
   environment: LlamaHostEnvironment = defaultLlamaEnvironment(),
 ): LlamaWorkerApi {
-  let loading: Promise<LlamaHostLoadResult> | undefined;
-  let engine: LlamaEngine | undefined;
-  let disposed = false;
-  const calls = serialCalls();
-
-  async function load(request: LlamaHostLoadRequest, onProgress?: (progress: LoadProgress) => void): Promise<LlamaHostLoadResult> {
+  return serveEngine<LlamaHostLoadRequest, LlamaHostLoadResult>(LLAMA_MODEL_ID, async (request, onProgress) => {
     const loaded = await LlamaEngine.load({
       transformers,
       modelPath: request.modelBaseUrl,
@@ -82,40 +68,9 @@ export function createLlamaWorkerHost(
       await loaded.dispose().catch(() => undefined);
       throw error;
     }
-    if (disposed) {
-      await loaded.dispose();
-      throw new ModelUnavailableError('The llama-qlora model was disposed.', LLAMA_MODEL_ID);
-    }
-    engine = loaded;
     const { device, dtype, note } = loaded.placement;
-    return note === undefined ? { device, dtype, modelId: LLAMA_MODEL_ID } : { device, dtype, modelId: LLAMA_MODEL_ID, note };
-  }
-
-  return {
-    load(request, onProgress) {
-      if (disposed) return Promise.reject(new ModelUnavailableError('The llama-qlora model was disposed.', LLAMA_MODEL_ID));
-      loading ??= load(request, onProgress);
-      return loading;
-    },
-
-    classify(requestId, text, topK = DEFAULT_TOP_K) {
-      const current = engine;
-      if (!current || disposed) {
-        return Promise.reject(new ModelUnavailableError('The llama-qlora model is not loaded yet.', LLAMA_MODEL_ID));
-      }
-      return calls.run(requestId, () => current.classify(text, topK));
-    },
-
-    cancel(requestId) {
-      calls.cancel(requestId);
-    },
-
-    async dispose() {
-      disposed = true;
-      const current = engine;
-      engine = undefined;
-      await calls.idle();
-      await current?.dispose();
-    },
-  };
+    const result: LlamaHostLoadResult =
+      note === undefined ? { device, dtype, modelId: LLAMA_MODEL_ID } : { device, dtype, modelId: LLAMA_MODEL_ID, note };
+    return { engine: loaded, result };
+  });
 }

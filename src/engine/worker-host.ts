@@ -5,12 +5,10 @@
  * runtime, and runs one model call at a time. It knows nothing about workers or messaging, so a
  * test can drive it over a MessageChannel in Node with the real onnxruntime-web.
  */
-import type { LoadProgress } from '../core/adapter';
-import { ModelUnavailableError } from '../core/errors';
-import type { Device, Prediction } from '../core/prediction';
-import { CustomEngine, DEFAULT_TOP_K, type OrtModule } from './custom-engine';
+import type { Device } from '../core/prediction';
+import { CustomEngine, type OrtModule } from './custom-engine';
+import { serveEngine, type EngineService } from './engine-service';
 import { httpSource, type ModelSource } from './model-source';
-import { serialCalls } from './serial-calls';
 
 /** What the host needs from onnxruntime-web: the engine's part plus the runtime settings. */
 export interface WebOrtModule extends OrtModule {
@@ -45,13 +43,7 @@ export interface HostLoadResult {
   webgpuSkipped?: string;
 }
 
-export interface CustomWorkerApi {
-  load(request: HostLoadRequest, onProgress?: (progress: LoadProgress) => void): Promise<HostLoadResult>;
-  /** `requestId` lets `cancel` drop the call while it still waits for its turn. */
-  classify(requestId: number, text: string, topK?: number): Promise<Prediction>;
-  cancel(requestId: number): void;
-  dispose(): Promise<void>;
-}
+export type CustomWorkerApi = EngineService<HostLoadRequest, HostLoadResult>;
 
 const WARM_UP_TEXT = 'hello';
 
@@ -65,13 +57,7 @@ export function defaultEnvironment(): HostEnvironment {
 }
 
 export function createWorkerHost(ort: WebOrtModule, environment: HostEnvironment = defaultEnvironment()): CustomWorkerApi {
-  let loading: Promise<HostLoadResult> | undefined;
-  let engine: CustomEngine | undefined;
-  let disposed = false;
-  // One session.run at a time: calls queue behind each other in arrival order.
-  const calls = serialCalls();
-
-  async function load(request: HostLoadRequest, onProgress?: (progress: LoadProgress) => void): Promise<HostLoadResult> {
+  return serveEngine<HostLoadRequest, HostLoadResult>('custom', async (request, onProgress) => {
     // Without cross-origin isolation there is no SharedArrayBuffer: threads would fail to start.
     ort.env.wasm.wasmPaths = request.ortBaseUrl;
     ort.env.wasm.numThreads = environment.crossOriginIsolated ? Math.min(4, environment.hardwareConcurrency) : 1;
@@ -104,44 +90,14 @@ export function createWorkerHost(ort: WebOrtModule, environment: HostEnvironment
       webgpuSkipped = 'This browser offers no WebGPU adapter.';
     } else {
       try {
-        engine = await attempt('webgpu');
-        return { device: 'webgpu', modelId };
+        return { engine: await attempt('webgpu'), result: { device: 'webgpu', modelId } };
       } catch (error) {
         // A broken file fails on WASM too, and then that error is the one reported.
         webgpuSkipped = `WebGPU failed: ${(error as Error).message}`;
       }
     }
-    engine = await attempt('wasm');
-    return { device: 'wasm', modelId, webgpuSkipped };
-  }
-
-  return {
-    load(request, onProgress) {
-      if (disposed) return Promise.reject(new ModelUnavailableError('The custom model was disposed.', request.modelId ?? 'custom'));
-      loading ??= load(request, onProgress);
-      return loading;
-    },
-
-    classify(requestId, text, topK = DEFAULT_TOP_K) {
-      const current = engine;
-      if (!current || disposed) {
-        return Promise.reject(new ModelUnavailableError('The custom model is not loaded yet.', 'custom'));
-      }
-      return calls.run(requestId, () => current.classify(text, topK));
-    },
-
-    cancel(requestId) {
-      calls.cancel(requestId);
-    },
-
-    async dispose() {
-      disposed = true;
-      const current = engine;
-      engine = undefined;
-      await calls.idle();
-      await current?.dispose();
-    },
-  };
+    return { engine: await attempt('wasm'), result: { device: 'wasm', modelId, webgpuSkipped } };
+  });
 }
 
 async function hasGpuAdapter(environment: HostEnvironment): Promise<boolean> {

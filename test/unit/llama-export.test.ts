@@ -6,23 +6,10 @@ import { exportLlamaOnnx, llamaQ4Weights } from '../../src/models/llama/onnx-exp
 import { dequantizeQ4, quantizeQ4 } from '../../src/models/llama/quantize-q4';
 import { initLlamaWeights, llamaForward, type LlamaWeights } from '../../src/models/llama/reference';
 import { mulberry32 } from '../../src/models/custom/random';
+import { config } from '../support/tiny-llama';
 
-const config: LlamaConfig = {
-  vocab_size: 64,
-  hidden_size: 32,
-  intermediate_size: 48, // not a multiple of 32: the q4 blocks of down_proj are zero-padded
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  head_dim: 8,
-  rms_norm_eps: 1e-5,
-  rope_theta: 10000,
-  max_position_embeddings: 128,
-  tie_word_embeddings: false,
-  bos_token_id: 1,
-  eos_token_id: 2,
-  pad_token_id: 0,
-};
+// The tiny Llama of test/support: intermediate_size 48 is not a multiple of 32, so the q4 blocks
+// of down_proj are zero-padded.
 
 /** Weights large enough that attention is far from uniform and every norm gain matters. */
 function randomWeights(c: LlamaConfig, seed: number): LlamaWeights {

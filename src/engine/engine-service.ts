@@ -1,0 +1,70 @@
+/**
+ * What a worker exposes around an engine, whatever the model: one shared load, one model call at
+ * a time (cancellable while it waits), and dispose. The custom and llama-qlora hosts only say how
+ * to load their engine.
+ */
+import type { LoadProgress } from '../core/adapter';
+import { ModelUnavailableError } from '../core/errors';
+import { DEFAULT_TOP_K, type Prediction } from '../core/prediction';
+import { serialCalls } from './serial-calls';
+
+export interface ServedEngine {
+  classify(text: string, topK: number): Promise<Prediction>;
+  dispose(): Promise<void>;
+}
+
+export interface EngineService<Request, Result> {
+  load(request: Request, onProgress?: (progress: LoadProgress) => void): Promise<Result>;
+  /** `requestId` lets `cancel` drop the call while it still waits for its turn. */
+  classify(requestId: number, text: string, topK?: number): Promise<Prediction>;
+  cancel(requestId: number): void;
+  dispose(): Promise<void>;
+}
+
+/** `load` makes the engine; the service shares that load, queues calls and disposes. */
+export function serveEngine<Request, Result>(
+  modelId: string,
+  load: (request: Request, onProgress?: (progress: LoadProgress) => void) => Promise<{ engine: ServedEngine; result: Result }>,
+): EngineService<Request, Result> {
+  let loading: Promise<Result> | undefined;
+  let engine: ServedEngine | undefined;
+  let disposed = false;
+  const calls = serialCalls();
+  const disposedError = () => new ModelUnavailableError(`The ${modelId} model was disposed.`, modelId);
+
+  const loadOnce = async (request: Request, onProgress?: (progress: LoadProgress) => void): Promise<Result> => {
+    const loaded = await load(request, onProgress);
+    if (disposed) {
+      await loaded.engine.dispose();
+      throw disposedError();
+    }
+    engine = loaded.engine;
+    return loaded.result;
+  };
+
+  return {
+    load(request, onProgress) {
+      if (disposed) return Promise.reject(disposedError());
+      loading ??= loadOnce(request, onProgress);
+      return loading;
+    },
+
+    classify(requestId, text, topK = DEFAULT_TOP_K) {
+      const current = engine;
+      if (!current || disposed) return Promise.reject(new ModelUnavailableError(`The ${modelId} model is not loaded yet.`, modelId));
+      return calls.run(requestId, () => current.classify(text, topK));
+    },
+
+    cancel(requestId) {
+      calls.cancel(requestId);
+    },
+
+    async dispose() {
+      disposed = true;
+      const current = engine;
+      engine = undefined;
+      await calls.idle();
+      await current?.dispose();
+    },
+  };
+}
