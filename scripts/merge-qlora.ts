@@ -1,20 +1,18 @@
 /**
- * npm run merge-qlora -- --base DIR --adapter DIR --out DIR [--dtype f32|bf16]
+ * npm run merge-qlora -- --base DIR --adapter DIR --out DIR [--fp32 auto|yes|no] [--safetensors f32|bf16]
  *
  * Merges a PEFT LoRA/QLoRA adapter (adapter_config.json + adapter_model.safetensors) into a Hugging
- * Face Llama checkpoint (config.json + *.safetensors, sharded or not; F32, F16 or BF16) and writes
- * `--out`/model.safetensors (float32 by default) beside a copy of the base's config.json and
- * tokenizer files. One tensor is in memory at a time: see src/models/llama/merge.ts.
+ * Face Llama (config.json + *.safetensors, sharded or not; F32, F16 or BF16), quantises it to 4 bits
+ * and writes the folder transformers.js loads: onnx/model_q4.onnx (+ onnx/model.onnx in float32 when
+ * it fits one file), config.json, the base's tokenizer files, and the adapter's classifier.json.
+ * `--safetensors` also writes the merged weights (e.g. to serve them with vLLM).
+ * See src/models/llama/merge-export.ts.
  */
-import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openLoraMerge, type MergedTensorSink } from '../src/models/llama/merge';
-import { SafetensorsWriter } from '../src/models/llama/safetensors';
+import { mergeToTransformersJs } from '../src/models/llama/merge-export';
 import { runCli } from './lib/cli';
 
-/** Small files copied from the base as they are, when present. */
-const COPIED_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+const USAGE = 'usage: npm run merge-qlora -- --base DIR --adapter DIR --out DIR [--fp32 auto|yes|no] [--safetensors f32|bf16]';
 
 runCli(async () => {
   const { values } = parseArgs({
@@ -22,51 +20,21 @@ runCli(async () => {
       base: { type: 'string' },
       adapter: { type: 'string' },
       out: { type: 'string' },
-      dtype: { type: 'string', default: 'f32' },
+      fp32: { type: 'string', default: 'auto' },
+      safetensors: { type: 'string' },
     },
   });
   const { base, adapter, out } = values;
-  if (!base || !adapter || !out) throw new Error('usage: npm run merge-qlora -- --base DIR --adapter DIR --out DIR [--dtype f32|bf16]');
-  if (values.dtype !== 'f32' && values.dtype !== 'bf16') throw new Error(`--dtype must be f32 or bf16, got "${values.dtype}"`);
+  if (!base || !adapter || !out) throw new Error(USAGE);
+  const fp32 = ({ auto: 'auto', yes: true, no: false } as const)[values.fp32 as 'auto' | 'yes' | 'no'];
+  if (fp32 === undefined) throw new Error(`--fp32 must be auto, yes or no, got "${values.fp32}"`);
+  const safetensors =
+    values.safetensors === undefined ? undefined : ({ f32: 'F32', bf16: 'BF16' } as const)[values.safetensors as 'f32' | 'bf16'];
+  if (values.safetensors !== undefined && !safetensors) throw new Error(`--safetensors must be f32 or bf16, got "${values.safetensors}"`);
 
   const started = Date.now();
-  const merge = await openLoraMerge({ baseDir: base, adapterDir: adapter });
-  try {
-    for (const warning of merge.warnings) console.warn(`warning: ${warning}`);
-    console.log(
-      `merging ${merge.adapted.size} LoRA pairs (r=${merge.adapterConfig.r}, scale ${merge.scale}) into ${merge.tensors.length} tensors`,
-    );
-    await mkdir(out, { recursive: true });
-    // Written under a temporary name and renamed at the end, so a failed run leaves no half file behind.
-    const target = join(out, 'model.safetensors');
-    const partial = `${target}.partial`;
-    const writer = await SafetensorsWriter.create(partial, merge.tensors, {
-      dtype: values.dtype === 'bf16' ? 'BF16' : 'F32',
-      metadata: { format: 'pt' },
-    });
-    // The merged stream: swap this sink to feed another writer (e.g. the ONNX export).
-    const sink: MergedTensorSink = (name, _shape, data) => writer.write(name, data);
-    try {
-      const summary = await merge.merge(sink);
-      await writer.close();
-      await rename(partial, target);
-      console.log(`merged ${summary.merged.length} projections; wrote ${target} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    } catch (error) {
-      await writer.close().catch(() => undefined);
-      await rm(partial, { force: true });
-      throw error;
-    }
-    for (const file of COPIED_FILES) {
-      const from = join(base, file);
-      if (
-        await stat(from).then(
-          () => true,
-          () => false,
-        )
-      )
-        await copyFile(from, join(out, file));
-    }
-  } finally {
-    await merge.close();
-  }
+  const summary = await mergeToTransformersJs({ baseDir: base, adapterDir: adapter, outDir: out, fp32, safetensors, log: console.log });
+  for (const warning of summary.warnings) console.warn(`warning: ${warning}`);
+  console.log(`merged ${summary.merged.length} projections in ${((Date.now() - started) / 1000).toFixed(1)} s; wrote to ${out}:`);
+  for (const f of summary.files) console.log(`  ${f.path}  ${(f.bytes / 2 ** 20).toFixed(2)} MiB`);
 });

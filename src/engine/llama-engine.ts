@@ -138,6 +138,17 @@ function toFileError(error: unknown, fallbackFile: string): ModelFileError {
   return new ModelFileError(`Model file ${file} is ${missing ? 'missing' : 'unreadable or corrupt'}: ${message}`, file);
 }
 
+/**
+ * The message with every spelling of a special token (`</s>`, `<|eot_id|>`, ...) broken by a
+ * space after its first character. Tokenizers match special tokens in raw text, so a customer who
+ * types `</s>` would otherwise end the prompt, or inject a turn, from inside the message.
+ */
+export function defuseSpecialTokens(message: string, specials: readonly string[]): string {
+  let out = message;
+  for (const token of specials) if (token.length > 1) out = out.split(token).join(`${token[0]} ${token.slice(1)}`);
+  return out;
+}
+
 /** Device and dtype after the policy: what the model will really run with. */
 export interface LlamaPlacement {
   device: LlamaDevice;
@@ -242,9 +253,11 @@ export class LlamaEngine {
     const message = validateMessage(text);
     const { spec, tokenizer } = this;
     // Only the message is cut, never the instructions around it.
-    const ids = tokenizer.encode(message, { add_special_tokens: false });
+    const ids = tokenizer.encode(defuseSpecialTokens(message, tokenizer.all_special_tokens), { add_special_tokens: false });
     const truncated = ids.length > spec.maxTextTokens;
-    const kept = truncated ? tokenizer.decode(ids.slice(0, spec.maxTextTokens), { skip_special_tokens: true }) : message;
+    const kept = truncated
+      ? tokenizer.decode(ids.slice(0, spec.maxTextTokens), { skip_special_tokens: true })
+      : defuseSpecialTokens(message, tokenizer.all_special_tokens);
     const prompt = spec.prompt.replace('{text}', () => kept);
     const result = await classifyWithLlama({
       model: this.model,

@@ -1,6 +1,6 @@
 /** A tiny random Llama and a word-level tokenizer over its vocabulary, for tests that load it in transformers.js. */
 import type { LlamaConfig } from '../../src/models/llama/config';
-import type { HfTokenizerFiles } from '../../src/models/llama/hf-folder';
+import type { HfTokenizerFiles } from '../../src/tokenizer/hf-tokenizer';
 import { llamaForward, type LlamaWeights } from '../../src/models/llama/reference';
 
 export const config: LlamaConfig = {

@@ -115,6 +115,15 @@ describe('Llama ONNX export', () => {
     await checkAgainstReference(exportLlamaOnnx(tied, w, { dtype: 'fp32' }), tied, w);
   });
 
+  it('fp32 graph with Llama 3 RoPE scaling matches the reference (which rescales the same way)', async () => {
+    // original 64, factors 1 and 4: of head_dim 8's four frequencies one is kept, one interpolated, two slowed.
+    const scaled = {
+      ...config,
+      rope_scaling: { factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 64 },
+    };
+    await checkAgainstReference(exportLlamaOnnx(scaled, weights, { dtype: 'fp32' }), scaled, weights);
+  });
+
   it('q4 graph uses MatMulNBits and matches the reference run on the dequantised weights', async () => {
     const bytes = exportLlamaOnnx(config, weights, { dtype: 'q4' });
     const ops = opTypes(bytes);

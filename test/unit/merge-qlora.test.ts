@@ -6,11 +6,16 @@
  * `npm run merge-qlora` end to end.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toHfConfig, type LlamaConfig } from '../../src/models/llama/config';
+import { llamaQ4Weights } from '../../src/models/llama/onnx-export';
+import { llamaForward, type LlamaWeights } from '../../src/models/llama/reference';
 import { LoraMergeError, mergeLora, openLoraMerge } from '../../src/models/llama/merge';
 import {
   bf16ToF32,
@@ -30,6 +35,24 @@ const VOCAB = 10;
 const LAYERS = 2;
 const R = 4;
 const ALPHA = 8;
+
+/** The same miniature as a config: 4 query heads and 2 KV heads of size 2. */
+const LLAMA_CONFIG: LlamaConfig = {
+  vocab_size: VOCAB,
+  hidden_size: HIDDEN,
+  intermediate_size: MLP,
+  num_hidden_layers: LAYERS,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  head_dim: 2,
+  rms_norm_eps: 1e-5,
+  rope_theta: 10000,
+  max_position_embeddings: 32,
+  tie_word_embeddings: true,
+  bos_token_id: 1,
+  eos_token_id: 2,
+  pad_token_id: 0,
+};
 
 type Dtype = 'F32' | 'F16' | 'BF16';
 interface Tensor {
@@ -107,7 +130,7 @@ async function writeRaw(path: string, tensors: { name: string; shape: number[]; 
 
 async function writeBase(dir: string, tensors: Tensor[], options: { dtype: Dtype; tied: boolean; shards?: number }): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const config = { architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: HIDDEN, tie_word_embeddings: options.tied };
+  const config = { ...toHfConfig(LLAMA_CONFIG), tie_word_embeddings: options.tied };
   await writeFile(join(dir, 'config.json'), JSON.stringify(config));
   const shards = options.shards ?? 1;
   const perShard = Math.ceil(tensors.length / shards);
@@ -437,11 +460,36 @@ describe('safetensors reader', () => {
 });
 
 describe('npm run merge-qlora', () => {
-  it('writes model.safetensors (the merged weights) and config.json', async () => {
+  /** Next-token logits of onnxruntime-node on `file` for one sequence, no cache. */
+  async function onnxLogits(file: string, ids: number[]): Promise<Float32Array> {
+    const session = await ort.InferenceSession.create(file, { logSeverityLevel: 3 });
+    const int64 = (row: number[]) => new ort.Tensor('int64', BigInt64Array.from(row.map(BigInt)), [1, row.length]);
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: int64(ids),
+      attention_mask: int64(ids.map(() => 1)),
+      position_ids: int64(ids.map((_, i) => i)),
+    };
+    for (let i = 0; i < LAYERS; i++)
+      for (const kind of ['key', 'value'])
+        feeds[`past_key_values.${i}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [1, 2, 0, 2]);
+    const out = await session.run(feeds);
+    await session.release();
+    return out.logits!.data as Float32Array;
+  }
+
+  const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+    let m = 0;
+    for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+    return m;
+  };
+
+  it('writes the transformers.js folder: q4 with MatMulNBits and fp32 ONNX matching the merged float64 model, the merged safetensors, config and classifier.json', async () => {
     const [baseDir, adapterDir, outDir] = [fresh(), fresh(), fresh()];
     const base = llamaTensors(true, 9);
     await writeBase(baseDir, base, { dtype: 'BF16', tied: true, shards: 2 });
+    await writeFile(join(baseDir, 'tokenizer.json'), '{"stand-in": true}');
     const adapter = await writeAdapter(adapterDir);
+    await writeFile(join(adapterDir, 'classifier.json'), JSON.stringify({ labels: ['a', 'b'], prompt: '{text} ->' }));
     const { stdout } = await promisify(execFile)('npx', [
       'tsx',
       'scripts/merge-qlora.ts',
@@ -451,13 +499,80 @@ describe('npm run merge-qlora', () => {
       adapterDir,
       '--out',
       outDir,
+      '--safetensors',
+      'f32',
     ]);
     expect(stdout).toMatch(/merged 6 projections/);
-    expect(JSON.parse(await readFile(join(outDir, 'config.json'), 'utf8'))).toMatchObject({ tie_word_embeddings: true });
+    expect(stdout).toMatch(/onnx\/model_q4\.onnx/);
+    expect(JSON.parse(await readFile(join(outDir, 'config.json'), 'utf8'))).toMatchObject({
+      tie_word_embeddings: true,
+      num_key_value_heads: 2,
+      head_dim: 2,
+    });
+    expect(await readFile(join(outDir, 'tokenizer.json'), 'utf8')).toBe('{"stand-in": true}');
+    expect(JSON.parse(await readFile(join(outDir, 'classifier.json'), 'utf8'))).toMatchObject({ labels: ['a', 'b'] });
+
+    const expected = expectedMerge(base, adapter, ALPHA / R);
     const file = await SafetensorsFile.open(join(outDir, 'model.safetensors'));
     const got = new Map<string, Float32Array>();
     for (const t of file.tensors) got.set(t.name, await file.readTensor(t.name));
     await file.close();
-    expectClose(got, expectedMerge(base, adapter, ALPHA / R));
+    expectClose(got, expected);
+
+    const q4 = onnxProto.onnx.ModelProto.decode(await readFile(join(outDir, 'onnx', 'model_q4.onnx')));
+    expect((q4.graph?.node ?? []).filter((n) => n.opType === 'MatMulNBits')).toHaveLength(LAYERS * 7);
+
+    // The merged model in float64 is the reference: fp32 within 1e-3, q4 against the same weights round-tripped through 4 bits.
+    const weights: LlamaWeights = {};
+    for (const t of base) weights[t.name] = { shape: t.shape, data: expected.get(t.name)! };
+    const ids = [1, 5, 3, 9, 4, 7];
+    expect(maxDiff(await onnxLogits(join(outDir, 'onnx', 'model.onnx'), ids), llamaForward(LLAMA_CONFIG, weights, ids))).toBeLessThan(1e-3);
+    expect(
+      maxDiff(await onnxLogits(join(outDir, 'onnx', 'model_q4.onnx'), ids), llamaForward(LLAMA_CONFIG, llamaQ4Weights(weights), ids)),
+    ).toBeLessThan(1e-3);
+  });
+
+  it('--fp32 no skips the float32 graph; without --safetensors no merged safetensors; no classifier.json is a warning', async () => {
+    const [baseDir, adapterDir, outDir] = [fresh(), fresh(), fresh()];
+    await writeBase(baseDir, llamaTensors(false, 3), { dtype: 'F32', tied: false });
+    await writeAdapter(adapterDir);
+    const { stderr } = await promisify(execFile)('npx', [
+      'tsx',
+      'scripts/merge-qlora.ts',
+      '--base',
+      baseDir,
+      '--adapter',
+      adapterDir,
+      '--out',
+      outDir,
+      '--fp32',
+      'no',
+    ]);
+    expect(stderr).toMatch(/no classifier\.json/);
+    expect(stderr).toMatch(/no tokenizer\.json/);
+    const written = await readdir(outDir, { recursive: true });
+    expect(written.sort()).toEqual(['config.json', 'onnx', 'onnx/model_q4.onnx']);
+  });
+
+  it('a config.json that does not fit the tensors is refused before anything is written', async () => {
+    const [baseDir, adapterDir, outDir] = [fresh(), fresh(), fresh()];
+    await writeBase(baseDir, llamaTensors(true, 3), { dtype: 'F32', tied: true });
+    await writeFile(join(baseDir, 'config.json'), JSON.stringify({ ...toHfConfig(LLAMA_CONFIG), intermediate_size: 16 }));
+    await writeAdapter(adapterDir);
+    const failure = await promisify(execFile)('npx', [
+      'tsx',
+      'scripts/merge-qlora.ts',
+      '--base',
+      baseDir,
+      '--adapter',
+      adapterDir,
+      '--out',
+      outDir,
+    ]).catch((error: { stderr: string; code: number }) => error);
+    expect(failure).toMatchObject({ code: 1 });
+    expect((failure as { stderr: string }).stderr).toMatch(
+      /model\.layers\.0\.mlp\.gate_proj\.weight has shape \[12,8\], its config\.json implies \[16,8\]/,
+    );
+    expect(await readdir(outDir).catch(() => [])).toEqual([]);
   });
 });

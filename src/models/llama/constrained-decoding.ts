@@ -105,48 +105,78 @@ export interface LlamaClassification {
   alternatives?: { label: string; probability: number }[];
 }
 
-/** One constrained step after `promptIds` + `prefix`: the renormalised distribution over the allowed ids. */
-async function stepDistribution(
+/** Rows of prompt + prefix scored in one call are capped so that their logits stay under this many floats. */
+const MAX_LOGITS_PER_CALL = 32 * 2 ** 20;
+
+/**
+ * One constrained step after `promptIds` + each prefix (all of the same length), in one batched
+ * call: for each prefix, the renormalised distribution over the ids allowed next.
+ */
+async function stepDistributions(
   model: PreTrainedModel,
   trie: LabelTrie,
   promptIds: readonly number[],
-  prefix: readonly number[],
-): Promise<Map<number, number>> {
-  const ids = [...promptIds, ...prefix];
+  prefixes: readonly (readonly number[])[],
+): Promise<Map<number, number>[]> {
+  const rows = prefixes.map((prefix) => [...promptIds, ...prefix]);
+  const length = rows[0]!.length;
   const processor = new LabelConstrainedLogitsProcessor(trie, promptIds.length);
   const logitsProcessor = new LogitsProcessorList();
   logitsProcessor.push(processor);
   await model.generate({
-    input_ids: new Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]),
-    attention_mask: new Tensor('int64', BigInt64Array.from(ids.map(() => 1n)), [1, ids.length]),
+    input_ids: new Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, length]),
+    attention_mask: new Tensor('int64', new BigInt64Array(rows.length * length).fill(1n), [rows.length, length]),
     max_new_tokens: 1,
     do_sample: false,
     logits_processor: logitsProcessor,
   });
-  const dist = processor.steps[0]?.[0];
-  if (!dist) throw new Error('the logits processor was not called');
-  return dist;
+  return rows.map((_, b) => {
+    const dist = processor.steps[b]?.[0];
+    if (!dist) throw new Error('the logits processor was not called');
+    return dist;
+  });
 }
 
 /**
  * Every label's probability: the product of the renormalised step probabilities along its path in
- * the trie. Steps with a single allowed id have probability 1 and need no model call.
+ * the trie. The trie is walked a level at a time: every prefix of one length that has more than one
+ * way on is scored in one batched call (steps with a single allowed id have probability 1 and cost
+ * nothing), so a query costs about as many calls as the longest label has tokens.
  */
 export async function labelProbabilities(
   model: PreTrainedModel,
   trie: LabelTrie,
   promptIds: readonly number[],
+  vocabSize: number,
 ): Promise<Map<string, number>> {
   const result = new Map<string, number>();
-  const stack: { prefix: number[]; probability: number }[] = [{ prefix: [], probability: 1 }];
-  while (stack.length > 0) {
-    const { prefix, probability } = stack.pop()!;
-    const allowed = trie.allowedNext(prefix);
-    const dist = allowed.length === 1 ? new Map([[allowed[0]!, 1]]) : await stepDistribution(model, trie, promptIds, prefix);
-    for (const [id, p] of dist) {
-      if (id === trie.eosTokenId) result.set(trie.labelFor(prefix)!, probability * p);
-      else stack.push({ prefix: [...prefix, id], probability: probability * p });
+  const rowsPerCall = Math.max(1, Math.floor(MAX_LOGITS_PER_CALL / ((promptIds.length + trie.maxLength) * vocabSize)));
+  let level: { prefix: number[]; probability: number }[] = [{ prefix: [], probability: 1 }];
+  while (level.length > 0) {
+    const next: typeof level = [];
+    const follow = (node: (typeof level)[number], dist: Map<number, number>) => {
+      for (const [id, p] of dist) {
+        if (id === trie.eosTokenId) result.set(trie.labelFor(node.prefix)!, node.probability * p);
+        else next.push({ prefix: [...node.prefix, id], probability: node.probability * p });
+      }
+    };
+    const branching: typeof level = [];
+    for (const node of level) {
+      const allowed = trie.allowedNext(node.prefix);
+      if (allowed.length === 1) follow(node, new Map([[allowed[0]!, 1]]));
+      else branching.push(node);
     }
+    for (let start = 0; start < branching.length; start += rowsPerCall) {
+      const chunk = branching.slice(start, start + rowsPerCall);
+      const dists = await stepDistributions(
+        model,
+        trie,
+        promptIds,
+        chunk.map((n) => n.prefix),
+      );
+      chunk.forEach((node, i) => follow(node, dists[i]!));
+    }
+    level = next;
   }
   return result;
 }
@@ -178,7 +208,8 @@ export async function classifyWithLlama(options: ClassifyWithLlamaOptions): Prom
   let confidence = 1;
   steps.forEach((dist, i) => (confidence *= dist.get(generatedIds[i]!) ?? 0));
   if (topK === undefined) return { label, confidence, generatedIds };
-  const alternatives = [...(await labelProbabilities(model, trie, promptIds))]
+  const vocabSize = (model.config as { vocab_size?: number }).vocab_size ?? 128256;
+  const alternatives = [...(await labelProbabilities(model, trie, promptIds, vocabSize))]
     .map(([label, probability]) => ({ label, probability }))
     .sort((a, b) => b.probability - a.probability)
     .slice(0, topK);

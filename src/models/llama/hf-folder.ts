@@ -10,13 +10,7 @@ import { join } from 'node:path';
 import { toHfConfig, toHfGenerationConfig, type LlamaConfig } from './config';
 import { exportLlamaOnnx } from './onnx-export';
 import type { LlamaWeights } from './reference';
-
-export interface HfTokenizerFiles {
-  /** The contents of tokenizer.json (Hugging Face tokenizers format). */
-  tokenizer: object;
-  /** The contents of tokenizer_config.json. */
-  tokenizerConfig: object;
-}
+import type { HfTokenizerFiles } from '../../tokenizer/hf-tokenizer';
 
 const json = (value: unknown) => JSON.stringify(value, null, 2) + '\n';
 

@@ -16,8 +16,8 @@
  * dtype 'q4' stores every linear layer as `MatMulNBits` (4 bits, blocks of 32, see quantize-q4.ts);
  * the embedding table stays float32 (it is a Gather), and so does a tied output projection.
  */
-import { validateLlamaConfig, type LlamaConfig } from './config';
-import { Q4_BLOCK_SIZE, quantizeQ4, roundTripQ4 } from './quantize-q4';
+import { ropeInverseFrequencies, validateLlamaConfig, type LlamaConfig } from './config';
+import { Q4_BLOCK_SIZE, quantizeQ4, roundTripQ4, type Q4Tensor } from './quantize-q4';
 import type { LlamaTensor, LlamaWeights } from './reference';
 import { DataType, GraphBuilder } from '../onnx/graph-builder';
 
@@ -41,28 +41,43 @@ export function llamaQ4Weights(weights: LlamaWeights): LlamaWeights {
   return roundTripQ4(weights, isQ4Weight);
 }
 
-export function exportLlamaOnnx(c: LlamaConfig, weights: LlamaWeights, options: LlamaExportOptions): Uint8Array {
+/**
+ * Weights to export: float tensors, or, for the q4 export, linear weights already quantised
+ * (`merge-qlora` quantises each one as it streams by, so a large model is never held in float).
+ */
+export type LlamaExportWeights = Record<string, LlamaTensor | Q4Tensor>;
+
+const isQ4Tensor = (t: LlamaTensor | Q4Tensor): t is Q4Tensor => 'packed' in t;
+
+export function exportLlamaOnnx(c: LlamaConfig, weights: LlamaExportWeights, options: LlamaExportOptions): Uint8Array {
   validateLlamaConfig(c);
   const g = new GraphBuilder('llama');
   const { hidden_size: h, head_dim: d, num_attention_heads: heads, num_key_value_heads: kvHeads } = c;
   const group = heads / kvHeads;
 
-  const tensor = (name: string): LlamaTensor => {
+  const entry = (name: string): LlamaTensor | Q4Tensor => {
     const t = weights[name];
     if (!t) throw new Error(`missing weight ${name}`);
+    return t;
+  };
+  const tensor = (name: string): LlamaTensor => {
+    const t = entry(name);
+    if (isQ4Tensor(t)) throw new Error(`weight ${name} is quantised; the ${options.dtype} export needs it in float`);
     return t;
   };
   const float32 = (t: LlamaTensor) => (t.data instanceof Float32Array ? t.data : Float32Array.from(t.data));
   /** x W^T for a Hugging Face [out, in] weight: a MatMul on W^T, or MatMulNBits on the 4-bit W. */
   const linear = (x: string, name: string): string => {
-    const t = tensor(name);
-    const [n, k] = t.shape as [number, number];
     if (options.dtype === 'q4' && isQ4Weight(name)) {
-      const q = quantizeQ4(t.data, [n, k]);
+      const t = entry(name);
+      const q = isQ4Tensor(t) ? t : quantizeQ4(t.data, t.shape as [number, number]);
+      const [n, k] = q.shape;
       const packed = g.initializer(`${name}_Q4`, q.packed, [n, Math.ceil(k / Q4_BLOCK_SIZE), Q4_BLOCK_SIZE / 2]);
       const scales = g.initializer(`${name}_scales`, q.scales, [q.scales.length]);
       return g.node('MatMulNBits', [x, packed, scales], { K: k, N: n, bits: 4, block_size: Q4_BLOCK_SIZE }, { domain: 'com.microsoft' });
     }
+    const t = tensor(name);
+    const [n, k] = t.shape as [number, number];
     return g.node('MatMul', [x, g.initializer(`${name}_transposed`, transpose(float32(t), n, k), [k, n])]);
   };
   const vector = (name: string) => g.initializer(name, float32(tensor(name)), [h]);
@@ -78,7 +93,7 @@ export function exportLlamaOnnx(c: LlamaConfig, weights: LlamaWeights, options: 
   }));
 
   // Rotary tables for these positions: angle = position * theta^(-2i/D), duplicated over both halves.
-  const invFreq = Float32Array.from({ length: d / 2 }, (_, i) => Math.pow(c.rope_theta, (-2 * i) / d));
+  const invFreq = Float32Array.from(ropeInverseFrequencies(c));
   const positions = g.node('Unsqueeze', [g.node('Cast', [positionIds], { to: DataType.FLOAT }), ints([2])]); // [B,T,1]
   const freqs = g.node('Mul', [positions, g.initializer('rope.inv_freq', invFreq, [d / 2])]); // [B,T,D/2]
   const angles = g.node('Concat', [freqs, freqs], { axis: -1 }); // [B,T,D]

@@ -11,7 +11,7 @@
  * Weights use Hugging Face's tensor names; matrices are stored [out, in] as in PyTorch's `Linear`.
  * One sequence at a time, no cache: speed is not the point, being obviously right is.
  */
-import { validateLlamaConfig, type LlamaConfig } from './config';
+import { ropeInverseFrequencies, validateLlamaConfig, type LlamaConfig } from './config';
 import { mulberry32, normalSampler } from '../custom/random';
 
 export interface LlamaTensor {
@@ -94,12 +94,12 @@ function rmsNorm(x: Rows, gain: LlamaTensor, eps: number): Rows {
  * head is split into halves (x1, x2), frequency i pairs x1[i] with x2[i], and
  * rope(x) = x * cos + rotate_half(x) * sin with rotate_half(x) = [-x2, x1].
  */
-function rope(head: Float64Array, pos: number, theta: number): Float64Array {
+function rope(head: Float64Array, pos: number, invFreq: Float64Array): Float64Array {
   const d = head.length;
   const half = d / 2;
   const out = new Float64Array(d);
   for (let i = 0; i < half; i++) {
-    const angle = pos * Math.pow(theta, (-2 * i) / d);
+    const angle = pos * invFreq[i]!;
     const cos = Math.cos(angle);
     const sin = Math.sin(angle);
     const x1 = head[i]!;
@@ -123,12 +123,13 @@ function attention(c: LlamaConfig, q: Rows, k: Rows, v: Rows): Rows {
   const d = c.head_dim;
   const group = c.num_attention_heads / c.num_key_value_heads;
   const positions = q.map((_, t) => t);
+  const invFreq = ropeInverseFrequencies(c);
   const out = q.map(() => new Float64Array(c.num_attention_heads * d));
   for (let kvh = 0; kvh < c.num_key_value_heads; kvh++) {
-    const keys = headOf(k, kvh, d).map((key, t) => rope(key, positions[t]!, c.rope_theta));
+    const keys = headOf(k, kvh, d).map((key, t) => rope(key, positions[t]!, invFreq));
     const values = headOf(v, kvh, d);
     for (let h = kvh * group; h < (kvh + 1) * group; h++) {
-      const queries = headOf(q, h, d).map((query, t) => rope(query, positions[t]!, c.rope_theta));
+      const queries = headOf(q, h, d).map((query, t) => rope(query, positions[t]!, invFreq));
       queries.forEach((query, t) => {
         // Scores against keys 0..t only (the causal mask), softmax, then the weighted sum of values.
         const scores = keys.slice(0, t + 1).map((key) => query.reduce((s, qi, i) => s + qi * key[i]!, 0) / Math.sqrt(d));

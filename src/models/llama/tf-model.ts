@@ -16,7 +16,7 @@
  * With LoRA on, the base weights are constants and only A and B are variables.
  */
 import * as tf from '@tensorflow/tfjs';
-import { validateLlamaConfig, type LlamaConfig } from './config';
+import { ropeInverseFrequencies, validateLlamaConfig, type LlamaConfig } from './config';
 import type { LlamaProjection } from './merge';
 import { llamaParameterShapes, type LlamaTensor, type LlamaWeights } from './reference';
 import { embeddingLookup, matMul } from '../custom/tf-ops';
@@ -129,7 +129,7 @@ export class LlamaTfModel {
       throw new Error('LlamaTfModel.forward: ids and mask must be [batch, time] arrays of one shape');
     const { hidden_size: H, head_dim: d, num_attention_heads: nH, num_key_value_heads: nKV } = c;
     const group = nH / nKV;
-    const { cos, sin } = ropeTables(batch.mask, d, c.rope_theta);
+    const { cos, sin } = ropeTables(batch.mask, d, ropeInverseFrequencies(c));
     const bias = attentionBias(batch.mask);
     return tf.tidy(() => {
       const ids = tf.tensor2d(batch.ids.flat(), [B, T], 'int32');
@@ -220,7 +220,7 @@ function rotateHalf(x: tf.Tensor, d: number): tf.Tensor {
  * cos and sin of the rotary angles, [batch, time, d] flattened, for positions taken from the mask:
  * position = real tokens before this one (padding positions get 0; their outputs are unused).
  */
-function ropeTables(mask: number[][], d: number, theta: number): { cos: Float32Array; sin: Float32Array } {
+function ropeTables(mask: number[][], d: number, invFreq: Float64Array): { cos: Float32Array; sin: Float32Array } {
   const B = mask.length;
   const T = mask[0]?.length ?? 0;
   const half = d / 2;
@@ -232,7 +232,7 @@ function ropeTables(mask: number[][], d: number, theta: number): { cos: Float32A
       const pos = m ? seen : 0;
       if (m) seen++;
       for (let i = 0; i < half; i++) {
-        const angle = pos * Math.pow(theta, (-2 * i) / d);
+        const angle = pos * invFreq[i]!;
         const at = (b * T + t) * d;
         cos[at + i] = cos[at + i + half] = Math.cos(angle);
         sin[at + i] = sin[at + i + half] = Math.sin(angle);

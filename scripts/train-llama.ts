@@ -1,0 +1,196 @@
+/**
+ * npm run train:llama -- [--stage base|qlora|merge|all] [--work .cache/llama] [--out public/models/llama-qlora]
+ *
+ * Rebuilds the bundled demo Llama in three steps, each reading the previous one's files:
+ *   base   a small Llama trained from nothing as a causal LM on Banking77's training split and the
+ *          HWU64 utterances → WORK/base (a Hugging Face folder: config.json, model.safetensors, tokenizer)
+ *   qlora  the base frozen in NF4, LoRA adapters on every projection trained to write the intent
+ *          after the prompt → WORK/adapter (adapter_config.json, adapter_model.safetensors, classifier.json)
+ *   merge  `merge-qlora` on the two (the command a bank runs on its own Llama) → OUT, then the model card
+ * Settings: src/training/llama/settings.ts. `--steps N` cuts each step short and
+ * evaluates on 50 rows only (smoke runs).
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { NodeLlamaAdapter } from '../src/adapters/llama-node';
+import { evaluate } from '../src/bench/evaluate';
+import { fromHfConfig } from '../src/models/llama/config';
+import { mergeToTransformersJs } from '../src/models/llama/merge-export';
+import { initLlamaWeights } from '../src/models/llama/reference';
+import { trainClm } from '../src/models/llama/train-clm';
+import { trainQlora } from '../src/models/llama/train-qlora';
+import { readHfLlama, writeHfLlama, writePeftAdapter } from '../src/training/llama/checkpoint';
+import {
+  classifierSpec,
+  clmExamples,
+  demoConfig,
+  promptCompletions,
+  readLlamaCorpus,
+  trainLlamaTokenizer,
+} from '../src/training/llama/corpus';
+import { writeLlamaModelCard, type LlamaTrainingReport } from '../src/training/llama/model-card';
+import { BASE_SETTINGS, QLORA_SETTINGS } from '../src/training/llama/settings';
+import { readLabelledCsv } from '../src/training/data';
+import { positiveInt, runCli } from './lib/cli';
+
+const BANKING77_TEST = 'data/banking77/test.csv';
+const STAGES = ['base', 'qlora', 'merge'] as const;
+type Stage = (typeof STAGES)[number];
+
+const json = (value: unknown) => JSON.stringify(value, null, 2) + '\n';
+
+/** Every 50th step's line, with the minutes so far. */
+function stepLogger(label: string): (line: string) => void {
+  const started = Date.now();
+  let n = 0;
+  return (line) => {
+    if (++n % 50 === 0) console.log(`[${label} ${((Date.now() - started) / 60000).toFixed(1)} min] ${line}`);
+  };
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+async function trainBase(work: string, maxSteps?: number): Promise<void> {
+  const s = BASE_SETTINGS;
+  const corpus = readLlamaCorpus(s);
+  const tokenizer = trainLlamaTokenizer(corpus, s.vocabSize);
+  const config = demoConfig(tokenizer);
+  const examples = clmExamples([...corpus.train.map((r) => r.text), ...corpus.outOfScope], tokenizer, config);
+  const steps = Math.min(maxSteps ?? Infinity, Math.ceil((examples.length * s.epochs) / s.batchSize));
+  console.log(`base: ${examples.length} texts, vocabulary ${tokenizer.size}, ${steps} steps`);
+  const result = trainClm({
+    config,
+    weights: initLlamaWeights(config, s.seed),
+    examples,
+    padId: config.pad_token_id,
+    steps,
+    batchSize: s.batchSize,
+    learningRate: s.learningRate,
+    weightDecay: s.weightDecay,
+    warmupSteps: s.warmupSteps,
+    seed: s.seed,
+    log: stepLogger('base'),
+  });
+  const dir = join(work, 'base');
+  await writeHfLlama(dir, config, result.weights, tokenizer);
+  const last = result.losses.slice(-50);
+  await writeFile(
+    join(dir, 'training.json'),
+    json({ settings: s, texts: examples.length, steps, seconds: result.seconds, train_tokens: result.trainTokens, final_loss: mean(last) }),
+  );
+  console.log(`base: ${(result.seconds / 60).toFixed(1)} min, final loss ${mean(last).toFixed(3)} → ${dir}`);
+}
+
+async function trainAdapter(work: string, maxSteps?: number): Promise<void> {
+  const s = QLORA_SETTINGS;
+  const base = await readHfLlama(join(work, 'base'));
+  const corpus = readLlamaCorpus(BASE_SETTINGS);
+  const examples = promptCompletions(corpus.train, base.tokenizer, base.config);
+  const steps = Math.min(maxSteps ?? Infinity, Math.ceil((examples.length * s.epochs) / s.batchSize));
+  console.log(`qlora: ${examples.length} examples, r=${s.r}, alpha=${s.alpha}, ${steps} steps`);
+  const result = trainQlora({
+    config: base.config,
+    baseWeights: base.weights,
+    examples,
+    padId: base.config.pad_token_id,
+    steps,
+    batchSize: s.batchSize,
+    learningRate: s.learningRate,
+    weightDecay: s.weightDecay,
+    warmupSteps: s.warmupSteps,
+    seed: s.seed,
+    r: s.r,
+    alpha: s.alpha,
+    targetModules: s.targetModules,
+    log: stepLogger('qlora'),
+  });
+  const dir = join(work, 'adapter');
+  await writePeftAdapter(dir, result.adapterConfig, result.adapter);
+  await writeFile(join(dir, 'classifier.json'), json(classifierSpec()));
+  const last = result.losses.slice(-50);
+  await writeFile(
+    join(dir, 'training.json'),
+    json({
+      settings: s,
+      examples: examples.length,
+      steps,
+      seconds: result.seconds,
+      train_tokens: result.trainTokens,
+      final_loss: mean(last),
+    }),
+  );
+  console.log(`qlora: ${(result.seconds / 60).toFixed(1)} min, final loss ${mean(last).toFixed(3)} → ${dir}`);
+}
+
+/** The command that rebuilds this model from nothing: the given flags without `--stage`. */
+function reproduceCommand(argv: string[]): string {
+  const kept = argv.filter((a, i) => a !== '--stage' && argv[i - 1] !== '--stage' && !a.startsWith('--stage='));
+  return ['npm run train:llama', ...(kept.length ? ['--', ...kept] : [])].join(' ');
+}
+
+/** `merge-qlora` on the two folders, then validation and test figures through the runtime's own adapter, then the card. */
+async function mergeAndReport(work: string, out: string, argv: string[], evalLimit?: number): Promise<void> {
+  const started = performance.now();
+  const summary = await mergeToTransformersJs({
+    baseDir: join(work, 'base'),
+    adapterDir: join(work, 'adapter'),
+    outDir: out,
+    log: console.log,
+  });
+  const mergeSeconds = (performance.now() - started) / 1000;
+  for (const w of summary.warnings) console.warn(`warning: ${w}`);
+  const files = await Promise.all(summary.files.map(async (f) => ({ path: f.path, bytes: (await stat(join(out, f.path))).size })));
+
+  const adapter = new NodeLlamaAdapter({ modelDir: out });
+  await adapter.load();
+  const corpus = readLlamaCorpus(BASE_SETTINGS);
+  const progress = (name: string, n: number) => (done: number) => process.stderr.write(`\r${name} ${done}/${n}`);
+  const validationRows = corpus.validation.slice(0, evalLimit);
+  const validation = await evaluate(adapter, validationRows, { onProgress: progress('validation', validationRows.length) });
+  console.log(`\nvalidation accuracy ${(100 * validation.accuracy).toFixed(2)}%`);
+  const testRows = readLabelledCsv(BANKING77_TEST).slice(0, evalLimit);
+  const test = await evaluate(adapter, testRows, { onProgress: progress('test', testRows.length) });
+  console.log(`\ntest accuracy ${(100 * test.accuracy).toFixed(2)}%, p50 ${test.p50_ms.toFixed(1)} ms, p99 ${test.p99_ms.toFixed(1)} ms`);
+  await adapter.dispose();
+
+  const readRecord = async (dir: string) => JSON.parse(await readFile(join(work, dir, 'training.json'), 'utf8'));
+  const config = fromHfConfig(JSON.parse(await readFile(join(out, 'config.json'), 'utf8')));
+  const report: LlamaTrainingReport = {
+    config,
+    base: await readRecord('base'),
+    qlora: await readRecord('adapter'),
+    mergeSeconds,
+    files,
+    validation,
+    test,
+    command: reproduceCommand(argv),
+  };
+  await writeFile(join(out, 'training-report.json'), json({ ...report, validation: { ...validation }, test: { ...test } }));
+  await writeLlamaModelCard(join(out, 'MODEL_CARD.md'), report);
+  console.log(`wrote ${join(out, 'MODEL_CARD.md')}`);
+}
+
+runCli(async () => {
+  const { values } = parseArgs({
+    options: {
+      stage: { type: 'string', default: 'all' },
+      work: { type: 'string', default: '.cache/llama' },
+      out: { type: 'string', default: 'public/models/llama-qlora' },
+      // For smoke runs: stop each training step after N updates.
+      steps: { type: 'string' },
+    },
+  });
+  const stage = values.stage!;
+  if (stage !== 'all' && !(STAGES as readonly string[]).includes(stage))
+    throw new Error(`--stage must be one of all, ${STAGES.join(', ')}`);
+  const run = (s: Stage) => stage === 'all' || stage === s;
+  const maxSteps = values.steps === undefined ? undefined : positiveInt(values.steps, 'steps', 1);
+  await tf.setBackend('wasm');
+  await tf.ready();
+  if (run('base')) await trainBase(values.work!, maxSteps);
+  if (run('qlora')) await trainAdapter(values.work!, maxSteps);
+  if (run('merge')) await mergeAndReport(values.work!, values.out!, process.argv.slice(2), maxSteps && 50);
+});
