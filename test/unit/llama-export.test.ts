@@ -135,6 +135,18 @@ describe('Llama ONNX export', () => {
   });
 });
 
+describe('Llama ONNX export, tied q4', () => {
+  it('quantises a tied head into its own MatMulNBits and matches the reference using that 4-bit head', async () => {
+    const tied = { ...config, tie_word_embeddings: true };
+    const w = randomWeights(tied, 13);
+    const bytes = exportLlamaOnnx(tied, w, { dtype: 'q4' });
+    expect(opTypes(bytes).filter((op) => op === 'com.microsoft:MatMulNBits')).toHaveLength(7 * config.num_hidden_layers + 1);
+    const reference = llamaQ4Weights(w);
+    expect(reference['lm_head.weight']?.shape).toEqual([tied.vocab_size, tied.hidden_size]);
+    await checkAgainstReference(bytes, tied, reference);
+  });
+});
+
 describe('q4 quantisation', () => {
   it('packs blocks of 32 low nibble first and round-trips within half a step', () => {
     const r = mulberry32(3);

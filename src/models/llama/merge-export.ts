@@ -77,9 +77,11 @@ export async function mergeToTransformersJs(o: MergeExportOptions): Promise<Merg
 
     // Sizes before any work, so a model too big for one ONNX file fails in a second, not an hour.
     const count = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-    const tiedCopy = config.tie_word_embeddings ? config.vocab_size * config.hidden_size * 4 : 0;
-    let q4Bytes = tiedCopy;
-    let fp32Bytes = tiedCopy;
+    // A tied head is stored once more: transposed in the float32 graph, in 4 bits in the q4 one.
+    const { vocab_size: vocab, hidden_size: hidden } = config;
+    const tied = config.tie_word_embeddings;
+    let q4Bytes = tied ? vocab * q4Blocks(hidden) * (Q4_BLOCK_SIZE / 2 + 4) : 0;
+    let fp32Bytes = tied ? vocab * hidden * 4 : 0;
     for (const [name, shape] of Object.entries(expected)) {
       fp32Bytes += count(shape) * 4;
       q4Bytes += isQ4Weight(name) ? shape[0]! * q4Blocks(shape[1]!) * (Q4_BLOCK_SIZE / 2 + 4) : count(shape) * 4;

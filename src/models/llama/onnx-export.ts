@@ -13,8 +13,10 @@
  * The cache's head count and head size are numbers, not names: transformers.js builds the empty
  * first-step cache from these dims and fills in only `batch_size` (and a 0 past length).
  *
- * dtype 'q4' stores every linear layer as `MatMulNBits` (4 bits, blocks of 32, see quantize-q4.ts);
- * the embedding table stays float32 (it is a Gather), and so does a tied output projection.
+ * dtype 'q4' stores every linear layer and the output head as `MatMulNBits` (4 bits, blocks of 32,
+ * see quantize-q4.ts); the embedding table stays float32 (it is a Gather). A tied head is
+ * quantised from the embedding table into a second, 4-bit copy: for a 128K vocabulary that is the
+ * difference between fitting in one ONNX file (2 GiB) or not.
  */
 import { ropeInverseFrequencies, validateLlamaConfig, type LlamaConfig } from './config';
 import { Q4_BLOCK_SIZE, quantizeQ4, roundTripQ4, type Q4Tensor } from './quantize-q4';
@@ -31,14 +33,20 @@ export interface LlamaExportOptions {
 /** Added to the scores of masked keys before softmax: exp() of it is exactly 0 in float32. */
 const MASKED_SCORE = -1e9;
 
-/** Whether a q4 export stores this weight in 4 bits: the linear layers and an untied lm_head. */
+/** Whether a q4 export stores this weight in 4 bits: the linear layers and lm_head (for a tied head, see `llamaQ4Weights`). */
 export function isQ4Weight(name: string): boolean {
   return /\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/.test(name) || name === 'lm_head.weight';
 }
 
-/** The weights the q4 graph computes with, for running the float reference against it. */
+/**
+ * The weights the q4 graph computes with, for running the float reference against it. For a tied
+ * model (no `lm_head.weight`) the 4-bit head is added as `lm_head.weight`, which the reference
+ * then uses in place of the embedding table.
+ */
 export function llamaQ4Weights(weights: LlamaWeights): LlamaWeights {
-  return roundTripQ4(weights, isQ4Weight);
+  const embed = weights['model.embed_tokens.weight'];
+  const withHead = weights['lm_head.weight'] || !embed ? weights : { ...weights, 'lm_head.weight': embed };
+  return roundTripQ4(withHead, isQ4Weight);
 }
 
 /**
@@ -66,15 +74,17 @@ export function exportLlamaOnnx(c: LlamaConfig, weights: LlamaExportWeights, opt
     return t;
   };
   const float32 = (t: LlamaTensor) => (t.data instanceof Float32Array ? t.data : Float32Array.from(t.data));
+  const matMulNBits = (x: string, name: string, q: Q4Tensor): string => {
+    const [n, k] = q.shape;
+    const packed = g.initializer(`${name}_Q4`, q.packed, [n, Math.ceil(k / Q4_BLOCK_SIZE), Q4_BLOCK_SIZE / 2]);
+    const scales = g.initializer(`${name}_scales`, q.scales, [q.scales.length]);
+    return g.node('MatMulNBits', [x, packed, scales], { K: k, N: n, bits: 4, block_size: Q4_BLOCK_SIZE }, { domain: 'com.microsoft' });
+  };
   /** x W^T for a Hugging Face [out, in] weight: a MatMul on W^T, or MatMulNBits on the 4-bit W. */
   const linear = (x: string, name: string): string => {
     if (options.dtype === 'q4' && isQ4Weight(name)) {
       const t = entry(name);
-      const q = isQ4Tensor(t) ? t : quantizeQ4(t.data, t.shape as [number, number]);
-      const [n, k] = q.shape;
-      const packed = g.initializer(`${name}_Q4`, q.packed, [n, Math.ceil(k / Q4_BLOCK_SIZE), Q4_BLOCK_SIZE / 2]);
-      const scales = g.initializer(`${name}_scales`, q.scales, [q.scales.length]);
-      return g.node('MatMulNBits', [x, packed, scales], { K: k, N: n, bits: 4, block_size: Q4_BLOCK_SIZE }, { domain: 'com.microsoft' });
+      return matMulNBits(x, name, isQ4Tensor(t) ? t : quantizeQ4(t.data, t.shape as [number, number]));
     }
     const t = tensor(name);
     const [n, k] = t.shape as [number, number];
@@ -161,8 +171,14 @@ export function exportLlamaOnnx(c: LlamaConfig, weights: LlamaExportWeights, opt
   }
 
   x = rmsNorm(x, 'model.norm.weight');
+  const tiedQ4Head = () => {
+    const given = weights['lm_head.weight'];
+    return given && isQ4Tensor(given) ? given : quantizeQ4(float32(embed), [c.vocab_size, h]);
+  };
   const logits = c.tie_word_embeddings
-    ? g.node('MatMul', [x, g.initializer('lm_head.weight_transposed', transpose(float32(embed), c.vocab_size, h), [h, c.vocab_size])])
+    ? options.dtype === 'q4'
+      ? matMulNBits(x, 'lm_head.weight', tiedQ4Head())
+      : g.node('MatMul', [x, g.initializer('lm_head.weight_transposed', transpose(float32(embed), c.vocab_size, h), [h, c.vocab_size])])
     : linear(x, 'lm_head.weight');
   g.node('Identity', [logits], {}, { outputs: ['logits'] });
 

@@ -186,7 +186,8 @@ export function llamaForward(c: LlamaConfig, weights: LlamaWeights, ids: number[
   }
 
   x = rmsNorm(x, w('model.norm.weight', [h]), eps);
-  const head = c.tie_word_embeddings ? embed : w('lm_head.weight', [c.vocab_size, h]);
+  // A tied model may still be handed an explicit head: the q4 export's 4-bit copy (llamaQ4Weights).
+  const head = c.tie_word_embeddings && !weights['lm_head.weight'] ? embed : w('lm_head.weight', [c.vocab_size, h]);
   const logits = new Float64Array(ids.length * c.vocab_size);
   linear(x, head).forEach((row, t) => logits.set(row, t * c.vocab_size));
   return logits;
