@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
 import { defaultClientConditions, defineConfig } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
 import { viteStaticCopy } from 'vite-plugin-static-copy';
@@ -9,6 +11,19 @@ import { viteStaticCopy } from 'vite-plugin-static-copy';
  * (`ort.mjs`/`ort.all.mjs` would need the `.jsep` pair instead.)
  */
 export const ORT_RUNTIME = ['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'];
+
+/**
+ * The llama-qlora worker runs on transformers.js, which imports its own onnxruntime-web (a newer
+ * build than ours, nested under its node_modules; `onnxruntime-web/webgpu`, so the same asyncify
+ * pair). Its runtime files go to `/ort-transformers/`, and the worker sets `wasmPaths` there:
+ * transformers.js would otherwise fetch them from a CDN.
+ */
+const require = createRequire(import.meta.url);
+const TRANSFORMERS_DIR = join(dirname(require.resolve('@huggingface/transformers')), '..');
+const TRANSFORMERS_ORT_DIST = relative(
+  process.cwd(),
+  dirname(createRequire(join(TRANSFORMERS_DIR, 'package.json')).resolve('onnxruntime-web/webgpu')),
+).replaceAll('\\', '/');
 
 /** The ORT binary is ~26 MB; Workbox skips files over 2 MB unless told otherwise. */
 const MAX_PRECACHE_BYTES = 64 * 1024 * 1024;
@@ -25,13 +40,17 @@ export default defineConfig({
     // assets/ (and the service worker would precache both).
     conditions: ['onnxruntime-web-use-extern-wasm', ...defaultClientConditions],
   },
-  // Pre-bundling rewrites `import.meta.url` inside onnxruntime-web; it is loaded as shipped.
-  optimizeDeps: { exclude: ['onnxruntime-web'] },
+  // Pre-bundling rewrites `import.meta.url` inside onnxruntime-web; it is loaded as shipped (and
+  // transformers.js too, so that its nested onnxruntime-web resolves like in the build).
+  optimizeDeps: { exclude: ['onnxruntime-web', '@huggingface/transformers'] },
   build: { target: 'es2022', chunkSizeWarningLimit: 1024 },
   preview: { host: '127.0.0.1', port: 4173 },
   plugins: [
     viteStaticCopy({
-      targets: ORT_RUNTIME.map((file) => ({ src: `node_modules/onnxruntime-web/dist/${file}`, dest: 'ort' })),
+      targets: [
+        ...ORT_RUNTIME.map((file) => ({ src: `node_modules/onnxruntime-web/dist/${file}`, dest: 'ort' })),
+        ...ORT_RUNTIME.map((file) => ({ src: `${TRANSFORMERS_ORT_DIST}/${file}`, dest: 'ort-transformers' })),
+      ],
     }),
     VitePWA({
       registerType: 'autoUpdate',
@@ -47,12 +66,33 @@ export default defineConfig({
         icons: [{ src: 'favicon.svg', sizes: 'any', type: 'image/svg+xml', purpose: 'any' }],
       },
       workbox: {
-        // The app shell, the ORT runtime in /ort/ and the model files in /models/custom/. The
-        // plugin adds the web manifest and its icon (favicon.svg) itself.
+        // The app shell, the ORT runtime in /ort/, the custom model's files in /models/custom/ and
+        // the Llama's q4 files in /models/llama-qlora/. The plugin adds the web manifest and its
+        // icon (favicon.svg) itself.
         globPatterns: ['**/*.{html,js,mjs,css,wasm,json,onnx}'],
-        // dist/widget/ is the embeddable widget for other origins (vite.widget.config.ts), not
-        // part of this site: precaching it would double the download.
-        globIgnores: ['**/node_modules/**/*', 'widget/**'],
+        globIgnores: [
+          '**/node_modules/**/*',
+          // dist/widget/ is the embeddable widget for other origins (vite.widget.config.ts), not
+          // part of this site: precaching it would double the download.
+          'widget/**',
+          // The Llama's fp32 reference: browsers load model_q4.onnx.
+          'models/llama-qlora/onnx/model.onnx',
+          // transformers.js's own ~27 MB runtime: kept in a cache of its own once the Llama has
+          // been used (below), rather than downloaded by every visitor.
+          'ort-transformers/**',
+        ],
+        runtimeCaching: [
+          {
+            // Network first: a new build's runtime replaces the cached one (the names stay the
+            // same across onnxruntime versions); offline, the cached copy answers.
+            urlPattern: /\/ort-transformers\/[^/]+$/,
+            handler: 'NetworkFirst',
+            // The page also adds the files here once the Llama has loaded (src/ui/main.ts). Servers
+            // answer with `Vary: Origin`, and the worker's module import sends an Origin that the
+            // page's request did not: without ignoreVary the cached copy would never match.
+            options: { cacheName: 'ort-transformers', matchOptions: { ignoreVary: true } },
+          },
+        ],
         maximumFileSizeToCacheInBytes: MAX_PRECACHE_BYTES,
         navigateFallback: 'index.html',
         cleanupOutdatedCaches: true,

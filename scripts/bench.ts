@@ -1,7 +1,10 @@
 /**
- * npm run bench -- [--models custom,vllm,gemini] [--rounds 1] [--out benchmark_results.jsonl]
- *                  [--device wasm|webgpu] [--vllm-url URL --vllm-model NAME] [--gemini-base-url URL]
+ * npm run bench -- [--models custom,llama-qlora,vllm,gemini] [--rounds 1] [--out benchmark_results.jsonl]
+ *                  [--device wasm|webgpu] [--llama-wasm] [--vllm-url URL --vllm-model NAME] [--gemini-base-url URL]
  *                  [--no-peer] [--screenshot FILE.png] [--json]
+ *
+ * llama-qlora needs WebGPU: benchmark it with `--device webgpu` (SwiftShader on a machine without
+ * a GPU: correct, but slow), or with `--llama-wasm`, which lets it run on WebAssembly.
  *
  * Serves the built site, drives it in headless Chromium, runs benchmark rounds through the page's
  * own scheduler (so the records are exactly the browser's), writes them as JSONL and prints a
@@ -28,6 +31,7 @@ runCli(async () => {
       rounds: { type: 'string' },
       out: { type: 'string', default: 'benchmark_results.jsonl' },
       device: { type: 'string', default: 'wasm' },
+      'llama-wasm': { type: 'boolean', default: false },
       'vllm-url': { type: 'string' },
       'vllm-model': { type: 'string' },
       'gemini-base-url': { type: 'string' },
@@ -42,6 +46,9 @@ runCli(async () => {
     .filter(Boolean);
   const rounds = positiveInt(values.rounds, 'rounds', 1);
   if (values.device !== 'wasm' && values.device !== 'webgpu') throw new Error(`--device must be wasm or webgpu, got "${values.device}"`);
+  if (models.includes('llama-qlora') && values.device === 'wasm' && !values['llama-wasm']) {
+    throw new Error('llama-qlora needs WebGPU: add --device webgpu, or --llama-wasm to run it on WebAssembly');
+  }
   const log = (line: string) => process.stderr.write(line + '\n');
 
   if (!existsSync(resolve(DIST, 'index.html'))) {
@@ -58,7 +65,8 @@ runCli(async () => {
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     page.on('pageerror', (error) => log(`page error: ${error.message}`));
     const device = values.device === 'webgpu' ? 'auto' : 'wasm';
-    await page.goto(`${site.origin}/?device=${device}&model=custom&bench=0`);
+    const llamaWasm = values['llama-wasm'] ? '&llama_wasm=1' : '';
+    await page.goto(`${site.origin}/?device=${device}&model=custom&bench=0${llamaWasm}`);
     if (values['vllm-url'] || values['gemini-base-url']) {
       // Endpoints are never taken from the address: enter them in the settings, as a user would.
       await page.locator('summary', { hasText: 'Remote models' }).click();
@@ -118,11 +126,11 @@ function printRound(round: BenchmarkRound, index: number): void {
   console.log(
     `round ${index}: ${round.timestamp}, probe set ${round.probe_set.id} (${round.probe_set.n} queries), trigger ${round.trigger}`,
   );
-  console.log('model    status        device    n  accuracy  mean conf    p50 ms    p95 ms    p99 ms  errors');
+  console.log('model       status        device    n  accuracy  mean conf    p50 ms    p95 ms    p99 ms  errors');
   for (const [id, m] of Object.entries(round.models)) {
     console.log(
-      `${id.padEnd(8)} ${m.status.padEnd(12)} ${String(m.device ?? '-').padEnd(7)} ${String(m.n).padStart(4)} ${cell(m.accuracy === null ? null : 100 * m.accuracy, 1).padStart(8)}% ${cell(m.mean_confidence, 3).padStart(10)} ${cell(m.p50_latency_ms).padStart(9)} ${cell(m.p95_latency_ms).padStart(9)} ${cell(m.p99_latency_ms).padStart(9)} ${String(m.errors).padStart(7)}` +
-        (m.reason ? `\n         ${m.reason}` : ''),
+      `${id.padEnd(11)} ${m.status.padEnd(12)} ${String(m.device ?? '-').padEnd(7)} ${String(m.n).padStart(4)} ${cell(m.accuracy === null ? null : 100 * m.accuracy, 1).padStart(8)}% ${cell(m.mean_confidence, 3).padStart(10)} ${cell(m.p50_latency_ms).padStart(9)} ${cell(m.p95_latency_ms).padStart(9)} ${cell(m.p99_latency_ms).padStart(9)} ${String(m.errors).padStart(7)}` +
+        (m.reason ? `\n            ${m.reason}` : ''),
     );
   }
   console.log(`summary: ${round.summary.recommendation}`);

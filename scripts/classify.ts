@@ -1,5 +1,6 @@
 /**
- * npm run classify -- [--model custom|vllm|gemini] [--fallback a,b] [--json] [--top K] "text" ...
+ * npm run classify -- [--model custom|llama-qlora|vllm|gemini] [--fallback a,b] [--json] [--top K] "text" ...
+ *   On the device: --model-dir DIR (custom), --llama-dir DIR (llama-qlora; default public/models/llama-qlora)
  *   vLLM:   --vllm-url URL --vllm-model NAME [--vllm-mode chat|classify]   (key: VLLM_API_KEY)
  *   Gemini: --gemini-base-url URL [--gemini-model NAME]                     (key: GEMINI_API_KEY)
  *   --escalate-below 0.5 sends unsure on-device answers on to the next remote model.

@@ -1,6 +1,8 @@
 /**
  * npm run eval -- --model custom [--data data/banking77/test.csv] [--model-dir DIR] [--limit N] [--batch-size 32] [--json]
- * Accuracy, macro-F1, per-intent F1, confused pairs, calibration, latency and throughput.
+ * npm run eval -- --model llama-qlora [--llama-dir DIR] [--limit N] [--json]
+ * Accuracy, macro-F1, per-intent F1, confused pairs, calibration, latency and (custom) batched
+ * throughput. The Llama decodes one message at a time, so it has no batched figure.
  * With --json the last line is one JSON object.
  */
 import { parseArgs } from 'node:util';
@@ -15,6 +17,7 @@ runCli(async () => {
       model: { type: 'string', default: 'custom' },
       data: { type: 'string', default: 'data/banking77/test.csv' },
       'model-dir': { type: 'string' },
+      'llama-dir': { type: 'string' },
       limit: { type: 'string' },
       'batch-size': { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -22,7 +25,11 @@ runCli(async () => {
   });
   const rows = readLabelledCsv(values.data);
   const limited = rows.slice(0, positiveInt(values.limit, 'limit', rows.length));
-  const engine = await loadNodeClassifier(values.model, values['model-dir']);
+  const llama = values.model === 'llama-qlora';
+  if (llama && values['model-dir'] !== undefined)
+    throw new Error("--model-dir is the custom model's folder: pass the Llama's as --llama-dir");
+  if (!llama && values['llama-dir'] !== undefined) throw new Error('--llama-dir is for --model llama-qlora');
+  const engine = await loadNodeClassifier(values.model, llama ? values['llama-dir'] : values['model-dir']);
   const unknown = [...new Set(limited.map((r) => r.label))].filter((l) => !engine.labels.includes(l));
   if (unknown.length > 0) throw new Error(`${values.data} has labels the model does not know: ${unknown.slice(0, 5).join(', ')}`);
   const progress = (done: number) => process.stderr.write(`\r${done}/${limited.length}`);

@@ -7,7 +7,7 @@
  *   qlora  the base frozen in NF4, LoRA adapters on every projection trained to write the intent
  *          after the prompt → WORK/adapter (adapter_config.json, adapter_model.safetensors, classifier.json)
  *   merge  `merge-qlora` on the two (the command a bank runs on its own Llama) → OUT, then the model card
- * Settings: src/training/llama/settings.ts. `--steps N` cuts each step short and
+ * Settings: src/training/llama/settings.ts; `--r --alpha --epochs --lr` override QLoRA's. `--steps N` cuts each step short and
  * evaluates on 50 rows only (smoke runs).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -32,9 +32,9 @@ import {
   trainLlamaTokenizer,
 } from '../src/training/llama/corpus';
 import { writeLlamaModelCard, type LlamaTrainingReport } from '../src/training/llama/model-card';
-import { BASE_SETTINGS, QLORA_SETTINGS } from '../src/training/llama/settings';
+import { BASE_SETTINGS, QLORA_SETTINGS, type QloraSettings } from '../src/training/llama/settings';
 import { readLabelledCsv } from '../src/training/data';
-import { positiveInt, runCli } from './lib/cli';
+import { positiveInt, positiveNumber, runCli } from './lib/cli';
 
 const BANKING77_TEST = 'data/banking77/test.csv';
 const STAGES = ['base', 'qlora', 'merge'] as const;
@@ -84,8 +84,7 @@ async function trainBase(work: string, maxSteps?: number): Promise<void> {
   console.log(`base: ${(result.seconds / 60).toFixed(1)} min, final loss ${mean(last).toFixed(3)} → ${dir}`);
 }
 
-async function trainAdapter(work: string, maxSteps?: number): Promise<void> {
-  const s = QLORA_SETTINGS;
+async function trainAdapter(work: string, s: QloraSettings, maxSteps?: number): Promise<void> {
   const base = await readHfLlama(join(work, 'base'));
   const corpus = readLlamaCorpus(BASE_SETTINGS);
   const examples = promptCompletions(corpus.train, base.tokenizer, base.config);
@@ -179,6 +178,11 @@ runCli(async () => {
       stage: { type: 'string', default: 'all' },
       work: { type: 'string', default: '.cache/llama' },
       out: { type: 'string', default: 'public/models/llama-qlora' },
+      // QLoRA settings other than settings.ts's, to compare on the validation split.
+      r: { type: 'string' },
+      alpha: { type: 'string' },
+      epochs: { type: 'string' },
+      lr: { type: 'string' },
       // For smoke runs: stop each training step after N updates.
       steps: { type: 'string' },
     },
@@ -191,6 +195,17 @@ runCli(async () => {
   await tf.setBackend('wasm');
   await tf.ready();
   if (run('base')) await trainBase(values.work!, maxSteps);
-  if (run('qlora')) await trainAdapter(values.work!, maxSteps);
+  if (run('qlora'))
+    await trainAdapter(
+      values.work!,
+      {
+        ...QLORA_SETTINGS,
+        r: positiveInt(values.r, 'r', QLORA_SETTINGS.r),
+        alpha: positiveNumber(values.alpha, 'alpha', QLORA_SETTINGS.alpha),
+        epochs: positiveInt(values.epochs, 'epochs', QLORA_SETTINGS.epochs),
+        learningRate: positiveNumber(values.lr, 'lr', QLORA_SETTINGS.learningRate),
+      },
+      maxSteps,
+    );
   if (run('merge')) await mergeAndReport(values.work!, values.out!, process.argv.slice(2), maxSteps && 50);
 });

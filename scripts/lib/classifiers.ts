@@ -1,10 +1,24 @@
 /** The models the Node scripts can run, by id. Each returns the same engine the browser uses. */
-import type { CustomEngine } from '../../src/engine/custom-engine';
+import type { Classifier } from '../../src/bench/evaluate';
 import { DEFAULT_MODEL_DIR, loadNodeEngine } from '../../src/engine/node-engine';
 
-export const NODE_MODELS = ['custom'] as const;
+export const NODE_MODELS = ['custom', 'llama-qlora'] as const;
 
-export async function loadNodeClassifier(model: string, modelDir?: string): Promise<CustomEngine> {
+/** An engine as eval uses it: the labels it can answer, one message at a time, and (custom) batches. */
+export interface NodeClassifier extends Classifier {
+  readonly labels: readonly string[];
+  dispose(): Promise<void>;
+}
+
+/** Loads `model` from `modelDir` (default: its folder under public/models/). */
+export async function loadNodeClassifier(model: string, modelDir?: string): Promise<NodeClassifier> {
   if (model === 'custom') return loadNodeEngine(modelDir ?? DEFAULT_MODEL_DIR);
+  if (model === 'llama-qlora') {
+    // Imported here: transformers.js (with onnxruntime-node and sharp) loads only for the Llama.
+    const { loadNodeLlamaEngine } = await import('../../src/adapters/llama-node');
+    const engine = await loadNodeLlamaEngine({ modelDir });
+    // No batches: the Llama decodes one message at a time.
+    return { labels: engine.spec.labels, classify: (text) => engine.classify(text), dispose: () => engine.dispose() };
+  }
   throw new Error(`unknown model "${model}"; the command line runs: ${NODE_MODELS.join(', ')}`);
 }

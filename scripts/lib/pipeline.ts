@@ -1,6 +1,7 @@
 /** Builds the pipeline for the command line from flags and environment variables. */
 import { NodeCustomAdapter } from '../../src/adapters/custom-node';
 import { resolveConfig } from '../../src/core/config';
+import { LazyAdapter } from '../../src/pipeline/lazy-adapter';
 import { IntentPipeline } from '../../src/pipeline/pipeline';
 import { createFactories } from '../../src/pipeline/registry';
 
@@ -8,6 +9,7 @@ import { createFactories } from '../../src/pipeline/registry';
 export const PIPELINE_FLAGS = {
   model: { type: 'string', default: 'custom' },
   'model-dir': { type: 'string' },
+  'llama-dir': { type: 'string' },
   fallback: { type: 'string' },
   'escalate-below': { type: 'string' },
   'vllm-url': { type: 'string' },
@@ -21,6 +23,7 @@ export const PIPELINE_FLAGS = {
 export interface PipelineFlags {
   model?: string;
   'model-dir'?: string;
+  'llama-dir'?: string;
   fallback?: string;
   'escalate-below'?: string;
   'vllm-url'?: string;
@@ -52,7 +55,15 @@ export function pipelineFromFlags(flags: PipelineFlags, env: NodeJS.ProcessEnv =
   });
   const timeoutMs = flags['timeout-ms'] === undefined ? undefined : Number(flags['timeout-ms']);
   return new IntentPipeline({
-    factories: createFactories(config, () => new NodeCustomAdapter(flags['model-dir'])),
+    factories: createFactories(config, {
+      custom: () => new NodeCustomAdapter(flags['model-dir']),
+      // transformers.js (and sharp, onnxruntime-node) load only when the Llama is used.
+      llama: () =>
+        new LazyAdapter('llama-qlora', async () => {
+          const { NodeLlamaAdapter } = await import('../../src/adapters/llama-node');
+          return new NodeLlamaAdapter({ modelDir: flags['llama-dir'] });
+        }),
+    }),
     active: config.model,
     fallback: config.fallback,
     escalateBelow: config.escalateBelow,

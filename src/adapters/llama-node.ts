@@ -18,6 +18,18 @@ export interface NodeLlamaAdapterOptions {
   dtype?: LlamaDtype;
 }
 
+/** The engine itself, for callers that need more than an adapter (eval reads its labels). */
+export function loadNodeLlamaEngine(options: NodeLlamaAdapterOptions & Pick<LoadOptions, 'onProgress'> = {}): Promise<LlamaEngine> {
+  return LlamaEngine.load({
+    transformers,
+    modelPath: options.modelDir ?? DEFAULT_LLAMA_DIR,
+    device: 'cpu',
+    dtype: options.dtype,
+    readText: (path) => readFile(path, 'utf8'),
+    onProgress: options.onProgress,
+  });
+}
+
 export class NodeLlamaAdapter extends InProcessAdapter<LlamaEngine> {
   readonly id = LLAMA_MODEL_ID;
 
@@ -26,13 +38,6 @@ export class NodeLlamaAdapter extends InProcessAdapter<LlamaEngine> {
   }
 
   protected loadEngine(options: LoadOptions): Promise<LlamaEngine> {
-    return LlamaEngine.load({
-      transformers,
-      modelPath: this.options.modelDir ?? DEFAULT_LLAMA_DIR,
-      device: 'cpu',
-      dtype: this.options.dtype,
-      readText: (path) => readFile(path, 'utf8'),
-      onProgress: options.onProgress,
-    });
+    return loadNodeLlamaEngine({ ...this.options, onProgress: options.onProgress });
   }
 }

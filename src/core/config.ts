@@ -4,12 +4,13 @@
  * Sources, later ones winning:
  *  1. defaults below;
  *  2. build-time env (Vite modes: `vite --mode vllm` reads `.env.vllm`), `VITE_*` variables:
- *       VITE_MODEL=custom | vllm | gemini        the active model
+ *       VITE_MODEL=custom | llama-qlora | vllm | gemini   the active model
  *       VITE_FALLBACK=vllm,custom                 the fallback chain, in order
  *       VITE_ESCALATE_BELOW=0.5                   confidence cascade threshold (0-1)
+ *       VITE_LLAMA_ALLOW_WASM=true                run llama-qlora on WebAssembly where WebGPU is missing
  *       VITE_VLLM_URL=https://vllm.bank.internal  VITE_VLLM_MODEL=…  VITE_VLLM_MODE=chat | classify
  *       VITE_GEMINI_BASE_URL=https://proxy.bank   VITE_GEMINI_MODEL=gemini-2.5-flash
- *  3. URL parameters: `?model=gemini&fallback=custom&escalate=0.6`;
+ *  3. URL parameters: `?model=gemini&fallback=custom&escalate=0.6`, `?llama_wasm=1`;
  *  4. what the user picks in the UI, or what code passes (`overrides`).
  *
  * API keys are never read from env or URLs: anything in env ends up in the built bundle, and a
@@ -19,7 +20,7 @@
  */
 import { InvalidInputError } from './errors';
 
-export const MODEL_IDS = ['custom', 'vllm', 'gemini'] as const;
+export const MODEL_IDS = ['custom', 'llama-qlora', 'vllm', 'gemini'] as const;
 export type ModelId = (typeof MODEL_IDS)[number];
 
 export interface RuntimeConfig {
@@ -27,6 +28,11 @@ export interface RuntimeConfig {
   fallback: ModelId[];
   /** On-device answers below this confidence go on to the next remote model; undefined = off. */
   escalateBelow?: number;
+  /**
+   * The fine-tuned Llama needs WebGPU: without it (or with `?device=wasm`) it is unavailable,
+   * unless `allowWasm` lets it run on WebAssembly (correct, but slow for a large model).
+   */
+  llama: { allowWasm: boolean };
   vllm: { url?: string; model?: string; mode: 'chat' | 'classify'; apiKey?: string };
   gemini: { baseUrl?: string; model: string; apiKey?: string };
 }
@@ -34,6 +40,7 @@ export interface RuntimeConfig {
 export const DEFAULT_CONFIG: RuntimeConfig = {
   model: 'custom',
   fallback: [],
+  llama: { allowWasm: false },
   vllm: { mode: 'chat' },
   gemini: { model: 'gemini-2.5-flash' },
 };
@@ -45,6 +52,7 @@ export const CONFIG_ENV_KEYS = [
   'VITE_MODEL',
   'VITE_FALLBACK',
   'VITE_ESCALATE_BELOW',
+  'VITE_LLAMA_ALLOW_WASM',
   'VITE_VLLM_URL',
   'VITE_VLLM_MODEL',
   'VITE_VLLM_MODE',
@@ -56,6 +64,7 @@ export interface ConfigOverrides {
   model?: string;
   fallback?: string[];
   escalateBelow?: number;
+  llama?: Partial<RuntimeConfig['llama']>;
   vllm?: Partial<RuntimeConfig['vllm']>;
   gemini?: Partial<RuntimeConfig['gemini']>;
 }
@@ -82,10 +91,16 @@ export function resolveConfig(sources: { env?: EnvSource; params?: URLSearchPara
   const escalateText = param('escalate') ?? env('VITE_ESCALATE_BELOW');
   const escalateBelow = o.escalateBelow ?? (escalateText === undefined ? undefined : Number(escalateText));
   const vllmMode = o.vllm?.mode ?? env('VITE_VLLM_MODE') ?? DEFAULT_CONFIG.vllm.mode;
+  const llamaWasmText = param('llama_wasm') ?? env('VITE_LLAMA_ALLOW_WASM');
 
   const config: RuntimeConfig = {
     model: modelId(model, 'model'),
     fallback: fallback.map((id) => modelId(id, 'fallback')),
+    llama: {
+      allowWasm:
+        o.llama?.allowWasm ??
+        (llamaWasmText === undefined ? DEFAULT_CONFIG.llama.allowWasm : flag(llamaWasmText, 'llama_wasm (VITE_LLAMA_ALLOW_WASM)')),
+    },
     vllm: {
       url: optionalUrl(o.vllm?.url ?? env('VITE_VLLM_URL'), 'vLLM URL'),
       model: o.vllm?.model ?? env('VITE_VLLM_MODEL'),
@@ -109,6 +124,17 @@ export function resolveConfig(sources: { env?: EnvSource; params?: URLSearchPara
 function modelId(value: string, setting: string): ModelId {
   if ((MODEL_IDS as readonly string[]).includes(value)) return value as ModelId;
   return invalid(`Unknown ${setting} "${value}": choose one of ${MODEL_IDS.join(', ')}.`);
+}
+
+const TRUE_WORDS = ['1', 'true', 'yes', 'on'];
+const FALSE_WORDS = ['0', 'false', 'no', 'off'];
+
+/** An on/off setting: `1`, `true`, `yes`, `on` or `0`, `false`, `no`, `off` (any case). */
+function flag(value: string, name: string): boolean {
+  const word = value.toLowerCase();
+  if (TRUE_WORDS.includes(word)) return true;
+  if (FALSE_WORDS.includes(word)) return false;
+  return invalid(`${name} must be true or false (1 or 0), got "${value}"`);
 }
 
 function optionalUrl(value: string | undefined, name: string): string | undefined {

@@ -15,6 +15,8 @@ export interface LlamaHostEnvironment {
   gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> };
   /** Reads classifier.json; the global `fetch` unless a test supplies its own. */
   readText?: (url: string) => Promise<string>;
+  /** The worker's own origin (`location.origin`): model folders there are passed as paths. */
+  origin?: string;
 }
 
 export interface LlamaHostLoadRequest {
@@ -41,8 +43,24 @@ export interface LlamaHostLoadResult {
 export type LlamaWorkerApi = EngineService<LlamaHostLoadRequest, LlamaHostLoadResult>;
 
 export function defaultLlamaEnvironment(): LlamaHostEnvironment {
-  const scope = globalThis as { navigator?: { gpu?: LlamaHostEnvironment['gpu'] } };
-  return { gpu: scope.navigator?.gpu };
+  const scope = globalThis as { navigator?: { gpu?: LlamaHostEnvironment['gpu'] }; location?: { origin?: string } };
+  return { gpu: scope.navigator?.gpu, origin: scope.location?.origin };
+}
+
+/**
+ * The model folder as transformers.js should get it: a URL on `origin` becomes its root-relative
+ * path. transformers.js 4.3.1 looks a local model's files up only when the folder is not a URL:
+ * given `http://…/models/llama-qlora/` it decides that tokenizer_config.json does not exist, and
+ * the load fails on "reading 'tokenizer_class'". Anything else is passed on unchanged.
+ */
+export function localModelPath(folder: string, origin: string | undefined): string {
+  if (origin === undefined) return folder;
+  try {
+    const url = new URL(folder);
+    return url.origin === origin ? url.pathname : folder;
+  } catch {
+    return folder;
+  }
 }
 
 export function createLlamaWorkerHost(
@@ -52,7 +70,7 @@ export function createLlamaWorkerHost(
   return serveEngine<LlamaHostLoadRequest, LlamaHostLoadResult>(LLAMA_MODEL_ID, async (request, onProgress) => {
     const loaded = await LlamaEngine.load({
       transformers,
-      modelPath: request.modelBaseUrl,
+      modelPath: localModelPath(request.modelBaseUrl, environment.origin),
       device: request.device ?? 'webgpu',
       dtype: request.dtype,
       allowWasm: request.allowWasm,

@@ -1,6 +1,7 @@
 /**
  * An adapter whose code is fetched on first use. The remote adapters pull in @google/genai and
- * friends: a page that only ever uses the on-device model should not download them.
+ * friends, and llama-qlora its worker client: a page that only ever uses the custom model should
+ * not download them.
  */
 import type { AdapterHealth, ClassifyOptions, IntentAdapter, LoadOptions } from '../core/adapter';
 import type { Prediction } from '../core/prediction';
@@ -13,6 +14,11 @@ export class LazyAdapter implements IntentAdapter {
     readonly id: string,
     private readonly create: () => Promise<IntentAdapter>,
   ) {}
+
+  /** The adapter once its code has loaded; undefined before. */
+  get current(): IntentAdapter | undefined {
+    return this.loaded;
+  }
 
   private get(): Promise<IntentAdapter> {
     this.adapter ??= this.create().then((adapter) => (this.loaded = adapter));
@@ -30,7 +36,9 @@ export class LazyAdapter implements IntentAdapter {
   }
 
   health(): Promise<AdapterHealth> {
-    return this.loaded ? this.loaded.health() : Promise.resolve({ state: 'idle' });
+    if (this.loaded) return this.loaded.health();
+    // While its code is being fetched the adapter is loading: a model selector says so at once.
+    return Promise.resolve({ state: this.adapter ? 'loading' : 'idle' });
   }
 
   async dispose(): Promise<void> {

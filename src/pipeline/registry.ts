@@ -1,7 +1,8 @@
 /**
- * The one factory table: which adapter each model id makes, from the runtime config. The custom
- * model differs by host (a Web Worker in the browser, onnxruntime-node in the CLI), so the host
- * passes its own maker; the remote adapters are the same everywhere.
+ * The one factory table: which adapter each model id makes, from the runtime config. The
+ * on-device models differ by host (a Web Worker in the browser; onnxruntime-node or
+ * transformers.js on the CPU in the CLI), so the host passes its own makers; the remote adapters
+ * are the same everywhere.
  */
 import type { AdapterHealth, IntentAdapter } from '../core/adapter';
 import type { ModelId, RuntimeConfig } from '../core/config';
@@ -10,12 +11,18 @@ import type { Prediction } from '../core/prediction';
 import { LazyAdapter } from './lazy-adapter';
 import type { AdapterFactories } from './pipeline';
 
-export function createFactories(
-  config: RuntimeConfig,
-  makeCustom: () => IntentAdapter,
-): AdapterFactories & Record<ModelId, () => IntentAdapter> {
+/** What a host makes itself: the models that run on the device. */
+export interface HostMakers {
+  custom: () => IntentAdapter;
+  /** `llama-qlora`; a host that cannot run it passes an `UnconfiguredAdapter` saying why. */
+  llama: () => IntentAdapter;
+}
+
+export function createFactories(config: RuntimeConfig, makers: HostMakers): AdapterFactories & Record<ModelId, () => IntentAdapter> {
+  // The order is the model selector's and a benchmark round's: on-device models first.
   return {
-    custom: makeCustom,
+    custom: makers.custom,
+    'llama-qlora': makers.llama,
     vllm: () =>
       config.vllm.url && config.vllm.model
         ? new LazyAdapter('vllm', async () => {
@@ -41,8 +48,8 @@ export function createFactories(
   };
 }
 
-/** A model that lacks the settings it needs: it says which, and never answers. */
-class UnconfiguredAdapter implements IntentAdapter {
+/** A model that lacks the settings it needs, or cannot run in this host: it says why, and never answers. */
+export class UnconfiguredAdapter implements IntentAdapter {
   constructor(
     readonly id: string,
     private readonly reason: string,

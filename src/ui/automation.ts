@@ -14,7 +14,7 @@ import type { BenchmarkSchedulerEvents } from '../bench/scheduler';
 export interface RunBenchmarkOptions {
   /** Recorded as the round's `trigger`. Default `cli`. */
   trigger?: Extract<BenchmarkTrigger, 'cli' | 'manual'>;
-  /** Probe only these model ids (`custom`, `vllm`, `gemini`); default every one. An unknown id rejects. */
+  /** Probe only these model ids (`custom`, `llama-qlora`, `vllm`, `gemini`); default every one. An unknown id rejects. */
   models?: string[];
 }
 

@@ -10,13 +10,16 @@
  * Where the site's own files are, which exists only in the browser, is read here:
  *
  *   /                        the custom model from `<base>models/custom/`, WebGPU when available
- *   /?device=wasm            force the WASM backend (also `?device=webgpu`, `?device=auto`)
- *   /?models=/other/folder/  load the model files from another folder of this site
+ *   /?device=wasm            force the WASM backend (also `?device=webgpu`, `?device=auto`); the
+ *                            Llama then runs only with `?llama_wasm=1`, else it is unavailable
+ *   /?models=/other/folder/  load the custom model's files from another folder of this site
  *   /?bench=20               a benchmark round every 20 requests (default 50; `?bench=0`: none)
  *   /?model=vllm&fallback=custom&escalate=0.5   see src/core/config.ts
  *
  * `<base>` is Vite's `base` (`import.meta.env.BASE_URL`, `BASE_PATH=/sub/ npm run build`). The
- * onnxruntime-web runtime always comes from `<base>ort/` on this origin: never from a CDN.
+ * onnxruntime-web runtime always comes from `<base>ort/` on this origin, never from a CDN; the
+ * llama-qlora model (`<base>models/llama-qlora/`) runs on transformers.js, whose own (newer)
+ * onnxruntime-web comes from `<base>ort-transformers/` (both copied there by vite.config.ts).
  */
 import { resolveConfig, type ConfigOverrides, type EnvSource, type RuntimeConfig } from '../core/config';
 import { InvalidInputError } from '../core/errors';
@@ -24,11 +27,23 @@ import { DEFAULT_EVERY } from '../bench/scheduler';
 
 export type DeviceChoice = 'auto' | 'webgpu' | 'wasm';
 
+/**
+ * transformers.js's runtime files in `<base>ort-transformers/` (vite.config.ts copies them there)
+ * and the cache the service worker keeps them in (its `runtimeCaching` route, same name). Not
+ * precached, as every visitor would download them: kept once the Llama has loaded.
+ */
+export const LLAMA_RUNTIME_FILES = ['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'];
+export const LLAMA_RUNTIME_CACHE = 'ort-transformers';
+
 export interface SiteConfig {
   /** Absolute URL of the custom model's folder, ending in `/`. */
   modelBaseUrl: string;
   /** Absolute URL of the onnxruntime-web runtime files, ending in `/`. */
   ortBaseUrl: string;
+  /** Absolute URL of the llama-qlora model's folder, ending in `/`. */
+  llamaBaseUrl: string;
+  /** Absolute URL of transformers.js's own onnxruntime-web runtime files, ending in `/`. */
+  llamaOrtBaseUrl: string;
   /** `wasm` keeps the model off WebGPU; `auto` and `webgpu` use WebGPU where the browser has it. */
   device: DeviceChoice;
   /** A benchmark round every this many user requests; 0 = no automatic rounds. */
@@ -60,7 +75,14 @@ export function readSiteConfig(pageUrl: string, baseUrl: string = import.meta.en
     modelBaseUrl = url.href;
   }
 
-  return { modelBaseUrl, ortBaseUrl: new URL('ort/', base).href, device, benchEvery: readBenchEvery(params.get('bench')) };
+  return {
+    modelBaseUrl,
+    ortBaseUrl: new URL('ort/', base).href,
+    llamaBaseUrl: new URL('models/llama-qlora/', base).href,
+    llamaOrtBaseUrl: new URL('ort-transformers/', base).href,
+    device,
+    benchEvery: readBenchEvery(params.get('bench')),
+  };
 }
 
 /** `?bench=N`: a whole number >= 0; absent or empty gives the default. */
@@ -84,6 +106,7 @@ export const BUILD_ENV: EnvSource = {
   VITE_MODEL: import.meta.env.VITE_MODEL,
   VITE_FALLBACK: import.meta.env.VITE_FALLBACK,
   VITE_ESCALATE_BELOW: import.meta.env.VITE_ESCALATE_BELOW,
+  VITE_LLAMA_ALLOW_WASM: import.meta.env.VITE_LLAMA_ALLOW_WASM,
   VITE_VLLM_URL: import.meta.env.VITE_VLLM_URL,
   VITE_VLLM_MODEL: import.meta.env.VITE_VLLM_MODEL,
   VITE_VLLM_MODE: import.meta.env.VITE_VLLM_MODE,

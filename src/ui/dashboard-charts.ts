@@ -37,8 +37,8 @@ Chart.register(
 );
 
 /** One colour per model, the same in every chart; the site's brand blue for the on-device model. */
-const MODEL_COLOURS: Record<string, string> = { custom: '#1f4e79', vllm: '#c0561d', gemini: '#2f8a57' };
-const SPARE_COLOURS = ['#7b4fa8', '#b8336a', '#4a7f8c', '#8a6d1d'];
+const MODEL_COLOURS: Record<string, string> = { custom: '#1f4e79', 'llama-qlora': '#7b4fa8', vllm: '#c0561d', gemini: '#2f8a57' };
+const SPARE_COLOURS = ['#b8336a', '#4a7f8c', '#8a6d1d'];
 /** Legend entries drawn as short lines (dashed for p99), like the series they name. */
 const LINE_LEGEND = { labels: { boxWidth: 28, boxHeight: 2 } };
 

@@ -1,8 +1,9 @@
 /**
  * The site: a message box, a model selector and a "Remote models" panel over one `IntentPipeline`.
- * The selected model loads as soon as the page opens (the custom model in a worker, by default);
- * switching models needs no reload. A remote adapter is created, and its server contacted, only
- * once it is selected or in the fallback chain, and configured (or a benchmark round probes it).
+ * The selected model loads as soon as the page opens (the custom model in a worker, by default;
+ * llama-qlora in a worker of its own, on transformers.js and WebGPU, its code fetched on first
+ * use); switching models needs no reload. A remote adapter is created, and its server contacted,
+ * only once it is selected or in the fallback chain, and configured (or a benchmark round probes it).
  * Every 50 requests (`?bench=N`) a benchmark round runs in the background; the "Benchmarks"
  * section shows and exports the rounds, and `window.bankingIntent` (src/ui/automation.ts) lets
  * programs run them. The service worker registered at the end makes the site (app, onnxruntime
@@ -10,15 +11,17 @@
  */
 import { registerSW } from 'virtual:pwa-register';
 import { CustomAdapter } from '../adapters/custom';
+import type { LlamaQloraAdapter } from '../adapters/llama-qlora';
 import type { IntentAdapter, LoadProgress } from '../core/adapter';
 import type { ConfigOverrides, RuntimeConfig } from '../core/config';
 import { AbortedError, InvalidInputError } from '../core/errors';
 import { validateMessage } from '../core/input';
 import { IntentPipeline, type AdapterStatus } from '../pipeline/pipeline';
-import { createFactories } from '../pipeline/registry';
+import { LazyAdapter } from '../pipeline/lazy-adapter';
+import { createFactories, UnconfiguredAdapter } from '../pipeline/registry';
 import { raceAbort } from '../core/abort';
 import { SiteBenchmarks } from './benchmarks';
-import { readRuntimeConfig, readSiteConfig, type SiteConfig } from './config';
+import { LLAMA_RUNTIME_CACHE, LLAMA_RUNTIME_FILES, readRuntimeConfig, readSiteConfig, type SiteConfig } from './config';
 import { Dashboard, findDashboardView } from './dashboard';
 import {
   clearError,
@@ -41,6 +44,10 @@ class Site {
   private config: RuntimeConfig;
   /** One custom adapter for the page's lifetime: rebuilding the pipeline keeps its loaded worker. */
   private custom: CustomAdapter | undefined;
+  /** Likewise one llama-qlora adapter (its code loaded on first use). */
+  private llama: IntentAdapter | undefined;
+  /** Whether the Llama's runtime has been put in the offline cache (once it loaded). */
+  private llamaRuntimeKept = false;
   private pipeline!: IntentPipeline;
   /** The benchmark store and scheduler: one for the page, whatever pipeline is current. */
   private readonly benchmarks: SiteBenchmarks;
@@ -102,7 +109,7 @@ class Site {
     return ready;
   }
 
-  /** A new pipeline for `config`. The custom adapter, once made, is shared by every pipeline. */
+  /** A new pipeline for `config`. The on-device adapters, once made, are shared by every pipeline. */
   private install(config: RuntimeConfig): void {
     const created = new Map<string, IntentAdapter>();
     const makeCustom = () =>
@@ -111,8 +118,9 @@ class Site {
         ortBaseUrl: this.site.ortBaseUrl,
         preferWebGPU: this.site.device !== 'wasm',
       }));
+    const makeLlama = () => (this.llama ??= llamaAdapter(this.site, config.llama.allowWasm));
     const factories = Object.fromEntries(
-      Object.entries(createFactories(config, makeCustom)).map(([id, make]) => [
+      Object.entries(createFactories(config, { custom: makeCustom, llama: makeLlama })).map(([id, make]) => [
         id,
         () => {
           const adapter = make();
@@ -125,8 +133,9 @@ class Site {
     this.pipeline = new IntentPipeline({ factories, active: config.model, fallback: config.fallback, escalateBelow: config.escalateBelow });
     this.created = created;
     this.pipeline.addEventListener('change', this.onChange);
-    // An already made custom adapter is this pipeline's too: status() should say it is ready.
+    // Already made on-device adapters are this pipeline's too: status() should say they are ready.
     if (this.custom) this.pipeline.adapter('custom');
+    if (this.llama) this.pipeline.adapter(LLAMA_ID);
   }
 
   /** Switches the model for the next message, and starts loading it. */
@@ -210,12 +219,12 @@ class Site {
     }
 
     this.inFlight?.abort(new AbortedError());
-    const retired = [...this.created.values()].filter((adapter) => adapter !== this.custom);
+    const retired = [...this.created.values()].filter((adapter) => adapter !== this.custom && adapter !== this.llama);
     this.config = config;
     this.install(config);
     this.benchmarks.attach(this.pipeline);
     // The old remote adapters go, once a benchmark round that may be probing them has ended; the
-    // custom worker stays, loaded.
+    // on-device workers stay, loaded.
     void this.benchmarks.scheduler
       .idle()
       .then(() => Promise.all(retired.map((adapter) => adapter.dispose())))
@@ -238,6 +247,10 @@ class Site {
   private render(): void {
     const { view } = this;
     const active = this.pipeline.active;
+    if (!this.llamaRuntimeKept && this.statuses.some((s) => s.id === LLAMA_ID && s.state === 'ready')) {
+      this.llamaRuntimeKept = true;
+      void keepForOffline(this.site.llamaOrtBaseUrl);
+    }
     const entries: ModelEntry[] = this.statuses.map((status) => {
       const adapter = this.created.get(status.id);
       return { status, progress: adapter && this.progress.get(adapter), privacy: this.privacy(status.id) };
@@ -249,7 +262,14 @@ class Site {
     if (status?.state === 'loading') showLoading(view, entry?.progress ?? { stage: 'starting', loaded: 0, total: 0 });
     else hideLoading(view);
     view.modelStatus.textContent = footerText(active, status);
-    view.modelStatus.title = (active === 'custom' && this.custom?.webgpuSkipped) || '';
+    view.modelStatus.title = this.placementNote(active) ?? '';
+  }
+
+  /** Why an on-device model does not run where it was asked to (e.g. WASM for want of WebGPU). */
+  private placementNote(id: string): string | undefined {
+    if (id === 'custom') return this.custom?.webgpuSkipped;
+    if (id === LLAMA_ID && this.llama instanceof LazyAdapter) return (this.llama.current as LlamaQloraAdapter | undefined)?.placementNote;
+    return undefined;
   }
 
   /** Where a model's messages go, in one sentence. */
@@ -257,6 +277,7 @@ class Site {
     const masked = 'personal data is masked first';
     switch (id) {
       case 'custom':
+      case LLAMA_ID:
         return 'Messages stay in this page.';
       case 'vllm':
         return this.config.vllm.url ? `Messages go to ${this.config.vllm.url}; ${masked}.` : 'Set its server under "Remote models" below.';
@@ -269,6 +290,46 @@ class Site {
       default:
         return '';
     }
+  }
+}
+
+const LLAMA_ID = 'llama-qlora';
+
+/**
+ * The fine-tuned Llama for this page: its worker client is fetched on first use. It needs WebGPU;
+ * where `?device=wasm` keeps the page off WebGPU it runs only if WASM is allowed (`?llama_wasm=1`).
+ * Without a WebGPU adapter the worker itself reports it unavailable, with the reason.
+ */
+function llamaAdapter(site: SiteConfig, allowWasm: boolean): IntentAdapter {
+  if (site.device === 'wasm' && !allowWasm) {
+    return new UnconfiguredAdapter(
+      LLAMA_ID,
+      'The llama-qlora model needs WebGPU, and ?device=wasm keeps this page off it. Add llama_wasm=1 to the address to run it on WebAssembly (slowly), or choose another model.',
+    );
+  }
+  return new LazyAdapter(LLAMA_ID, async () => {
+    const { LlamaQloraAdapter } = await import('../adapters/llama-qlora');
+    return new LlamaQloraAdapter({
+      modelBaseUrl: site.llamaBaseUrl,
+      wasmBaseUrl: site.llamaOrtBaseUrl,
+      device: site.device === 'wasm' ? 'wasm' : 'webgpu',
+      allowWasm,
+    });
+  });
+}
+
+/**
+ * Puts the Llama's runtime in the service worker's cache for it. Its route caches the files as
+ * they pass, but the first load may come before the service worker controls the page (it is
+ * registered after the first model load): without this, the Llama would not work offline.
+ */
+async function keepForOffline(base: string): Promise<void> {
+  if (!('caches' in window)) return;
+  try {
+    const cache = await caches.open(LLAMA_RUNTIME_CACHE);
+    await cache.addAll(LLAMA_RUNTIME_FILES.map((file) => new URL(file, base).href));
+  } catch (error) {
+    console.warn('The llama-qlora runtime could not be kept for offline use.', error);
   }
 }
 

@@ -104,6 +104,8 @@ function element<K extends keyof HTMLElementTagNameMap>(tag: K, className?: stri
 /** The engine's load stages in words; `fetching <file>` becomes `Downloading <file>`. */
 const STAGE_NAMES: Record<string, string> = {
   'creating session': 'Preparing the model',
+  // llama-qlora: its files are in, the first (shader-compiling) run comes next.
+  ready: 'Preparing the model',
   'warming up': 'Warming up the model',
 };
 

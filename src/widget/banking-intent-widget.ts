@@ -6,7 +6,8 @@
  *   <banking-intent-widget actions='{"lost_or_stolen_card": {"label": "Block my card", "href": "/cards/block"}}'>
  *   </banking-intent-widget>
  *
- * Attributes (and properties): `model`, `fallback` (comma-separated), `escalate-below`,
+ * Attributes (and properties): `model` (`custom` by default, `vllm`, `gemini`; `llama-qlora` runs
+ * only on the full site: here it is unavailable, with the reason), `fallback` (comma-separated), `escalate-below`,
  * `models-base`, `ort-base`, `vllm-url`, `vllm-model`, `gemini-base-url`, `actions` (JSON;
  * property `actions`), `strings` (JSON; property `strings`).
  * Events (bubbling, composed): `ready`, `intent` ({intent, confidence, prediction, action}),

@@ -6,12 +6,16 @@
  * Cross-origin embedding: a page cannot start a worker from another origin's URL, but it can
  * start a same-origin `blob:` module worker whose only line imports that URL (the import is a
  * CORS request). The model and ORT URLs sent to the worker are absolute, so they work from there.
+ *
+ * The widget runs the custom model only: `model="llama-qlora"` is accepted as a setting but the
+ * model is unavailable, with a reason, so that a `fallback` (e.g. `custom`) answers instead. Its
+ * transformers.js worker, runtime and model would more than double the widget's download.
  */
 import workerAsset from '../../workers/custom.worker.ts?worker&url';
 import { CustomAdapter } from '../adapters/custom';
 import { resolveConfig, type ConfigOverrides } from '../core/config';
 import { IntentPipeline } from '../pipeline/pipeline';
-import { createFactories } from '../pipeline/registry';
+import { createFactories, UnconfiguredAdapter } from '../pipeline/registry';
 
 /** The built worker module, next to this script (Vite emits it as an asset of the library). */
 export const WORKER_URL = new URL(workerAsset, import.meta.url).href;
@@ -21,6 +25,9 @@ export interface RuntimeSettings {
   ortBaseUrl: string;
   overrides: ConfigOverrides;
 }
+
+export const LLAMA_NOT_IN_WIDGET =
+  'The llama-qlora model is not available in the widget: use it on the full site, or choose the custom model (model="custom", or fallback="custom").';
 
 const adapters = new Map<string, CustomAdapter>();
 const pipelines = new Map<string, IntentPipeline>();
@@ -32,7 +39,10 @@ export function sharedPipeline(settings: RuntimeSettings): IntentPipeline {
   if (known) return known;
   const config = resolveConfig({ overrides: settings.overrides });
   const pipeline = new IntentPipeline({
-    factories: createFactories(config, () => sharedCustom(settings.modelBaseUrl, settings.ortBaseUrl)),
+    factories: createFactories(config, {
+      custom: () => sharedCustom(settings.modelBaseUrl, settings.ortBaseUrl),
+      llama: () => new UnconfiguredAdapter('llama-qlora', LLAMA_NOT_IN_WIDGET),
+    }),
     active: config.model,
     fallback: config.fallback,
     escalateBelow: config.escalateBelow,

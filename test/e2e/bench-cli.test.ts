@@ -56,3 +56,11 @@ test('npm run bench -- --models custom --rounds 2 writes 2 browser rounds and pr
   expect(stdout).toMatch(/custom\s+ok\s+wasm\s+154/);
   expect(stdout).toMatch(/summary: Use custom/);
 });
+
+test('npm run bench -- --models llama-qlora on WASM is refused at once, saying how to run it', async () => {
+  const error = (await promisify(execFile)('npx', ['tsx', 'scripts/bench.ts', '--models', 'llama-qlora', '--no-peer']).catch(
+    (e: unknown) => e,
+  )) as { code: number; stderr: string };
+  expect(error.code).toBe(1);
+  expect(error.stderr).toContain('error: llama-qlora needs WebGPU: add --device webgpu, or --llama-wasm to run it on WebAssembly');
+});

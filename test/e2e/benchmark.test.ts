@@ -3,7 +3,8 @@
  * IndexedDB across reloads, exported as `benchmark_results.jsonl`, kept in memory (and said so)
  * where IndexedDB is blocked, never two rounds at once, and never in a user's way.
  *
- * WASM and the custom model only: a round is then 154 probes of a few ms each.
+ * WASM and the custom model only: a round is then 154 probes of a few ms each. (llama-qlora needs
+ * WebGPU, which `?device=wasm` keeps the page off: it is in every round, unavailable.)
  */
 import { readFile } from 'node:fs/promises';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -128,6 +129,7 @@ function expectRoundRecord(round: BenchmarkRound, trigger: BenchmarkRound['trigg
     probe_set: { id: expect.stringMatching(/^b77-test-2x77-[0-9a-f]{12}$/), n: PROBES },
     models: {
       custom: expect.any(Object),
+      'llama-qlora': expect.any(Object),
       vllm: expect.any(Object),
       gemini: expect.any(Object),
     },
@@ -157,8 +159,8 @@ function expectRoundRecord(round: BenchmarkRound, trigger: BenchmarkRound['trigg
   expect(custom.mean_confidence!).toBeGreaterThan(0);
   expect(custom.mean_confidence!).toBeLessThanOrEqual(1);
 
-  // Nothing configures the remote models here: they are in the record, with the reason.
-  for (const id of ['vllm', 'gemini']) {
+  // Nothing configures the remote models here, and the Llama cannot run: they are in the record, with the reason.
+  for (const id of ['llama-qlora', 'vllm', 'gemini']) {
     expect(round.models[id]).toEqual({
       status: 'unavailable',
       device: null,
@@ -207,6 +209,7 @@ test('120 requests through the site give exactly 2 rounds, kept in IndexedDB acr
   expect(await table.locator('caption').textContent()).toContain('after 100 requests');
   expect(await table.locator('tbody tr[data-model]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-model')))).toEqual([
     'custom',
+    'llama-qlora',
     'vllm',
     'gemini',
   ]);
@@ -371,7 +374,7 @@ test('window.bankingIntent runs a round over the models asked for, stores it and
       (error: Error) => error.message,
     ),
   );
-  expect(unknown).toMatch(/unknown model "gpt".*custom, vllm, gemini/);
+  expect(unknown).toMatch(/unknown model "gpt".*custom, llama-qlora, vllm, gemini/);
 
   expect(await storedRounds(page)).toEqual([round]);
   expect(await readIndexedDb(page)).toEqual([round]);

@@ -35,12 +35,12 @@ export interface Answer {
   model: string | null;
 }
 
-/** Types `text` into the Message box, clicks Classify and waits for the answer. */
-export async function classify(page: Page, text: string): Promise<Answer> {
+/** Types `text` into the Message box, clicks Classify and waits for the answer (`timeout` ms, default Playwright's 30 s). */
+export async function classify(page: Page, text: string, timeout?: number): Promise<Answer> {
   await page.getByRole('textbox', { name: 'Message', exact: true }).fill(text);
   await page.getByRole('button', { name: 'Classify', exact: true }).click();
   const result = page.locator('#result[data-intent]');
-  await result.waitFor({ state: 'visible' });
+  await result.waitFor({ state: 'visible', timeout });
   return {
     intent: await result.getAttribute('data-intent'),
     device: await result.getAttribute('data-device'),

@@ -1,9 +1,12 @@
 /**
  * After one visit the service worker has precached the app, the ORT runtime and the model, so the
  * site loads and classifies with the network off, and still asks nothing of any other origin.
+ * llama-qlora too, once it has been used: its runtime (transformers.js's own ORT, ~27 MB) is not
+ * precached for every visitor but kept after its first load.
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { BANKING77_LABELS } from '../../src/core/labels';
 import {
   CARD_MESSAGE,
   classify,
@@ -36,6 +39,12 @@ const PRECACHED = [
   '/models/custom/config.json',
   '/models/custom/tokenizer.json',
   '/models/custom/model.onnx',
+  // llama-qlora's q4 folder (its fp32 reference and transformers.js's runtime are not precached).
+  '/models/llama-qlora/config.json',
+  '/models/llama-qlora/tokenizer.json',
+  '/models/llama-qlora/tokenizer_config.json',
+  '/models/llama-qlora/classifier.json',
+  '/models/llama-qlora/onnx/model_q4.onnx',
 ];
 
 test('after one visit the site loads and classifies offline', async () => {
@@ -62,6 +71,8 @@ test('after one visit the site loads and classifies offline', async () => {
     cached.some((path) => /^\/assets\/custom\.worker-.*\.js$/.test(path)),
     'the worker script is precached',
   ).toBe(true);
+  expect(cached).not.toContain('/models/llama-qlora/onnx/model.onnx');
+  expect(cached.filter((path) => path.startsWith('/ort-transformers/'))).toEqual([]);
 
   await context.setOffline(true);
   await page.reload();
@@ -80,5 +91,34 @@ test('after one visit the site loads and classifies offline', async () => {
   await expect.poll(() => page.locator('#offline-status').textContent()).toContain('Available offline');
   expect(foreignRequests(requests, site.origin)).toEqual([]);
   expect(answer.intent).toBe('card_arrival');
+  await context.close();
+});
+
+test('llama-qlora, once used, also answers offline: its q4 files precached, its runtime kept after its first load', async () => {
+  const context = await newContext(browser);
+  const requests = recordRequests(context);
+  const page = await context.newPage();
+  const logs = collectConsole(page);
+  // No WebGPU here: the Llama runs on WASM when allowed, which is quicker to test.
+  await page.goto(site.origin + '/?model=llama-qlora&llama_wasm=1');
+  expect(await classify(page, CARD_MESSAGE, 120_000), logs.join('\n')).toMatchObject({ model: 'llama-qlora', device: 'wasm' });
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+  });
+  const kept = () =>
+    page.evaluate(async () =>
+      (await (await caches.open('ort-transformers')).keys()).map((request) => new URL(request.url).pathname).sort(),
+    );
+  await expect
+    .poll(kept)
+    .toEqual(['/ort-transformers/ort-wasm-simd-threaded.asyncify.mjs', '/ort-transformers/ort-wasm-simd-threaded.asyncify.wasm']);
+
+  await context.setOffline(true);
+  await page.reload();
+  expect(await page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
+  const answer = await classify(page, CARD_MESSAGE, 120_000);
+  expect(answer, logs.join('\n')).toMatchObject({ model: 'llama-qlora', device: 'wasm' });
+  expect(BANKING77_LABELS).toContain(answer.intent);
+  expect(foreignRequests(requests, site.origin)).toEqual([]);
   await context.close();
 });

@@ -1,6 +1,7 @@
 /**
  * Benchmark rounds and their scheduler over real adapters: the custom model on onnxruntime-node,
- * the vLLM adapter over HTTP to the stand-in server, Gemini left unconfigured.
+ * the vLLM adapter over HTTP to the stand-in server, Gemini left unconfigured, llama-qlora made
+ * unavailable by the host (its answers change with each training; the CLI tests cover it).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NodeCustomAdapter } from '../../src/adapters/custom-node';
@@ -12,7 +13,7 @@ import { BenchmarkStore } from '../../src/bench/store';
 import { resolveConfig } from '../../src/core/config';
 import { BANKING77_LABELS } from '../../src/core/labels';
 import { IntentPipeline } from '../../src/pipeline/pipeline';
-import { createFactories } from '../../src/pipeline/registry';
+import { createFactories, UnconfiguredAdapter } from '../../src/pipeline/registry';
 import { readLabelledCsv } from '../../src/training/data';
 import { VllmStandIn } from '../support/vllm-server';
 
@@ -30,10 +31,13 @@ afterAll(async () => {
 });
 afterEach(() => vllm.reset());
 
-/** custom, vllm (the stand-in) and gemini (no proxy URL, no key), from the one factory table. */
+const LLAMA_REASON = 'This test host does not run llama-qlora.';
+
+/** custom, llama-qlora (unavailable), vllm (the stand-in) and gemini (no proxy URL, no key), from the one factory table. */
 function fullPipeline(policy: ConstructorParameters<typeof IntentPipeline>[0]['policy'] = {}): IntentPipeline {
   const config = resolveConfig({ overrides: { model: 'custom', vllm: { url: vllm.url, model: MODEL } } });
-  return new IntentPipeline({ factories: createFactories(config, () => custom), active: 'custom', policy });
+  const factories = createFactories(config, { custom: () => custom, llama: () => new UnconfiguredAdapter('llama-qlora', LLAMA_REASON) });
+  return new IntentPipeline({ factories, active: 'custom', policy });
 }
 
 function customOnly(): IntentPipeline {
@@ -93,7 +97,7 @@ describe('runBenchmarkRound', () => {
     expect(Object.keys(round.environment).sort()).toEqual(['hardware_concurrency', 'user_agent', 'webgpu']);
     expect(round.environment.user_agent).toMatch(/^Node\.js\//);
     expect(round.environment.webgpu).toBeNull();
-    expect(Object.keys(round.models)).toEqual(['custom', 'vllm', 'gemini']);
+    expect(Object.keys(round.models)).toEqual(['custom', 'llama-qlora', 'vllm', 'gemini']);
 
     const c = round.models.custom!;
     expect(Object.keys(c).sort()).toEqual([...MODEL_FIELDS, 'latencies_ms'].sort());
@@ -115,6 +119,7 @@ describe('runBenchmarkRound', () => {
     expect(Object.keys(g).sort()).toEqual([...MODEL_FIELDS, 'reason'].sort());
     expect(g).toMatchObject({ status: 'unavailable', n: 0, errors: 0, accuracy: null, p50_latency_ms: null, mean_confidence: null });
     expect(g.reason).toMatch(/proxy URL|API key/);
+    expect(round.models['llama-qlora']).toMatchObject({ status: 'unavailable', device: null, n: 0, errors: 0, reason: LLAMA_REASON });
 
     expect(round.summary).toEqual({
       fastest_model: 'custom',

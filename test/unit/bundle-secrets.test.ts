@@ -31,7 +31,7 @@ describe('built bundle', () => {
     process.env = saved;
   });
 
-  it.each(['production', 'gemini', 'vllm'])('holds no API key set in the environment at build time (mode %s)', async (mode) => {
+  it.each(['production', 'gemini', 'vllm', 'qlora'])('holds no API key set in the environment at build time (mode %s)', async (mode) => {
     Object.assign(process.env, CANARIES);
     const outDir = mkdtempSync(join(tmpdir(), `dist-${mode}-`));
     await build({ mode, logLevel: 'silent', build: { outDir, emptyOutDir: true } });

@@ -1,3 +1,4 @@
+import { loadEnv } from 'vite';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_ENV_KEYS, DEFAULT_CONFIG, resolveConfig } from '../../src/core/config';
 import { BUILD_ENV } from '../../src/ui/config';
@@ -25,6 +26,37 @@ describe('runtime config', () => {
     expect(resolveConfig({ env, params, overrides: { model: 'custom', fallback: [] } })).toMatchObject({ model: 'custom', fallback: [] });
   });
 
+  it('takes llama-qlora as the model and in the fallback chain, from env, URL or code', () => {
+    expect(resolveConfig({ params: new URLSearchParams('model=llama-qlora') })).toMatchObject({ model: 'llama-qlora', fallback: [] });
+    expect(resolveConfig({ params: new URLSearchParams('model=vllm&fallback=llama-qlora,custom') })).toMatchObject({
+      model: 'vllm',
+      fallback: ['llama-qlora', 'custom'],
+    });
+    expect(resolveConfig({ env: { VITE_MODEL: 'llama-qlora', VITE_FALLBACK: 'custom' } })).toMatchObject({
+      model: 'llama-qlora',
+      fallback: ['custom'],
+    });
+    expect(resolveConfig({ overrides: { model: 'llama-qlora' } }).model).toBe('llama-qlora');
+  });
+
+  it('keeps the Llama off WebAssembly unless VITE_LLAMA_ALLOW_WASM or ?llama_wasm allows it (the URL winning)', () => {
+    expect(resolveConfig().llama).toEqual({ allowWasm: false });
+    expect(resolveConfig({ params: new URLSearchParams('llama_wasm=1') }).llama.allowWasm).toBe(true);
+    expect(resolveConfig({ params: new URLSearchParams('llama_wasm=') }).llama.allowWasm).toBe(false);
+    for (const value of ['true', 'TRUE', 'yes', 'on', '1'])
+      expect(resolveConfig({ env: { VITE_LLAMA_ALLOW_WASM: value } }).llama.allowWasm).toBe(true);
+    for (const value of ['false', 'no', 'off', '0'])
+      expect(resolveConfig({ env: { VITE_LLAMA_ALLOW_WASM: value } }).llama.allowWasm).toBe(false);
+    const env = { VITE_LLAMA_ALLOW_WASM: 'true' };
+    expect(resolveConfig({ env, params: new URLSearchParams('llama_wasm=0') }).llama.allowWasm).toBe(false);
+    expect(resolveConfig({ env, overrides: { llama: { allowWasm: false } } }).llama.allowWasm).toBe(false);
+  });
+
+  it('vite --mode qlora (.env.qlora) selects llama-qlora with custom as its fallback, WASM off', () => {
+    const env = loadEnv('qlora', process.cwd(), 'VITE_');
+    expect(resolveConfig({ env })).toMatchObject({ model: 'llama-qlora', fallback: ['custom'], llama: { allowWasm: false } });
+  });
+
   it('the site hands Vite exactly the env variables the config reads, one by one', () => {
     expect(Object.keys(BUILD_ENV).sort()).toEqual([...CONFIG_ENV_KEYS].sort());
   });
@@ -38,7 +70,13 @@ describe('runtime config', () => {
   });
 
   it.each([
-    [{ params: new URLSearchParams('model=gpt') }, /Unknown model "gpt": choose one of custom, vllm, gemini/],
+    [{ params: new URLSearchParams('model=gpt') }, /Unknown model "gpt": choose one of custom, llama-qlora, vllm, gemini/],
+    [{ params: new URLSearchParams('model=llama') }, /Unknown model "llama"/],
+    [
+      { params: new URLSearchParams('llama_wasm=maybe') },
+      /llama_wasm \(VITE_LLAMA_ALLOW_WASM\) must be true or false \(1 or 0\), got "maybe"/,
+    ],
+    [{ env: { VITE_LLAMA_ALLOW_WASM: 'sometimes' } }, /must be true or false/],
     [{ env: { VITE_FALLBACK: 'custom,nope' } }, /Unknown fallback "nope"/],
     [{ params: new URLSearchParams('escalate=1.5') }, /between 0 and 1, got "1.5"/],
     [{ params: new URLSearchParams('escalate=high') }, /between 0 and 1/],
