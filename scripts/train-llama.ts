@@ -32,7 +32,7 @@ import {
   trainLlamaTokenizer,
 } from '../src/training/llama/corpus';
 import { writeLlamaModelCard, type LlamaTrainingReport } from '../src/training/llama/model-card';
-import { BASE_SETTINGS, QLORA_SETTINGS, type QloraSettings } from '../src/training/llama/settings';
+import { BASE_SETTINGS, QLORA_SETTINGS, type BaseSettings, type QloraSettings } from '../src/training/llama/settings';
 import { readLabelledCsv } from '../src/training/data';
 import { positiveInt, positiveNumber, runCli } from './lib/cli';
 
@@ -51,6 +51,19 @@ function stepLogger(label: string): (line: string) => void {
   };
 }
 
+/** The loop settings of one step: its schedule, `epochs` passes (or `maxSteps`) in batches. */
+function loopOptions(
+  label: string,
+  s: Pick<BaseSettings, 'epochs' | 'batchSize' | 'learningRate' | 'weightDecay' | 'warmupSteps' | 'seed'>,
+  examples: number,
+  padId: number,
+  maxSteps: number | undefined,
+) {
+  const { batchSize, learningRate, weightDecay, warmupSteps, seed } = s;
+  const steps = Math.min(maxSteps ?? Infinity, Math.ceil((examples * s.epochs) / batchSize));
+  return { steps, padId, batchSize, learningRate, weightDecay, warmupSteps, seed, log: stepLogger(label) };
+}
+
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 async function trainBase(work: string, maxSteps?: number): Promise<void> {
@@ -59,21 +72,10 @@ async function trainBase(work: string, maxSteps?: number): Promise<void> {
   const tokenizer = trainLlamaTokenizer(corpus, s.vocabSize);
   const config = demoConfig(tokenizer);
   const examples = clmExamples([...corpus.train.map((r) => r.text), ...corpus.outOfScope], tokenizer, config);
-  const steps = Math.min(maxSteps ?? Infinity, Math.ceil((examples.length * s.epochs) / s.batchSize));
-  console.log(`base: ${examples.length} texts, vocabulary ${tokenizer.size}, ${steps} steps`);
-  const result = trainClm({
-    config,
-    weights: initLlamaWeights(config, s.seed),
-    examples,
-    padId: config.pad_token_id,
-    steps,
-    batchSize: s.batchSize,
-    learningRate: s.learningRate,
-    weightDecay: s.weightDecay,
-    warmupSteps: s.warmupSteps,
-    seed: s.seed,
-    log: stepLogger('base'),
-  });
+  const loop = loopOptions('base', s, examples.length, config.pad_token_id, maxSteps);
+  console.log(`base: ${examples.length} texts, vocabulary ${tokenizer.size}, ${loop.steps} steps`);
+  const result = trainClm({ config, weights: initLlamaWeights(config, s.seed), examples, ...loop });
+  const steps = loop.steps;
   const dir = join(work, 'base');
   await writeHfLlama(dir, config, result.weights, tokenizer);
   const last = result.losses.slice(-50);
@@ -88,24 +90,18 @@ async function trainAdapter(work: string, s: QloraSettings, maxSteps?: number): 
   const base = await readHfLlama(join(work, 'base'));
   const corpus = readLlamaCorpus(BASE_SETTINGS);
   const examples = promptCompletions(corpus.train, base.tokenizer, base.config);
-  const steps = Math.min(maxSteps ?? Infinity, Math.ceil((examples.length * s.epochs) / s.batchSize));
-  console.log(`qlora: ${examples.length} examples, r=${s.r}, alpha=${s.alpha}, ${steps} steps`);
+  const loop = loopOptions('qlora', s, examples.length, base.config.pad_token_id, maxSteps);
+  console.log(`qlora: ${examples.length} examples, r=${s.r}, alpha=${s.alpha}, ${loop.steps} steps`);
   const result = trainQlora({
     config: base.config,
     baseWeights: base.weights,
     examples,
-    padId: base.config.pad_token_id,
-    steps,
-    batchSize: s.batchSize,
-    learningRate: s.learningRate,
-    weightDecay: s.weightDecay,
-    warmupSteps: s.warmupSteps,
-    seed: s.seed,
+    ...loop,
     r: s.r,
     alpha: s.alpha,
     targetModules: s.targetModules,
-    log: stepLogger('qlora'),
   });
+  const steps = loop.steps;
   const dir = join(work, 'adapter');
   await writePeftAdapter(dir, result.adapterConfig, result.adapter);
   await writeFile(join(dir, 'classifier.json'), json(classifierSpec()));
