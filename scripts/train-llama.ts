@@ -7,7 +7,7 @@
  *   qlora  the base frozen in NF4, LoRA adapters on every projection trained to write the intent
  *          after the prompt → WORK/adapter (adapter_config.json, adapter_model.safetensors, classifier.json)
  *   merge  `merge-qlora` on the two (the command a bank runs on its own Llama) → OUT, then the model card
- * Settings: src/training/llama/settings.ts; `--r --alpha --epochs --lr` override QLoRA's. `--steps N` cuts each step short and
+ * Settings: src/training/llama/settings.ts; `--r --alpha --epochs --lr --token-dropout` override QLoRA's. `--steps N` cuts each step short and
  * evaluates on 50 rows only (smoke runs).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -100,6 +100,7 @@ async function trainAdapter(work: string, s: QloraSettings, maxSteps?: number): 
     r: s.r,
     alpha: s.alpha,
     targetModules: s.targetModules,
+    tokenDropout: { rate: s.tokenDropout, id: base.tokenizer.unkId },
   });
   const steps = loop.steps;
   const dir = join(work, 'adapter');
@@ -179,6 +180,7 @@ runCli(async () => {
       alpha: { type: 'string' },
       epochs: { type: 'string' },
       lr: { type: 'string' },
+      'token-dropout': { type: 'string' },
       // For smoke runs: stop each training step after N updates.
       steps: { type: 'string' },
     },
@@ -200,6 +202,7 @@ runCli(async () => {
         alpha: positiveNumber(values.alpha, 'alpha', QLORA_SETTINGS.alpha),
         epochs: positiveInt(values.epochs, 'epochs', QLORA_SETTINGS.epochs),
         learningRate: positiveNumber(values.lr, 'lr', QLORA_SETTINGS.learningRate),
+        tokenDropout: positiveNumber(values['token-dropout'], 'token-dropout', QLORA_SETTINGS.tokenDropout),
       },
       maxSteps,
     );

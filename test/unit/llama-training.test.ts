@@ -13,7 +13,7 @@ import { addLoraDelta, loraScale, parseAdapterConfig, type LlamaProjection } fro
 import { dequantizeNf4, NF4_CODE, nf4CodeAt, quantizeNf4 } from '../../src/models/llama/nf4';
 import { initLlamaWeights, llamaForward, type LlamaWeights } from '../../src/models/llama/reference';
 import { LlamaTfModel, projectionPath } from '../../src/models/llama/tf-model';
-import { makeClmBatch, trainClm, trainLoop } from '../../src/models/llama/train-clm';
+import { dropTokens, makeClmBatch, trainClm, trainLoop } from '../../src/models/llama/train-clm';
 import { nf4FrozenBase, promptCompletionExample, trainQlora, type PromptCompletion } from '../../src/models/llama/train-qlora';
 import { mulberry32, normalSampler } from '../../src/models/custom/random';
 
@@ -260,5 +260,24 @@ describe('QLoRA training (tiny config)', () => {
       [0, 0, 0, 1, 1],
       [0, 0, 1, 0, 0],
     ]);
+  });
+});
+
+describe('word dropout on the context', () => {
+  const rows = [promptCompletionExample({ prompt: [1, 10, 11, 12, 13], completion: [20, 21, 2] })];
+
+  it('at rate 1 replaces every prompt token but the first, and never a target', () => {
+    expect(dropTokens(rows, { rate: 1, id: 3 }, mulberry32(1))[0]!.ids).toEqual([1, 3, 3, 3, 3, 20, 21, 2]);
+  });
+
+  it('at rate 0, or without the option, leaves the batch alone; at 0.5 drops some and keeps some', () => {
+    expect(dropTokens(rows, { rate: 0, id: 3 }, mulberry32(1))).toBe(rows);
+    expect(dropTokens(rows, undefined, mulberry32(1))).toBe(rows);
+    const many = Array.from({ length: 200 }, () => rows[0]!);
+    const dropped = dropTokens(many, { rate: 0.5, id: 3 }, mulberry32(2))
+      .flatMap((r) => r.ids.slice(1, 5))
+      .filter((id) => id === 3).length;
+    expect(dropped / 800).toBeGreaterThan(0.4);
+    expect(dropped / 800).toBeLessThan(0.6);
   });
 });

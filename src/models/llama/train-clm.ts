@@ -65,6 +65,11 @@ export interface TrainLoopOptions {
   /** Linear warm-up steps, then cosine decay to zero. */
   warmupSteps?: number;
   seed: number;
+  /**
+   * Word dropout on the context: each token that is not a target (and not the first) is replaced
+   * by `id` with probability `rate`, afresh for every batch. A regulariser for small data sets.
+   */
+  tokenDropout?: { rate: number; id: number };
   log?: (line: string) => void;
 }
 
@@ -74,6 +79,15 @@ export interface TrainLoopResult {
   /** Tokens (padding included) the steps ran over. */
   trainTokens: number;
   seconds: number;
+}
+
+/** `tokenDropout` applied to a batch: context tokens (not targets, not position 0) replaced at random. */
+export function dropTokens(rows: ClmExample[], dropout: TrainLoopOptions['tokenDropout'], random: () => number): ClmExample[] {
+  if (!dropout || dropout.rate <= 0) return rows;
+  return rows.map((row) => ({
+    ...row,
+    ids: row.ids.map((id, t) => (t > 0 && !row.lossMask?.[t] && random() < dropout.rate ? dropout.id : id)),
+  }));
 }
 
 /**
@@ -104,7 +118,7 @@ export function trainLoop(model: LlamaTfModel, variables: tf.Variable[], o: Trai
   const started = performance.now();
   for (let step = 0; step < o.steps; step++) {
     if (batches.length === 0) batches = lengthBucketedBatches(o.examples, o.batchSize, random);
-    const batch = makeClmBatch(batches.pop()!, o.padId);
+    const batch = makeClmBatch(dropTokens(batches.pop()!, o.tokenDropout, random), o.padId);
     trainTokens += batch.ids.length * (batch.ids[0]?.length ?? 0);
     const lr =
       o.learningRate *

@@ -50,6 +50,8 @@ export interface QloraSettings {
   r: number;
   alpha: number;
   targetModules: LlamaProjection[];
+  /** Share of the prompt's tokens replaced by [UNK] in each batch (word dropout). */
+  tokenDropout: number;
 }
 
 export const BASE_SETTINGS: BaseSettings = {
@@ -73,4 +75,5 @@ export const QLORA_SETTINGS: QloraSettings = {
   r: 32,
   alpha: 64,
   targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
+  tokenDropout: 0.15,
 };
