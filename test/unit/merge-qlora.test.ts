@@ -14,6 +14,7 @@ import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHfConfig, type LlamaConfig } from '../../src/models/llama/config';
+import { nf4RoundTrip } from '../../src/models/llama/nf4';
 import { llamaQ4Weights } from '../../src/models/llama/onnx-export';
 import { llamaForward, type LlamaWeights } from '../../src/models/llama/reference';
 import { LoraMergeError, mergeLora, openLoraMerge } from '../../src/models/llama/merge';
@@ -530,6 +531,37 @@ describe('npm run merge-qlora', () => {
     expect(
       maxDiff(await onnxLogits(join(outDir, 'onnx', 'model_q4.onnx'), ids), llamaForward(LLAMA_CONFIG, llamaQ4Weights(weights), ids)),
     ).toBeLessThan(1e-3);
+  });
+
+  it('--base-nf4 merges into the NF4 round trip of every linear layer (what QLoRA trained against); embeddings and norms as they were', async () => {
+    const [baseDir, adapterDir, outDir] = [fresh(), fresh(), fresh()];
+    const base = llamaTensors(false, 5);
+    await writeBase(baseDir, base, { dtype: 'F32', tied: false });
+    const adapter = await writeAdapter(adapterDir);
+    await promisify(execFile)('npx', [
+      'tsx',
+      'scripts/merge-qlora.ts',
+      '--base',
+      baseDir,
+      '--adapter',
+      adapterDir,
+      '--out',
+      outDir,
+      '--safetensors',
+      'f32',
+      '--base-nf4',
+    ]);
+    const nf4Base = base.map((t) =>
+      /_proj\.weight$/.test(t.name) ? { ...t, values: Float64Array.from(nf4RoundTrip(Float32Array.from(t.values), t.shape)) } : t,
+    );
+    const file = await SafetensorsFile.open(join(outDir, 'model.safetensors'));
+    const got = new Map<string, Float32Array>();
+    for (const t of file.tensors) got.set(t.name, await file.readTensor(t.name));
+    await file.close();
+    expectClose(got, expectedMerge(nf4Base, adapter, ALPHA / R));
+    // The round trip really changed the projections (else this test would prove nothing).
+    const q = base.find((t) => t.name === 'model.layers.0.self_attn.k_proj.weight')!;
+    expect(Array.from(got.get(q.name)!)).not.toEqual(Array.from(Float32Array.from(q.values)));
   });
 
   it('--fp32 no skips the float32 graph; without --safetensors no merged safetensors; no classifier.json is a warning', async () => {

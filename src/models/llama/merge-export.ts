@@ -16,6 +16,7 @@ import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/
 import { join } from 'node:path';
 import { fromHfConfig } from './config';
 import { openLoraMerge } from './merge';
+import { nf4RoundTrip } from './nf4';
 import { exportLlamaOnnx, isQ4Weight, type LlamaExportWeights } from './onnx-export';
 import { q4Blocks, quantizeQ4, Q4_BLOCK_SIZE } from './quantize-q4';
 import { llamaParameterShapes } from './reference';
@@ -34,6 +35,12 @@ export interface MergeExportOptions {
   fp32?: boolean | 'auto';
   /** Also write the merged weights as OUT/model.safetensors in this dtype. */
   safetensors?: WriteDtype;
+  /**
+   * Merge into the base's linear layers as QLoRA saw them, i.e. after an NF4 round trip (blocks of
+   * 64), as PEFT's `merge_and_unload` does on a model loaded in 4 bits, rather than into the
+   * original weights. The adapter learnt against those weights; on a small model that matters.
+   */
+  baseNf4?: boolean;
   log?: (line: string) => void;
 }
 
@@ -108,14 +115,21 @@ export async function mergeToTransformersJs(o: MergeExportOptions): Promise<Merg
     const q4Weights: LlamaExportWeights = {};
     const floatWeights: LlamaExportWeights = {};
     log(`merging ${merge.adapted.size} LoRA pairs (r=${merge.adapterConfig.r}, scale ${merge.scale}) into ${merge.tensors.length} tensors`);
-    const summary = await merge.merge(async (name, shape, data) => {
-      await safetensors?.write(name, data);
-      if (!(name in expected)) return; // e.g. rotary caches some checkpoints carry
-      const tensor = { shape: [...shape], data };
-      if (isQ4Weight(name)) q4Weights[name] = quantizeQ4(data, [shape[0]!, shape[1]!]);
-      else q4Weights[name] = tensor;
-      if (fp32) floatWeights[name] = tensor;
-    });
+    const transformBase = o.baseNf4
+      ? (name: string, shape: readonly number[], data: Float32Array) =>
+          isQ4Weight(name) && name !== 'lm_head.weight' ? nf4RoundTrip(data, [...shape]) : undefined
+      : undefined;
+    const summary = await merge.merge(
+      async (name, shape, data) => {
+        await safetensors?.write(name, data);
+        if (!(name in expected)) return; // e.g. rotary caches some checkpoints carry
+        const tensor = { shape: [...shape], data };
+        if (isQ4Weight(name)) q4Weights[name] = quantizeQ4(data, [shape[0]!, shape[1]!]);
+        else q4Weights[name] = tensor;
+        if (fp32) floatWeights[name] = tensor;
+      },
+      { transformBase },
+    );
     if (safetensors) {
       await safetensors.close();
       safetensors = undefined;

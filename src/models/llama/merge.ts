@@ -115,6 +115,14 @@ interface LoraPair {
   readonly b: TensorInfo;
 }
 
+export interface MergeStreamOptions {
+  /**
+   * Applied to each base tensor before its delta is added (return undefined to keep it): e.g. an
+   * NF4 round trip of the linear layers, to merge into the weights a QLoRA adapter was trained on.
+   */
+  transformBase?: (name: string, shape: readonly number[], data: Float32Array) => Float32Array | undefined;
+}
+
 /** An open merge: the tensor list is known, nothing is streamed until `merge`. Close it when done. */
 export interface LoraMerge {
   /** The base model's config.json, parsed. */
@@ -128,7 +136,7 @@ export interface LoraMerge {
   /** Notes for the user (e.g. a fan_in_fan_out flag that was ignored). */
   readonly warnings: readonly string[];
   /** Calls `sink` once per tensor, in order, with the merged float32 data. */
-  merge(sink: MergedTensorSink): Promise<LoraMergeSummary>;
+  merge(sink: MergedTensorSink, options?: MergeStreamOptions): Promise<LoraMergeSummary>;
   close(): Promise<void>;
 }
 
@@ -166,10 +174,11 @@ export async function openLoraMerge({ baseDir, adapterDir }: LoraMergeOptions): 
       tensors,
       warnings,
       adapted: new Map([...pairs].map(([name, p]) => [name, { a: p.a.name, b: p.b.name }])),
-      async merge(sink) {
+      async merge(sink, options = {}) {
         const merged: string[] = [];
         for (const { name, shape } of tensors) {
-          const data = await base.readTensor(name);
+          const raw = await base.readTensor(name);
+          const data = options.transformBase?.(name, shape, raw) ?? raw;
           const pair = pairs.get(name);
           if (pair) {
             const [a, b] = [await openAdapter.readTensor(pair.a.name), await openAdapter.readTensor(pair.b.name)];

@@ -9,8 +9,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromHfConfig, toHfConfig, toHfGenerationConfig, type LlamaConfig } from '../../models/llama/config';
 import type { LlamaTensor, LlamaWeights } from '../../models/llama/reference';
-import type { PeftAdapter } from '../../models/llama/lora-soup';
-import { SafetensorsCheckpoint, SafetensorsFile, SafetensorsWriter } from '../../models/llama/safetensors';
+import { SafetensorsCheckpoint, SafetensorsWriter } from '../../models/llama/safetensors';
 import { toHfTokenizerFiles } from '../../tokenizer/hf-tokenizer';
 import { WordPieceTokenizer } from '../../tokenizer/wordpiece';
 
@@ -69,17 +68,4 @@ export async function writePeftAdapter(
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'adapter_config.json'), json(adapterConfig));
   await writeSafetensors(join(dir, 'adapter_model.safetensors'), adapter);
-}
-
-/** Reads back what `writePeftAdapter` (or PEFT's `save_pretrained`) wrote. */
-export async function readPeftAdapter(dir: string): Promise<PeftAdapter> {
-  const config = JSON.parse(await readFile(join(dir, 'adapter_config.json'), 'utf8')) as Record<string, unknown>;
-  const file = await SafetensorsFile.open(join(dir, 'adapter_model.safetensors'));
-  try {
-    const tensors: Record<string, LlamaTensor> = {};
-    for (const t of file.tensors) tensors[t.name] = { shape: [...t.shape], data: await file.readTensor(t.name) };
-    return { config, tensors };
-  } finally {
-    await file.close();
-  }
 }
