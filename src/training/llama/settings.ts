@@ -67,13 +67,13 @@ export const BASE_SETTINGS: BaseSettings = {
 
 export const QLORA_SETTINGS: QloraSettings = {
   seed: 20261123,
-  epochs: 6,
+  epochs: 8,
   batchSize: 32,
   learningRate: 2e-3,
   weightDecay: 0,
   warmupSteps: 100,
-  r: 32,
-  alpha: 64,
+  r: 64,
+  alpha: 128,
   targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
-  tokenDropout: 0.15,
+  tokenDropout: 0,
 };
