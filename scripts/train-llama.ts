@@ -12,15 +12,16 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NodeLlamaAdapter } from '../src/adapters/llama-node';
 import { evaluate } from '../src/bench/evaluate';
 import { fromHfConfig } from '../src/models/llama/config';
+import { prettyJson } from '../src/models/llama/hf-folder';
 import { mergeToTransformersJs } from '../src/models/llama/merge-export';
 import { initLlamaWeights } from '../src/models/llama/reference';
-import { trainClm } from '../src/models/llama/train-clm';
+import { trainClm, type TrainLoopResult } from '../src/models/llama/train-clm';
 import { trainQlora } from '../src/models/llama/train-qlora';
 import { readHfLlama, writeHfLlama, writePeftAdapter } from '../src/training/llama/checkpoint';
 import {
@@ -39,8 +40,6 @@ import { positiveInt, positiveNumber, runCli } from './lib/cli';
 const BANKING77_TEST = 'data/banking77/test.csv';
 const STAGES = ['base', 'qlora', 'merge'] as const;
 type Stage = (typeof STAGES)[number];
-
-const json = (value: unknown) => JSON.stringify(value, null, 2) + '\n';
 
 /** Every 50th step's line, with the minutes so far. */
 function stepLogger(label: string): (line: string) => void {
@@ -64,6 +63,14 @@ function loopOptions(
   return { steps, padId, batchSize, learningRate, weightDecay, warmupSteps, seed, log: stepLogger(label) };
 }
 
+/** `training.json` beside a step's output (what the model card reads), and a one-line summary. */
+async function writeStageRecord(label: string, dir: string, fields: object, steps: number, result: TrainLoopResult): Promise<void> {
+  const finalLoss = mean(result.losses.slice(-50));
+  const record = { ...fields, steps, seconds: result.seconds, train_tokens: result.trainTokens, final_loss: finalLoss };
+  await writeFile(join(dir, 'training.json'), prettyJson(record));
+  console.log(`${label}: ${(result.seconds / 60).toFixed(1)} min, final loss ${finalLoss.toFixed(3)} → ${dir}`);
+}
+
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 async function trainBase(work: string, maxSteps?: number): Promise<void> {
@@ -75,15 +82,9 @@ async function trainBase(work: string, maxSteps?: number): Promise<void> {
   const loop = loopOptions('base', s, examples.length, config.pad_token_id, maxSteps);
   console.log(`base: ${examples.length} texts, vocabulary ${tokenizer.size}, ${loop.steps} steps`);
   const result = trainClm({ config, weights: initLlamaWeights(config, s.seed), examples, ...loop });
-  const steps = loop.steps;
   const dir = join(work, 'base');
   await writeHfLlama(dir, config, result.weights, tokenizer);
-  const last = result.losses.slice(-50);
-  await writeFile(
-    join(dir, 'training.json'),
-    json({ settings: s, texts: examples.length, steps, seconds: result.seconds, train_tokens: result.trainTokens, final_loss: mean(last) }),
-  );
-  console.log(`base: ${(result.seconds / 60).toFixed(1)} min, final loss ${mean(last).toFixed(3)} → ${dir}`);
+  await writeStageRecord('base', dir, { settings: s, texts: examples.length }, loop.steps, result);
 }
 
 async function trainAdapter(work: string, s: QloraSettings, maxSteps?: number): Promise<void> {
@@ -102,23 +103,10 @@ async function trainAdapter(work: string, s: QloraSettings, maxSteps?: number): 
     targetModules: s.targetModules,
     tokenDropout: { rate: s.tokenDropout, id: base.tokenizer.unkId },
   });
-  const steps = loop.steps;
   const dir = join(work, 'adapter');
   await writePeftAdapter(dir, result.adapterConfig, result.adapter);
-  await writeFile(join(dir, 'classifier.json'), json(classifierSpec()));
-  const last = result.losses.slice(-50);
-  await writeFile(
-    join(dir, 'training.json'),
-    json({
-      settings: s,
-      examples: examples.length,
-      steps,
-      seconds: result.seconds,
-      train_tokens: result.trainTokens,
-      final_loss: mean(last),
-    }),
-  );
-  console.log(`qlora: ${(result.seconds / 60).toFixed(1)} min, final loss ${mean(last).toFixed(3)} → ${dir}`);
+  await writeFile(join(dir, 'classifier.json'), prettyJson(classifierSpec()));
+  await writeStageRecord('qlora', dir, { settings: s, examples: examples.length }, loop.steps, result);
 }
 
 /** The command that rebuilds this model from nothing: the given flags without `--stage`. */
@@ -140,7 +128,6 @@ async function mergeAndReport(work: string, out: string, argv: string[], evalLim
   });
   const mergeSeconds = (performance.now() - started) / 1000;
   for (const w of summary.warnings) console.warn(`warning: ${w}`);
-  const files = await Promise.all(summary.files.map(async (f) => ({ path: f.path, bytes: (await stat(join(out, f.path))).size })));
 
   const adapter = new NodeLlamaAdapter({ modelDir: out });
   await adapter.load();
@@ -161,12 +148,12 @@ async function mergeAndReport(work: string, out: string, argv: string[], evalLim
     base: await readRecord('base'),
     qlora: await readRecord('adapter'),
     mergeSeconds,
-    files,
+    files: summary.files,
     validation,
     test,
     command: reproduceCommand(argv),
   };
-  await writeFile(join(out, 'training-report.json'), json({ ...report, validation: { ...validation }, test: { ...test } }));
+  await writeFile(join(out, 'training-report.json'), prettyJson(report));
   await writeLlamaModelCard(join(out, 'MODEL_CARD.md'), report);
   console.log(`wrote ${join(out, 'MODEL_CARD.md')}`);
 }

@@ -96,3 +96,12 @@ export function toHfTokenizerFiles(tokenizer: WordPieceTokenizer, maxLength: num
     },
   };
 }
+
+/** Our WordPiece back from a `tokenizer.json` written by `toHfTokenizerFiles` (its WordPiece vocabulary). */
+export function wordPieceFromHfTokenizer(json: unknown, file = 'tokenizer.json'): WordPieceTokenizer {
+  const vocabMap = (json as { model?: { type?: string; vocab?: Record<string, number> } } | null)?.model;
+  if (vocabMap?.type !== 'WordPiece' || !vocabMap.vocab) throw new Error(`${file} has no WordPiece vocabulary`);
+  const vocab: string[] = [];
+  for (const [token, id] of Object.entries(vocabMap.vocab)) vocab[id] = token;
+  return new WordPieceTokenizer({ type: 'wordpiece', version: 1, vocab });
+}

@@ -3,15 +3,26 @@ import { writeFileSync } from 'node:fs';
 import type { EvalReport } from '../bench/evaluate';
 import type { TrainingReport } from './run-training';
 
-const pct = (x: number) => (100 * x).toFixed(2) + '%';
+export const pct = (x: number) => (100 * x).toFixed(2) + '%';
+
+/** The quality table of a model card: one row per evaluated split, latencies with `digits` decimals. */
+export function qualityTable(rows: [name: string, report: EvalReport][], digits: number): string[] {
+  const ms = (x: number) => x.toFixed(digits);
+  return [
+    '| split | rows | accuracy | macro-F1 | ECE (15 bins) | latency p50 / p95 / p99 |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows.map(
+      ([name, e]) =>
+        `| ${name} | ${e.n} | ${pct(e.accuracy)} | ${pct(e.macro_f1)} | ${e.ece.toFixed(4)} | ${ms(e.p50_ms)} / ${ms(e.p95_ms)} / ${ms(e.p99_ms)} |`,
+    ),
+  ];
+}
 const kb = (bytes: number) => (bytes / 1024).toFixed(0) + ' KiB';
 const minutes = (s: number) => (s / 60).toFixed(1) + ' min';
 
 export function writeModelCard(path: string, r: TrainingReport, command: string, weights: 'int8' | 'fp32'): void {
   const s = r.settings;
   const totalBytes = Object.values(r.files).reduce((a, b) => a + b, 0);
-  const quality = (name: string, e: EvalReport) =>
-    `| ${name} | ${e.n} | ${pct(e.accuracy)} | ${pct(e.macro_f1)} | ${e.ece.toFixed(4)} | ${e.p50_ms.toFixed(2)} / ${e.p95_ms.toFixed(2)} / ${e.p99_ms.toFixed(2)} |`;
   const lines = [
     '# Model card: `custom` intent encoder',
     '',
@@ -32,10 +43,13 @@ export function writeModelCard(path: string, r: TrainingReport, command: string,
     '',
     'Latency is one query at a time on the CPU of the training machine (onnxruntime-node), in ms.',
     '',
-    '| split | rows | accuracy | macro-F1 | ECE (15 bins) | latency p50 / p95 / p99 |',
-    '| --- | --- | --- | --- | --- | --- |',
-    quality('validation (carved from train)', r.validation.report),
-    ...(r.test ? [quality('test (held out, reported only)', r.test)] : []),
+    ...qualityTable(
+      [
+        ['validation (carved from train)', r.validation.report],
+        ...(r.test ? [['test (held out, reported only)', r.test] as [string, EvalReport]] : []),
+      ],
+      2,
+    ),
     '',
     `Calibration: temperature ${r.temperature.toFixed(3)} fitted on the validation split (NLL ${r.validation.nllBefore.toFixed(4)} → ${r.validation.nllAfter.toFixed(4)}).`,
     ...(r.test

@@ -10,7 +10,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { BANKING77_LABELS } from '../../src/core/labels';
 import { defuseSpecialTokens } from '../../src/engine/llama-engine';
 import { readLabelledCsv } from '../../src/training/data';
-import { WordPieceTokenizer } from '../../src/tokenizer/wordpiece';
+import { wordPieceFromHfTokenizer } from '../../src/tokenizer/hf-tokenizer';
+import type { WordPieceTokenizer } from '../../src/tokenizer/wordpiece';
 
 const DIR = 'public/models/llama-qlora';
 let hf: PreTrainedTokenizer;
@@ -21,10 +22,7 @@ beforeAll(async () => {
   env.allowLocalModels = true;
   env.localModelPath = 'public/models/';
   hf = await AutoTokenizer.from_pretrained('llama-qlora');
-  const json = JSON.parse(await readFile(`${DIR}/tokenizer.json`, 'utf8')) as { model: { vocab: Record<string, number> } };
-  const vocab: string[] = [];
-  for (const [token, id] of Object.entries(json.model.vocab)) vocab[id] = token;
-  ours = new WordPieceTokenizer({ type: 'wordpiece', version: 1, vocab });
+  ours = wordPieceFromHfTokenizer(JSON.parse(await readFile(`${DIR}/tokenizer.json`, 'utf8')));
 });
 
 describe('the bundled Llama tokenizer', () => {

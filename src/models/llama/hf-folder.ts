@@ -12,7 +12,22 @@ import { exportLlamaOnnx } from './onnx-export';
 import type { LlamaWeights } from './reference';
 import type { HfTokenizerFiles } from '../../tokenizer/hf-tokenizer';
 
-const json = (value: unknown) => JSON.stringify(value, null, 2) + '\n';
+/** JSON as Hugging Face writes its files: two-space indent, final newline. */
+export const prettyJson = (value: unknown) => JSON.stringify(value, null, 2) + '\n';
+
+/**
+ * The small files of a Hugging Face Llama folder: config.json, generation_config.json and, when
+ * given, tokenizer.json + tokenizer_config.json. Shared by this export and the training checkpoint.
+ */
+export async function writeHfMetadata(dir: string, config: LlamaConfig, tokenizer?: HfTokenizerFiles): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'config.json'), prettyJson(toHfConfig(config)));
+  await writeFile(join(dir, 'generation_config.json'), prettyJson(toHfGenerationConfig(config)));
+  if (tokenizer) {
+    await writeFile(join(dir, 'tokenizer.json'), prettyJson(tokenizer.tokenizer));
+    await writeFile(join(dir, 'tokenizer_config.json'), prettyJson(tokenizer.tokenizerConfig));
+  }
+}
 
 export async function writeTransformersJsFolder(
   dir: string,
@@ -20,13 +35,8 @@ export async function writeTransformersJsFolder(
   weights: LlamaWeights,
   tokenizer?: HfTokenizerFiles,
 ): Promise<void> {
+  await writeHfMetadata(dir, config, tokenizer);
   await mkdir(join(dir, 'onnx'), { recursive: true });
-  await writeFile(join(dir, 'config.json'), json(toHfConfig(config)));
-  await writeFile(join(dir, 'generation_config.json'), json(toHfGenerationConfig(config)));
   await writeFile(join(dir, 'onnx', 'model.onnx'), exportLlamaOnnx(config, weights, { dtype: 'fp32' }));
   await writeFile(join(dir, 'onnx', 'model_q4.onnx'), exportLlamaOnnx(config, weights, { dtype: 'q4' }));
-  if (tokenizer) {
-    await writeFile(join(dir, 'tokenizer.json'), json(tokenizer.tokenizer));
-    await writeFile(join(dir, 'tokenizer_config.json'), json(tokenizer.tokenizerConfig));
-  }
 }

@@ -15,12 +15,13 @@
 import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromHfConfig } from './config';
+import { prettyJson } from './hf-folder';
 import { openLoraMerge } from './merge';
 import { nf4RoundTrip } from './nf4';
 import { exportLlamaOnnx, isQ4Weight, type LlamaExportWeights } from './onnx-export';
 import { q4Blocks, quantizeQ4, Q4_BLOCK_SIZE } from './quantize-q4';
 import { llamaParameterShapes } from './reference';
-import { SafetensorsWriter, type WriteDtype } from './safetensors';
+import { exists, SafetensorsWriter, type WriteDtype } from './safetensors';
 
 /** One ONNX protobuf file cannot exceed 2 GiB; bigger models need external data, which this writer does not produce. */
 export const ONNX_FILE_LIMIT = 2 ** 31 - 64 * 2 ** 20;
@@ -53,12 +54,6 @@ export interface MergeExportSummary {
   files: { path: string; bytes: number }[];
   warnings: string[];
 }
-
-const exists = (path: string) =>
-  stat(path).then(
-    () => true,
-    () => false,
-  );
 
 /** Writes `data` to `path` by way of `path.partial`, so a crash never leaves a half file under the real name. */
 async function writeAtomically(path: string, data: Uint8Array | string): Promise<void> {
@@ -154,7 +149,7 @@ export async function mergeToTransformersJs(o: MergeExportOptions): Promise<Merg
       head_dim: config.head_dim,
       torch_dtype: 'float32',
     };
-    await put('config.json', JSON.stringify(hfConfig, null, 2) + '\n');
+    await put('config.json', prettyJson(hfConfig));
     for (const file of COPIED_FROM_BASE) {
       if (await exists(join(o.baseDir, file))) {
         await copyFile(join(o.baseDir, file), join(o.outDir, file));

@@ -14,10 +14,10 @@
  * `openLoraMerge` gives the tensor list (names and shapes) before streaming, which a writer that puts
  * its header first needs; `mergeLora` is the one-call form.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelFileError } from '../../core/errors';
-import { SafetensorsCheckpoint, SafetensorsFile, type TensorInfo, type TensorSpec } from './safetensors';
+import { exists, SafetensorsCheckpoint, SafetensorsFile, type TensorInfo, type TensorSpec } from './safetensors';
 
 /** The Llama projections a LoRA may target (all nn.Linear, weight [out, in]). */
 export const LLAMA_PROJECTIONS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
@@ -308,11 +308,4 @@ async function readJson(path: string): Promise<unknown> {
   } catch (error) {
     throw new ModelFileError(`${path} is not valid JSON: ${(error as Error).message}`, path);
   }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }

@@ -313,7 +313,8 @@ export class SafetensorsCheckpoint {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
+/** Whether a file or folder is there. */
+export async function exists(path: string): Promise<boolean> {
   return stat(path).then(
     () => true,
     () => false,

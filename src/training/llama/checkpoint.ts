@@ -7,13 +7,12 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fromHfConfig, toHfConfig, toHfGenerationConfig, type LlamaConfig } from '../../models/llama/config';
+import { fromHfConfig, type LlamaConfig } from '../../models/llama/config';
+import { prettyJson, writeHfMetadata } from '../../models/llama/hf-folder';
 import type { LlamaTensor, LlamaWeights } from '../../models/llama/reference';
 import { SafetensorsCheckpoint, SafetensorsWriter } from '../../models/llama/safetensors';
-import { toHfTokenizerFiles } from '../../tokenizer/hf-tokenizer';
-import { WordPieceTokenizer } from '../../tokenizer/wordpiece';
-
-const json = (value: unknown) => JSON.stringify(value, null, 2) + '\n';
+import { toHfTokenizerFiles, wordPieceFromHfTokenizer } from '../../tokenizer/hf-tokenizer';
+import type { WordPieceTokenizer } from '../../tokenizer/wordpiece';
 
 export async function writeSafetensors(path: string, tensors: Record<string, LlamaTensor>): Promise<void> {
   const entries = Object.entries(tensors);
@@ -26,12 +25,7 @@ export async function writeSafetensors(path: string, tensors: Record<string, Lla
 }
 
 export async function writeHfLlama(dir: string, config: LlamaConfig, weights: LlamaWeights, tokenizer: WordPieceTokenizer): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'config.json'), json(toHfConfig(config)));
-  await writeFile(join(dir, 'generation_config.json'), json(toHfGenerationConfig(config)));
-  const files = toHfTokenizerFiles(tokenizer, config.max_position_embeddings);
-  await writeFile(join(dir, 'tokenizer.json'), json(files.tokenizer));
-  await writeFile(join(dir, 'tokenizer_config.json'), json(files.tokenizerConfig));
+  await writeHfMetadata(dir, config, toHfTokenizerFiles(tokenizer, config.max_position_embeddings));
   await writeSafetensors(join(dir, 'model.safetensors'), weights);
 }
 
@@ -44,12 +38,7 @@ export interface HfLlama {
 /** Reads back what `writeHfLlama` wrote (the tokenizer is rebuilt from tokenizer.json's vocabulary). */
 export async function readHfLlama(dir: string): Promise<HfLlama> {
   const config = fromHfConfig(JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')), join(dir, 'config.json'));
-  const tokenizerJson = JSON.parse(await readFile(join(dir, 'tokenizer.json'), 'utf8')) as { model?: { vocab?: Record<string, number> } };
-  const vocabMap = tokenizerJson.model?.vocab;
-  if (!vocabMap) throw new Error(`${dir}/tokenizer.json has no WordPiece vocabulary`);
-  const vocab: string[] = [];
-  for (const [token, id] of Object.entries(vocabMap)) vocab[id] = token;
-  const tokenizer = new WordPieceTokenizer({ type: 'wordpiece', version: 1, vocab });
+  const tokenizer = wordPieceFromHfTokenizer(JSON.parse(await readFile(join(dir, 'tokenizer.json'), 'utf8')), join(dir, 'tokenizer.json'));
   const checkpoint = await SafetensorsCheckpoint.open(dir);
   try {
     const weights: LlamaWeights = {};
@@ -66,6 +55,6 @@ export async function writePeftAdapter(
   adapter: Record<string, LlamaTensor>,
 ): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'adapter_config.json'), json(adapterConfig));
+  await writeFile(join(dir, 'adapter_config.json'), prettyJson(adapterConfig));
   await writeSafetensors(join(dir, 'adapter_model.safetensors'), adapter);
 }

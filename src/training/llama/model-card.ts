@@ -4,6 +4,7 @@ import type { EvalReport } from '../../bench/evaluate';
 import type { LlamaConfig } from '../../models/llama/config';
 import { llamaParameterShapes } from '../../models/llama/reference';
 import type { BaseSettings, QloraSettings } from './settings';
+import { pct, qualityTable } from '../model-card';
 
 export interface StageRecord<S> {
   settings: S;
@@ -24,7 +25,6 @@ export interface LlamaTrainingReport {
   command: string;
 }
 
-const pct = (x: number) => (100 * x).toFixed(2) + '%';
 const minutes = (s: number) => (s / 60).toFixed(1) + ' min';
 const size = (bytes: number) => (bytes < 2 ** 20 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 2 ** 20).toFixed(2)} MiB`);
 
@@ -36,8 +36,6 @@ export async function writeLlamaModelCard(path: string, r: LlamaTrainingReport):
   const c = r.config;
   const b = r.base.settings;
   const q = r.qlora.settings;
-  const quality = (name: string, e: EvalReport) =>
-    `| ${name} | ${e.n} | ${pct(e.accuracy)} | ${pct(e.macro_f1)} | ${e.ece.toFixed(4)} | ${e.p50_ms.toFixed(1)} / ${e.p95_ms.toFixed(1)} / ${e.p99_ms.toFixed(1)} |`;
   const loraParameters = loraCount(c, q);
   const lines = [
     '# Model card: `llama-qlora` demo',
@@ -59,10 +57,13 @@ export async function writeLlamaModelCard(path: string, r: LlamaTrainingReport):
     'renormalised over the labels. Latency: one query at a time, transformers.js on the CPU of the training machine',
     '(onnxruntime-node, `onnx/model_q4.onnx`), in ms, including the exact top-5 scoring.',
     '',
-    '| split | rows | accuracy | macro-F1 | ECE (15 bins) | latency p50 / p95 / p99 |',
-    '| --- | --- | --- | --- | --- | --- |',
-    quality('validation (carved from train)', r.validation),
-    ...(r.test ? [quality('test (held out, reported only)', r.test)] : []),
+    ...qualityTable(
+      [
+        ['validation (carved from train)', r.validation],
+        ...(r.test ? [['test (held out, reported only)', r.test] as [string, EvalReport]] : []),
+      ],
+      1,
+    ),
     ...(r.test
       ? [
           '',
