@@ -2,11 +2,13 @@
  * npm run train:llama -- [--stage base|qlora|merge|all] [--work .cache/llama] [--out public/models/llama-qlora]
  *
  * Rebuilds the bundled demo Llama in three steps, each reading the previous one's files:
- *   base   a small Llama trained from nothing as a causal LM on Banking77's training split and the
- *          HWU64 utterances → WORK/base (a Hugging Face folder: config.json, model.safetensors, tokenizer)
+ *   base   a small Llama trained from nothing as a causal LM on Banking77's training rows (written as
+ *          prompt + label) and the HWU64 utterances → WORK/base (a Hugging Face folder: config.json,
+ *          model.safetensors, tokenizer)
  *   qlora  the base frozen in NF4, LoRA adapters on every projection trained to write the intent
  *          after the prompt → WORK/adapter (adapter_config.json, adapter_model.safetensors, classifier.json)
  *   merge  `merge-qlora` on the two (the command a bank runs on its own Llama) → OUT, then the model card
+ *          with validation and test figures, and the base alone on validation (merged with a zero adapter)
  * Settings: src/training/llama/settings.ts; `--r --alpha --epochs --lr --token-dropout` override QLoRA's. `--steps N` cuts each step short and
  * evaluates on 50 rows only (smoke runs).
  */
@@ -23,18 +25,19 @@ import { mergeToTransformersJs } from '../src/models/llama/merge-export';
 import { initLlamaWeights } from '../src/models/llama/reference';
 import { trainClm, type TrainLoopResult } from '../src/models/llama/train-clm';
 import { trainQlora } from '../src/models/llama/train-qlora';
-import { readHfLlama, writeHfLlama, writePeftAdapter } from '../src/training/llama/checkpoint';
+import { readHfLlama, writeHfLlama, writePeftAdapter, writeZeroAdapter } from '../src/training/llama/checkpoint';
 import {
   classifierSpec,
   clmExamples,
   demoConfig,
+  labelledClmExamples,
   promptCompletions,
   readLlamaCorpus,
   trainLlamaTokenizer,
 } from '../src/training/llama/corpus';
 import { writeLlamaModelCard, type LlamaTrainingReport } from '../src/training/llama/model-card';
 import { BASE_SETTINGS, QLORA_SETTINGS, type BaseSettings, type QloraSettings } from '../src/training/llama/settings';
-import { readLabelledCsv } from '../src/training/data';
+import { readLabelledCsv, type Example } from '../src/training/data';
 import { positiveInt, positiveNumber, runCli } from './lib/cli';
 
 const BANKING77_TEST = 'data/banking77/test.csv';
@@ -78,7 +81,12 @@ async function trainBase(work: string, maxSteps?: number): Promise<void> {
   const corpus = readLlamaCorpus(s);
   const tokenizer = trainLlamaTokenizer(corpus, s.vocabSize);
   const config = demoConfig(tokenizer);
-  const examples = clmExamples([...corpus.train.map((r) => r.text), ...corpus.outOfScope], tokenizer, config);
+  // Banking77's rows as prompt + label text, HWU64's as plain text: see labelledClmExamples.
+  const labelled = labelledClmExamples(corpus.train, tokenizer, config);
+  const examples = [
+    ...Array.from({ length: s.labelledRepeats }, () => labelled).flat(),
+    ...clmExamples(corpus.outOfScope, tokenizer, config),
+  ];
   const loop = loopOptions('base', s, examples.length, config.pad_token_id, maxSteps);
   console.log(`base: ${examples.length} texts, vocabulary ${tokenizer.size}, ${loop.steps} steps`);
   const result = trainClm({ config, weights: initLlamaWeights(config, s.seed), examples, ...loop });
@@ -119,30 +127,39 @@ function reproduceCommand(argv: string[]): string {
 async function mergeAndReport(work: string, out: string, argv: string[], evalLimit?: number): Promise<void> {
   const started = performance.now();
   // baseNf4: the adapter learnt against the NF4 base; merging into that is worth ~2 points of validation accuracy here.
-  const summary = await mergeToTransformersJs({
-    baseDir: join(work, 'base'),
-    adapterDir: join(work, 'adapter'),
-    outDir: out,
-    baseNf4: true,
-    log: console.log,
-  });
+  const merge = (adapterDir: string, outDir: string) =>
+    mergeToTransformersJs({ baseDir: join(work, 'base'), adapterDir, outDir, baseNf4: true, log: console.log });
+  const summary = await merge(join(work, 'adapter'), out);
   const mergeSeconds = (performance.now() - started) / 1000;
   for (const w of summary.warnings) console.warn(`warning: ${w}`);
 
-  const adapter = new NodeLlamaAdapter({ modelDir: out });
-  await adapter.load();
   const corpus = readLlamaCorpus(BASE_SETTINGS);
-  const progress = (name: string, n: number) => (done: number) => process.stderr.write(`\r${name} ${done}/${n}`);
   const validationRows = corpus.validation.slice(0, evalLimit);
-  const validation = await evaluate(adapter, validationRows, { onProgress: progress('validation', validationRows.length) });
-  console.log(`\nvalidation accuracy ${(100 * validation.accuracy).toFixed(2)}%`);
-  const testRows = readLabelledCsv(BANKING77_TEST).slice(0, evalLimit);
-  const test = await evaluate(adapter, testRows, { onProgress: progress('test', testRows.length) });
-  console.log(`\ntest accuracy ${(100 * test.accuracy).toFixed(2)}%, p50 ${test.p50_ms.toFixed(1)} ms, p99 ${test.p99_ms.toFixed(1)} ms`);
-  await adapter.dispose();
+  const evaluateDir = async (name: string, modelDir: string, rows: Example[]) => {
+    const adapter = new NodeLlamaAdapter({ modelDir });
+    await adapter.load();
+    try {
+      const report = await evaluate(adapter, rows, { onProgress: (done) => process.stderr.write(`\r${name} ${done}/${rows.length}`) });
+      console.log(
+        `\n${name} accuracy ${(100 * report.accuracy).toFixed(2)}%, p50 ${report.p50_ms.toFixed(1)} ms, p99 ${report.p99_ms.toFixed(1)} ms`,
+      );
+      return report;
+    } finally {
+      await adapter.dispose();
+    }
+  };
+  const validation = await evaluateDir('validation', out, validationRows);
+  const test = await evaluateDir('test', out, readLabelledCsv(BANKING77_TEST).slice(0, evalLimit));
+
+  // What QLoRA adds: the base through the same merge with an adapter of zeros.
+  const zero = join(work, 'zero-adapter');
+  const config = fromHfConfig(JSON.parse(await readFile(join(out, 'config.json'), 'utf8')));
+  await writeZeroAdapter(zero, config, QLORA_SETTINGS.targetModules);
+  await writeFile(join(zero, 'classifier.json'), prettyJson(classifierSpec()));
+  await merge(zero, join(work, 'base-merged'));
+  const baseValidation = await evaluateDir('base alone, validation', join(work, 'base-merged'), validationRows);
 
   const readRecord = async (dir: string) => JSON.parse(await readFile(join(work, dir, 'training.json'), 'utf8'));
-  const config = fromHfConfig(JSON.parse(await readFile(join(out, 'config.json'), 'utf8')));
   const report: LlamaTrainingReport = {
     config,
     base: await readRecord('base'),
@@ -150,6 +167,7 @@ async function mergeAndReport(work: string, out: string, argv: string[], evalLim
     mergeSeconds,
     files: summary.files,
     validation,
+    baseValidation,
     test,
     command: reproduceCommand(argv),
   };

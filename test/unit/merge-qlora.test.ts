@@ -17,7 +17,8 @@ import { toHfConfig, type LlamaConfig } from '../../src/models/llama/config';
 import { nf4RoundTrip } from '../../src/models/llama/nf4';
 import { llamaQ4Weights } from '../../src/models/llama/onnx-export';
 import { llamaForward, type LlamaWeights } from '../../src/models/llama/reference';
-import { LoraMergeError, mergeLora, openLoraMerge } from '../../src/models/llama/merge';
+import { LLAMA_PROJECTIONS, LoraMergeError, mergeLora, openLoraMerge } from '../../src/models/llama/merge';
+import { writeZeroAdapter } from '../../src/training/llama/checkpoint';
 import {
   bf16ToF32,
   encodeHeader,
@@ -330,6 +331,16 @@ describe('mergeLora', () => {
     const { names, data } = await collect(baseDir, adapterDir);
     expect(names).toEqual(base.map((t) => t.name));
     expectClose(data, expectedMerge(base, adapter, scale));
+  });
+
+  it('a zero adapter (writeZeroAdapter, every projection) merges to the base unchanged', async () => {
+    const [baseDir, adapterDir] = [fresh(), fresh()];
+    const base = llamaTensors(true);
+    await writeBase(baseDir, base, { dtype: 'F32', tied: true });
+    await writeZeroAdapter(adapterDir, LLAMA_CONFIG, LLAMA_PROJECTIONS);
+    const { names, data } = await collect(baseDir, adapterDir);
+    expect(names).toEqual(base.map((t) => t.name));
+    for (const t of base) expect(data.get(t.name), t.name).toEqual(Float32Array.from(t.values));
   });
 
   it('untied config without lm_head.weight is refused', async () => {

@@ -63,6 +63,15 @@ export function completionIds(label: string, tokenizer: WordPieceTokenizer, conf
   return [...ids, config.eos_token_id];
 }
 
+/**
+ * The base's view of a labelled training row: prompt and label as one plain text, every token a
+ * target. Pretraining on these is how a general base model comes to have seen text of the task's
+ * shape; QLoRA then trains the label tokens alone.
+ */
+export function labelledClmExamples(rows: readonly Example[], tokenizer: WordPieceTokenizer, config: LlamaConfig): ClmExample[] {
+  return rows.map((r) => ({ ids: [...promptIds(r.text, tokenizer, config), ...completionIds(r.label, tokenizer, config)] }));
+}
+
 export function promptCompletions(rows: readonly Example[], tokenizer: WordPieceTokenizer, config: LlamaConfig): PromptCompletion[] {
   return rows.map((r) => ({ prompt: promptIds(r.text, tokenizer, config), completion: completionIds(r.label, tokenizer, config) }));
 }

@@ -33,6 +33,8 @@ export interface BaseSettings {
   vocabSize: number;
   /** Share of Banking77's training split held out for validation (never trained on, in either step). */
   validationFraction: number;
+  /** Each epoch reads Banking77's labelled rows this many times and the HWU64 utterances once. */
+  labelledRepeats: number;
   epochs: number;
   batchSize: number;
   learningRate: number;
@@ -58,7 +60,8 @@ export const BASE_SETTINGS: BaseSettings = {
   seed: 20261122,
   vocabSize: 2000,
   validationFraction: 0.1,
-  epochs: 8,
+  labelledRepeats: 2,
+  epochs: 6,
   batchSize: 32,
   learningRate: 3e-3,
   weightDecay: 0.01,
@@ -67,7 +70,7 @@ export const BASE_SETTINGS: BaseSettings = {
 
 export const QLORA_SETTINGS: QloraSettings = {
   seed: 20261123,
-  epochs: 8,
+  epochs: 6,
   batchSize: 32,
   learningRate: 2e-3,
   weightDecay: 0,
@@ -75,5 +78,5 @@ export const QLORA_SETTINGS: QloraSettings = {
   r: 64,
   alpha: 128,
   targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
-  tokenDropout: 0,
+  tokenDropout: 0.1,
 };
