@@ -127,8 +127,8 @@ function reproduceCommand(argv: string[]): string {
 async function mergeAndReport(work: string, out: string, argv: string[], evalLimit?: number): Promise<void> {
   const started = performance.now();
   // baseNf4: the adapter learnt against the NF4 base; merging into that is worth ~2 points of validation accuracy here.
-  const merge = (adapterDir: string, outDir: string) =>
-    mergeToTransformersJs({ baseDir: join(work, 'base'), adapterDir, outDir, baseNf4: true, log: console.log });
+  const merge = (adapterDir: string, outDir: string, fp32: 'auto' | false = 'auto') =>
+    mergeToTransformersJs({ baseDir: join(work, 'base'), adapterDir, outDir, baseNf4: true, fp32, log: console.log });
   const summary = await merge(join(work, 'adapter'), out);
   const mergeSeconds = (performance.now() - started) / 1000;
   for (const w of summary.warnings) console.warn(`warning: ${w}`);
@@ -156,7 +156,7 @@ async function mergeAndReport(work: string, out: string, argv: string[], evalLim
   const config = fromHfConfig(JSON.parse(await readFile(join(out, 'config.json'), 'utf8')));
   await writeZeroAdapter(zero, config, QLORA_SETTINGS.targetModules);
   await writeFile(join(zero, 'classifier.json'), prettyJson(classifierSpec()));
-  await merge(zero, join(work, 'base-merged'));
+  await merge(zero, join(work, 'base-merged'), false); // evaluated on q4 only: no float32 graph
   const baseValidation = await evaluateDir('base alone, validation', join(work, 'base-merged'), validationRows);
 
   const readRecord = async (dir: string) => JSON.parse(await readFile(join(work, dir, 'training.json'), 'utf8'));

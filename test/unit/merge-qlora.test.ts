@@ -495,6 +495,19 @@ describe('npm run merge-qlora', () => {
     return m;
   };
 
+  /** The command as a user types it: `npm run merge-qlora -- --base B --adapter A --out O [flags]`. */
+  const mergeQlora = (baseDir: string, adapterDir: string, outDir: string, ...flags: string[]) =>
+    promisify(execFile)('npx', ['tsx', 'scripts/merge-qlora.ts', '--base', baseDir, '--adapter', adapterDir, '--out', outDir, ...flags]);
+
+  /** Every tensor of OUT/model.safetensors (written with `--safetensors f32`). */
+  async function readMerged(outDir: string): Promise<Map<string, Float32Array>> {
+    const file = await SafetensorsFile.open(join(outDir, 'model.safetensors'));
+    const got = new Map<string, Float32Array>();
+    for (const t of file.tensors) got.set(t.name, await file.readTensor(t.name));
+    await file.close();
+    return got;
+  }
+
   it('writes the transformers.js folder: q4 with MatMulNBits and fp32 ONNX matching the merged float64 model, the merged safetensors, config and classifier.json', async () => {
     const [baseDir, adapterDir, outDir] = [fresh(), fresh(), fresh()];
     const base = llamaTensors(true, 9);
@@ -502,18 +515,7 @@ describe('npm run merge-qlora', () => {
     await writeFile(join(baseDir, 'tokenizer.json'), '{"stand-in": true}');
     const adapter = await writeAdapter(adapterDir);
     await writeFile(join(adapterDir, 'classifier.json'), JSON.stringify({ labels: ['a', 'b'], prompt: '{text} ->' }));
-    const { stdout } = await promisify(execFile)('npx', [
-      'tsx',
-      'scripts/merge-qlora.ts',
-      '--base',
-      baseDir,
-      '--adapter',
-      adapterDir,
-      '--out',
-      outDir,
-      '--safetensors',
-      'f32',
-    ]);
+    const { stdout } = await mergeQlora(baseDir, adapterDir, outDir, '--safetensors', 'f32');
     expect(stdout).toMatch(/merged 6 projections/);
     expect(stdout).toMatch(/onnx\/model_q4\.onnx/);
     expect(JSON.parse(await readFile(join(outDir, 'config.json'), 'utf8'))).toMatchObject({
@@ -525,10 +527,7 @@ describe('npm run merge-qlora', () => {
     expect(JSON.parse(await readFile(join(outDir, 'classifier.json'), 'utf8'))).toMatchObject({ labels: ['a', 'b'] });
 
     const expected = expectedMerge(base, adapter, ALPHA / R);
-    const file = await SafetensorsFile.open(join(outDir, 'model.safetensors'));
-    const got = new Map<string, Float32Array>();
-    for (const t of file.tensors) got.set(t.name, await file.readTensor(t.name));
-    await file.close();
+    const got = await readMerged(outDir);
     expectClose(got, expected);
 
     const q4 = onnxProto.onnx.ModelProto.decode(await readFile(join(outDir, 'onnx', 'model_q4.onnx')));
@@ -549,26 +548,11 @@ describe('npm run merge-qlora', () => {
     const base = llamaTensors(false, 5);
     await writeBase(baseDir, base, { dtype: 'F32', tied: false });
     const adapter = await writeAdapter(adapterDir);
-    await promisify(execFile)('npx', [
-      'tsx',
-      'scripts/merge-qlora.ts',
-      '--base',
-      baseDir,
-      '--adapter',
-      adapterDir,
-      '--out',
-      outDir,
-      '--safetensors',
-      'f32',
-      '--base-nf4',
-    ]);
+    await mergeQlora(baseDir, adapterDir, outDir, '--safetensors', 'f32', '--base-nf4');
     const nf4Base = base.map((t) =>
       /_proj\.weight$/.test(t.name) ? { ...t, values: Float64Array.from(nf4RoundTrip(Float32Array.from(t.values), t.shape)) } : t,
     );
-    const file = await SafetensorsFile.open(join(outDir, 'model.safetensors'));
-    const got = new Map<string, Float32Array>();
-    for (const t of file.tensors) got.set(t.name, await file.readTensor(t.name));
-    await file.close();
+    const got = await readMerged(outDir);
     expectClose(got, expectedMerge(nf4Base, adapter, ALPHA / R));
     // The round trip really changed the projections (else this test would prove nothing).
     const q = base.find((t) => t.name === 'model.layers.0.self_attn.k_proj.weight')!;
@@ -579,18 +563,7 @@ describe('npm run merge-qlora', () => {
     const [baseDir, adapterDir, outDir] = [fresh(), fresh(), fresh()];
     await writeBase(baseDir, llamaTensors(false, 3), { dtype: 'F32', tied: false });
     await writeAdapter(adapterDir);
-    const { stderr } = await promisify(execFile)('npx', [
-      'tsx',
-      'scripts/merge-qlora.ts',
-      '--base',
-      baseDir,
-      '--adapter',
-      adapterDir,
-      '--out',
-      outDir,
-      '--fp32',
-      'no',
-    ]);
+    const { stderr } = await mergeQlora(baseDir, adapterDir, outDir, '--fp32', 'no');
     expect(stderr).toMatch(/no classifier\.json/);
     expect(stderr).toMatch(/no tokenizer\.json/);
     const written = await readdir(outDir, { recursive: true });
@@ -602,16 +575,7 @@ describe('npm run merge-qlora', () => {
     await writeBase(baseDir, llamaTensors(true, 3), { dtype: 'F32', tied: true });
     await writeFile(join(baseDir, 'config.json'), JSON.stringify({ ...toHfConfig(LLAMA_CONFIG), intermediate_size: 16 }));
     await writeAdapter(adapterDir);
-    const failure = await promisify(execFile)('npx', [
-      'tsx',
-      'scripts/merge-qlora.ts',
-      '--base',
-      baseDir,
-      '--adapter',
-      adapterDir,
-      '--out',
-      outDir,
-    ]).catch((error: { stderr: string; code: number }) => error);
+    const failure = await mergeQlora(baseDir, adapterDir, outDir).catch((error: { stderr: string; code: number }) => error);
     expect(failure).toMatchObject({ code: 1 });
     expect((failure as { stderr: string }).stderr).toMatch(
       /model\.layers\.0\.mlp\.gate_proj\.weight has shape \[12,8\], its config\.json implies \[16,8\]/,
