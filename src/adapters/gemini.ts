@@ -23,12 +23,13 @@
  * `mask` option is false; `Prediction.masked` says whether anything was replaced.
  */
 import { ApiError, GoogleGenAI, Type, type GenerateContentResponse } from '@google/genai';
-import type { AdapterHealth, AdapterState, ClassifyOptions, IntentAdapter, LoadOptions } from '../core/adapter';
+import type { ClassifyOptions } from '../core/adapter';
 import { AbortedError, IntentError, ModelUnavailableError, RemoteCallError, throwIfAborted } from '../core/errors';
 import { validateMessage } from '../core/input';
 import { BANKING77_LABELS } from '../core/labels';
-import type { Prediction } from '../core/prediction';
+import type { Device, Prediction } from '../core/prediction';
 import { maskPersonalData } from '../privacy/mask';
+import { AdapterLifecycle } from './adapter-lifecycle';
 
 export interface GeminiAdapterOptions {
   /** Gemini API key. Only for trying things out: in production use `baseUrl` with the bank's proxy. */
@@ -78,10 +79,8 @@ const INSTRUCTION =
   'You classify messages that customers send to their bank. Answer with the one intent label that best describes the message below.';
 const API_KEY_HEADER = 'x-goog-api-key';
 
-export class GeminiAdapter implements IntentAdapter {
+export class GeminiAdapter extends AdapterLifecycle {
   readonly id = MODEL_ID;
-  private state: AdapterState = 'idle';
-  private reason: string | undefined;
   private client: GoogleGenAI | undefined;
   /** Aborted by `dispose()`, so that calls in flight stop at once. */
   private readonly lifetime = new AbortController();
@@ -91,6 +90,7 @@ export class GeminiAdapter implements IntentAdapter {
   private readonly baseUrl: string;
 
   constructor(private readonly options: GeminiAdapterOptions = {}) {
+    super();
     this.model = options.model ?? GEMINI_DEFAULT_MODEL;
     this.labels = options.labels ?? BANKING77_LABELS;
     this.labelSet = new Set(this.labels);
@@ -102,21 +102,19 @@ export class GeminiAdapter implements IntentAdapter {
     return `${this.baseUrl}/${GEMINI_API_VERSION}/models/${this.model}:generateContent`;
   }
 
+  protected override get title(): string {
+    return 'The Gemini adapter';
+  }
+
   /**
    * Checks the configuration and creates the SDK client. Sends nothing: the first `classify` is
    * the first request (a check call would cost a request, and a proxy may only allow
    * `generateContent`).
    */
-  load(options: LoadOptions = {}): Promise<void> {
-    throwIfAborted(options.signal);
-    if (this.state === 'disposed') return Promise.reject(this.disposedError());
-    if (this.state === 'ready') return Promise.resolve();
+  protected runLoad(): Promise<Device> {
     const { apiKey, baseUrl } = this.options;
     if (!apiKey && !baseUrl) {
-      const error = new ModelUnavailableError('Gemini needs an API key or the URL of your proxy', MODEL_ID);
-      this.state = 'unavailable';
-      this.reason = error.message;
-      return Promise.reject(error);
+      return Promise.reject(new ModelUnavailableError('Gemini needs an API key or the URL of your proxy', MODEL_ID));
     }
     this.client = new GoogleGenAI({
       // Always explicit, so that the SDK never falls back to environment variables under Node
@@ -132,9 +130,7 @@ export class GeminiAdapter implements IntentAdapter {
         ...(apiKey ? {} : { headers: { [API_KEY_HEADER]: '' }, fetch: fetchWithoutEmptyKey }),
       },
     });
-    this.state = 'ready';
-    this.reason = undefined;
-    return Promise.resolve();
+    return Promise.resolve('remote');
   }
 
   async classify(text: string, options: ClassifyOptions = {}): Promise<Prediction> {
@@ -188,21 +184,10 @@ export class GeminiAdapter implements IntentAdapter {
     };
   }
 
-  health(): Promise<AdapterHealth> {
-    const health: AdapterHealth = { state: this.state };
-    if (this.state === 'ready') health.device = 'remote';
-    if (this.reason) health.reason = this.reason;
-    return Promise.resolve(health);
-  }
-
-  dispose(): Promise<void> {
-    if (this.state !== 'disposed') {
-      this.state = 'disposed';
-      this.reason = 'The Gemini adapter was disposed.';
-      this.client = undefined;
-      this.lifetime.abort();
-    }
-    return Promise.resolve();
+  override dispose(): Promise<void> {
+    this.client = undefined;
+    this.lifetime.abort();
+    return super.dispose();
   }
 
   /** The answer's text, which must be exactly one label; anything else is a non-retryable error. */
@@ -238,10 +223,6 @@ export class GeminiAdapter implements IntentAdapter {
     }
     const detail = error instanceof Error ? error.message : String(error);
     return new RemoteCallError(`The Gemini call failed: ${detail}`, undefined, false);
-  }
-
-  private disposedError(): ModelUnavailableError {
-    return new ModelUnavailableError('The Gemini adapter was disposed.', MODEL_ID);
   }
 }
 

@@ -11,13 +11,14 @@
  * pipeline, which reads `status`, `retryable` and `retryAfterMs` from the `RemoteCallError`s thrown
  * here. Personal data is masked before the text leaves the page.
  */
-import type { AdapterHealth, AdapterState, ClassifyOptions, IntentAdapter, LoadOptions, LoadProgress } from '../core/adapter';
-import { AbortedError, IntentError, ModelUnavailableError, RemoteCallError } from '../core/errors';
+import type { ClassifyOptions } from '../core/adapter';
+import { IntentError, ModelUnavailableError, RemoteCallError } from '../core/errors';
 import { validateMessage } from '../core/input';
 import { BANKING77_LABELS } from '../core/labels';
-import { DEFAULT_TOP_K, type Prediction, type ScoredIntent } from '../core/prediction';
+import { DEFAULT_TOP_K, type Device, type Prediction, type ScoredIntent } from '../core/prediction';
 import { maskPersonalData } from '../privacy/mask';
 import { abortReason, raceAbort } from '../core/abort';
+import { AdapterLifecycle } from './adapter-lifecycle';
 
 export interface VllmAdapterOptions {
   /** Server root, e.g. `https://llm.bank.internal`. A trailing `/v1` is accepted and dropped. */
@@ -45,22 +46,17 @@ const MAX_DETAIL_CHARS = 300;
 /** What one request to the model gives back, before the adapter adds the common fields. */
 type Answer = Pick<Prediction, 'intent' | 'confidence' | 'top'>;
 
-export class VllmAdapter implements IntentAdapter {
+export class VllmAdapter extends AdapterLifecycle {
   readonly id = ADAPTER_ID;
-  private state: AdapterState = 'idle';
-  private reason: string | undefined;
-  private loading: Promise<void> | undefined;
-  /** Cancels the running load; `undefined` when none runs. */
-  private loadController: AbortController | undefined;
   /** One per classify in flight, so that `dispose()` can cancel them. */
   private readonly inFlight = new Set<AbortController>();
-  private readonly progressListeners = new Set<(progress: LoadProgress) => void>();
   private readonly baseUrl: string;
   private readonly labels: readonly string[];
   private readonly labelSet: ReadonlySet<string>;
   private readonly fetch: typeof fetch;
 
   constructor(private readonly options: VllmAdapterOptions) {
+    super();
     this.baseUrl = options.baseUrl.trim().replace(/\/+$/, '').replace(/\/v1$/, '');
     this.labels = options.labels ?? BANKING77_LABELS;
     this.labelSet = new Set(this.labels);
@@ -68,23 +64,8 @@ export class VllmAdapter implements IntentAdapter {
     this.fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   }
 
-  /**
-   * Checks that the server is up (`GET /health`) and serves the model (`GET /v1/models`).
-   * Concurrent calls share one check. Aborting any caller's signal cancels the check and every
-   * waiting call rejects with `AbortedError`; a later `load()` starts over.
-   */
-  async load(options: LoadOptions = {}): Promise<void> {
-    if (options.signal?.aborted) throw abortReason(options.signal);
-    if (this.state === 'disposed') throw disposedError();
-    if (this.state === 'ready') return;
-    const listener = options.onProgress;
-    if (listener) this.progressListeners.add(listener);
-    try {
-      if (this.state !== 'loading' || !this.loading) this.loading = this.startLoad();
-      await raceAbort(this.loading, options.signal, () => this.cancelLoad());
-    } finally {
-      if (listener) this.progressListeners.delete(listener);
-    }
+  protected override get title(): string {
+    return 'The vLLM adapter';
   }
 
   async classify(text: string, options: ClassifyOptions = {}): Promise<Prediction> {
@@ -92,7 +73,7 @@ export class VllmAdapter implements IntentAdapter {
     if (signal?.aborted) throw abortReason(signal);
     // First, before any request: an empty message never reaches the server.
     const message = validateMessage(text);
-    if (this.state === 'disposed') throw disposedError();
+    if (this.state === 'disposed') throw this.disposedError();
     // Aborting this call stops only its wait: the check it waits for may serve other calls.
     if (this.state !== 'ready') await raceAbort(this.load(), signal, () => undefined);
 
@@ -120,8 +101,7 @@ export class VllmAdapter implements IntentAdapter {
     } catch (error) {
       if (error instanceof RemoteCallError && error.status === 404 && this.state === 'ready') {
         // The model went away: say so, and check the model list again on the next call.
-        this.state = 'unavailable';
-        this.reason = error.message;
+        this.markUnavailable(error.message);
       }
       throw error;
     } finally {
@@ -129,71 +109,30 @@ export class VllmAdapter implements IntentAdapter {
     }
   }
 
-  health(): Promise<AdapterHealth> {
-    const health: AdapterHealth = { state: this.state };
-    if (this.state === 'ready') health.device = 'remote';
-    if (this.reason) health.reason = this.reason;
-    return Promise.resolve(health);
+  override dispose(): Promise<void> {
+    for (const controller of this.inFlight) controller.abort(this.disposedError());
+    this.inFlight.clear();
+    return super.dispose();
   }
 
-  dispose(): Promise<void> {
-    if (this.state !== 'disposed') {
-      this.state = 'disposed';
-      this.reason = disposedError().message;
-      this.loadController?.abort(disposedError());
-      this.loadController = undefined;
-      this.loading = undefined;
-      for (const controller of this.inFlight) controller.abort(disposedError());
-      this.inFlight.clear();
+  /** Checks that the server is up (`GET /health`) and serves the model (`GET /v1/models`). */
+  protected async runLoad(signal: AbortSignal): Promise<Device> {
+    if (!this.baseUrl || !this.options.model || this.labels.length === 0) {
+      throw new ModelUnavailableError('vLLM is not configured: set the server URL, the model name and the labels.', ADAPTER_ID);
     }
-    return Promise.resolve();
-  }
-
-  private async startLoad(): Promise<void> {
-    const controller = new AbortController();
-    this.loadController = controller;
-    this.state = 'loading';
-    this.reason = undefined;
-    try {
-      if (!this.baseUrl || !this.options.model || this.labels.length === 0) {
-        throw new ModelUnavailableError('vLLM is not configured: set the server URL, the model name and the labels.', ADAPTER_ID);
-      }
-      const call = { signal: controller.signal, callerSignal: undefined };
-      this.progress({ stage: 'checking the vLLM server', loaded: 0, total: 0 });
-      await this.request('GET', '/health', undefined, call);
-      this.progress({ stage: 'listing the vLLM models', loaded: 0, total: 0 });
-      const served = parseModelList(await this.request('GET', '/v1/models', undefined, call));
-      if (!served.includes(this.options.model)) {
-        const available = served.length > 0 ? served.join(', ') : 'none';
-        throw new ModelUnavailableError(
-          `The vLLM server at ${this.baseUrl} does not serve the model "${this.options.model}"; it serves: ${available}.`,
-          ADAPTER_ID,
-        );
-      }
-      if (this.loadController !== controller) throw new AbortedError('The vLLM check was cancelled.');
-      this.state = 'ready';
-      this.loadController = undefined;
-    } catch (error) {
-      // A cancelled or disposed load has already set the state; leave it.
-      if (this.loadController === controller) {
-        this.loadController = undefined;
-        this.state = 'unavailable';
-        this.reason = error instanceof Error ? error.message : String(error);
-      }
-      throw error;
+    const call = { signal, callerSignal: undefined };
+    this.progress({ stage: 'checking the vLLM server', loaded: 0, total: 0 });
+    await this.request('GET', '/health', undefined, call);
+    this.progress({ stage: 'listing the vLLM models', loaded: 0, total: 0 });
+    const served = parseModelList(await this.request('GET', '/v1/models', undefined, call));
+    if (!served.includes(this.options.model)) {
+      const available = served.length > 0 ? served.join(', ') : 'none';
+      throw new ModelUnavailableError(
+        `The vLLM server at ${this.baseUrl} does not serve the model "${this.options.model}"; it serves: ${available}.`,
+        ADAPTER_ID,
+      );
     }
-  }
-
-  private cancelLoad(): void {
-    if (this.state !== 'loading') return;
-    this.loadController?.abort();
-    this.loadController = undefined;
-    this.loading = undefined;
-    this.state = 'idle';
-  }
-
-  private progress(progress: LoadProgress): void {
-    for (const listener of this.progressListeners) listener(progress);
+    return 'remote';
   }
 
   private async askChat(text: string, call: Call): Promise<Answer> {
@@ -415,10 +354,6 @@ function parseModelList(body: unknown): string[] {
 /** The server answered 200 with something that is not one of our labels: fall back, do not retry. */
 function notALabel(what: string, status = 200): RemoteCallError {
   return new RemoteCallError(`vLLM answered something that is not a label: ${what}`, status, false);
-}
-
-function disposedError(): ModelUnavailableError {
-  return new ModelUnavailableError('The vLLM adapter was disposed.', ADAPTER_ID);
 }
 
 /** Node's fetch says `fetch failed` and puts the reason (`ECONNREFUSED`) in `cause`. */

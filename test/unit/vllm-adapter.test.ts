@@ -90,6 +90,18 @@ describe('VllmAdapter load', () => {
     await vllm.load();
     expect((await vllm.health()).state).toBe('ready');
   });
+
+  it('stops the check on dispose: the waiting load rejects, and the adapter stays disposed', async () => {
+    server.setDelay(10_000);
+    const vllm = adapter();
+    const pending = vllm.load();
+    await server.waitForRequests(1);
+    await vllm.dispose();
+    expect(await failure(pending)).toBeInstanceOf(ModelUnavailableError);
+    await expect(server.outcome(server.requests[0]!)).resolves.toBe('cancelled');
+    expect(await vllm.health()).toEqual({ state: 'disposed', reason: 'The vLLM adapter was disposed.' });
+    expect(await failure(vllm.load())).toBeInstanceOf(ModelUnavailableError);
+  });
 });
 
 describe('VllmAdapter in chat mode', () => {

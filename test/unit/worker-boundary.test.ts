@@ -103,22 +103,34 @@ function instrumentedOrt() {
 
 const adapters: CustomAdapter[] = [];
 
+/** A "worker" the adapter started, and whether it has stopped it. */
+interface StartedWorker {
+  port: MessagePort;
+  terminated: boolean;
+}
+
 /**
  * An adapter whose "worker" is the host at the other end of a MessageChannel. The host sees Node's
  * own surroundings (no `navigator.gpu`, not cross-origin isolated) unless a test overrides them.
  */
-function connect(options: { ort?: WebOrtModule; environment?: Partial<HostEnvironment>; preferWebGPU?: boolean } = {}): CustomAdapter {
-  const host = createWorkerHost(options.ort ?? ort, { ...defaultEnvironment(), ...options.environment });
+function connect(
+  options: { ort?: WebOrtModule; environment?: Partial<HostEnvironment>; preferWebGPU?: boolean; started?: StartedWorker[] } = {},
+): CustomAdapter {
   const adapter = new CustomAdapter({
     modelBaseUrl: modelBase,
     ortBaseUrl: ORT_BASE,
     preferWebGPU: options.preferWebGPU ?? true,
     createWorker: () => {
+      // A fresh host per worker, as a real worker starts from nothing.
+      const host = createWorkerHost(options.ort ?? ort, { ...defaultEnvironment(), ...options.environment });
       const { port1, port2 } = new MessageChannel();
       installTypedErrors();
       expose(host, port2);
+      const started: StartedWorker = { port: port1, terminated: false };
+      options.started?.push(started);
       return Object.assign(port1, {
         terminate: () => {
+          started.terminated = true;
           port1.close();
           port2.close();
           // A terminated worker takes its session with it; here the host stays, so free it.
@@ -255,6 +267,31 @@ describe('CustomAdapter over the worker boundary', () => {
     await loading;
     expect((await adapter.health()).state).toBe('ready');
     expect((await adapter.classify('where is my card')).device).toBe('wasm');
+  });
+
+  test('aborting the load stops its worker, and the next load starts a fresh one', async () => {
+    const started: StartedWorker[] = [];
+    const adapter = connect({ started });
+    const controller = new AbortController();
+    const loading = adapter.load({ signal: controller.signal });
+    controller.abort();
+    await expect(loading).rejects.toBeInstanceOf(AbortedError);
+    expect(await adapter.health()).toEqual({ state: 'idle' });
+    expect(started.map((w) => w.terminated)).toEqual([true]);
+    await adapter.load();
+    expect(started.map((w) => w.terminated)).toEqual([true, false]);
+    expect(await adapter.health()).toEqual({ state: 'ready', device: 'wasm' });
+  });
+
+  test('a worker that dies makes the adapter unavailable with the reason; the next call starts a fresh one', async () => {
+    const started: StartedWorker[] = [];
+    const adapter = connect({ started });
+    const before = await adapter.classify('where is my card');
+    started[0]!.port.dispatchEvent(Object.assign(new Event('error', { cancelable: true }), { message: 'out of memory' }));
+    expect(await adapter.health()).toEqual({ state: 'unavailable', reason: 'The model worker stopped: out of memory.' });
+    expect(started.map((w) => w.terminated)).toEqual([true]);
+    expect(answer(await adapter.classify('where is my card'))).toEqual(answer(before));
+    expect(started.map((w) => w.terminated)).toEqual([true, false]);
   });
 
   test('an empty message is rejected before any model call', async () => {
