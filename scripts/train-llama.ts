@@ -74,6 +74,9 @@ async function writeStageRecord(label: string, dir: string, fields: object, step
   console.log(`${label}: ${(result.seconds / 60).toFixed(1)} min, final loss ${finalLoss.toFixed(3)} → ${dir}`);
 }
 
+/** The labels and prompt the runtime reads, beside an adapter (merge-qlora copies it into the model folder). */
+const writeClassifierSpec = (dir: string) => writeFile(join(dir, 'classifier.json'), prettyJson(classifierSpec()));
+
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 async function trainBase(work: string, maxSteps?: number): Promise<void> {
@@ -113,7 +116,7 @@ async function trainAdapter(work: string, s: QloraSettings, maxSteps?: number): 
   });
   const dir = join(work, 'adapter');
   await writePeftAdapter(dir, result.adapterConfig, result.adapter);
-  await writeFile(join(dir, 'classifier.json'), prettyJson(classifierSpec()));
+  await writeClassifierSpec(dir);
   await writeStageRecord('qlora', dir, { settings: s, examples: examples.length }, loop.steps, result);
 }
 
@@ -155,7 +158,7 @@ async function mergeAndReport(work: string, out: string, argv: string[], evalLim
   const zero = join(work, 'zero-adapter');
   const config = fromHfConfig(JSON.parse(await readFile(join(out, 'config.json'), 'utf8')));
   await writeZeroAdapter(zero, config, QLORA_SETTINGS.targetModules);
-  await writeFile(join(zero, 'classifier.json'), prettyJson(classifierSpec()));
+  await writeClassifierSpec(zero);
   await merge(zero, join(work, 'base-merged'), false); // evaluated on q4 only: no float32 graph
   const baseValidation = await evaluateDir('base alone, validation', join(work, 'base-merged'), validationRows);
 

@@ -71,6 +71,15 @@ export abstract class AdapterLifecycle implements IntentAdapter {
     return Promise.resolve();
   }
 
+  /**
+   * What `classify` does before its work: refuse after dispose, and wait for the load when not ready.
+   * Aborting `signal` stops only this wait: the load may serve other calls.
+   */
+  protected async whenLoaded(signal: AbortSignal | undefined): Promise<void> {
+    if (this.state === 'disposed') throw this.disposedError();
+    if (this.state !== 'ready') await raceAbort(this.load(), signal, () => undefined);
+  }
+
   /** Tells the callers of `load()` that are waiting now how the load is going. */
   protected progress(progress: LoadProgress): void {
     for (const listener of this.progressListeners) listener(progress);

@@ -137,8 +137,7 @@ export class GeminiAdapter extends AdapterLifecycle {
     const { signal } = options;
     throwIfAborted(signal);
     const message = validateMessage(text);
-    if (this.state === 'disposed') throw this.disposedError();
-    if (this.state !== 'ready') await this.load({ signal });
+    await this.whenLoaded(signal);
     const client = this.client;
     if (!client) throw new ModelUnavailableError(this.reason ?? 'Gemini is not configured.', MODEL_ID);
 

@@ -17,7 +17,7 @@ import { validateMessage } from '../core/input';
 import { BANKING77_LABELS } from '../core/labels';
 import { DEFAULT_TOP_K, type Device, type Prediction, type ScoredIntent } from '../core/prediction';
 import { maskPersonalData } from '../privacy/mask';
-import { abortReason, raceAbort } from '../core/abort';
+import { abortReason } from '../core/abort';
 import { AdapterLifecycle } from './adapter-lifecycle';
 
 export interface VllmAdapterOptions {
@@ -73,9 +73,7 @@ export class VllmAdapter extends AdapterLifecycle {
     if (signal?.aborted) throw abortReason(signal);
     // First, before any request: an empty message never reaches the server.
     const message = validateMessage(text);
-    if (this.state === 'disposed') throw this.disposedError();
-    // Aborting this call stops only its wait: the check it waits for may serve other calls.
-    if (this.state !== 'ready') await raceAbort(this.load(), signal, () => undefined);
+    await this.whenLoaded(signal);
 
     const { text: sent, masked } = this.options.mask === false ? { text: message, masked: false } : maskPersonalData(message);
     const controller = new AbortController();

@@ -52,9 +52,7 @@ export abstract class WorkerAdapter<Request, Info extends { device: Device }> ex
     throwIfAborted(signal);
     // Checked here, before any messaging: an empty message never reaches the model.
     const message = validateMessage(text);
-    if (this.state === 'disposed') throw this.disposedError();
-    // Aborting this call stops only its wait: the load it waits for may serve other calls.
-    if (this.state !== 'ready') await raceAbort(this.load(), signal, () => undefined);
+    await this.whenLoaded(signal);
     const connection = this.connection;
     if (this.state !== 'ready' || !connection)
       throw new ModelUnavailableError(this.reason ?? `The ${this.id} model is not loaded.`, this.id);

@@ -64,6 +64,27 @@ export interface LoraMergeSummary {
   readonly scale: number;
 }
 
+/** PEFT's name for one half of the LoRA pair on `modulePath` (e.g. `model.layers.0.self_attn.q_proj`). */
+export function peftLoraName(modulePath: string, half: 'lora_A' | 'lora_B'): string {
+  return `${PEFT_PREFIX}${modulePath}.${half}.weight`;
+}
+
+/** The `adapter_config.json` PEFT writes for a plain LoRA on a causal LM (what parseAdapterConfig reads). */
+export function peftLoraConfig(r: number, alpha: number, targetModules: readonly LlamaProjection[]): Record<string, unknown> {
+  return {
+    peft_type: 'LORA',
+    task_type: 'CAUSAL_LM',
+    r,
+    lora_alpha: alpha,
+    lora_dropout: 0,
+    target_modules: [...targetModules],
+    bias: 'none',
+    use_rslora: false,
+    use_dora: false,
+    fan_in_fan_out: false,
+  };
+}
+
 /** Parses `adapter_config.json`, refusing what this merge cannot do faithfully. */
 export function parseAdapterConfig(raw: unknown, file: string): LoraAdapterConfig {
   const fail = (why: string) => new LoraMergeError(`${file}: ${why}`, file);

@@ -17,7 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ropeInverseFrequencies, validateLlamaConfig, type LlamaConfig } from './config';
-import type { LlamaProjection } from './merge';
+import { peftLoraName, type LlamaProjection } from './merge';
 import { llamaParameterShapes, type LlamaTensor, type LlamaWeights } from './reference';
 import { embeddingLookup, matMul } from '../custom/tf-ops';
 import { mulberry32 } from '../custom/random';
@@ -193,7 +193,7 @@ export class LlamaTfModel {
         ['lora_B', bT],
       ] as const) {
         const value = tf.tidy(() => t.transpose());
-        out[`base_model.model.${path}.${kind}.weight`] = { shape: value.shape.slice(), data: Float32Array.from(value.dataSync()) };
+        out[peftLoraName(path, kind)] = { shape: value.shape.slice(), data: Float32Array.from(value.dataSync()) };
         value.dispose();
       }
     }

@@ -5,7 +5,7 @@
  * a PEFT adapter (`base_model.model.<module>.lora_A.weight` ...) that merge.ts can merge.
  */
 import type { LlamaConfig } from './config';
-import type { LlamaProjection } from './merge';
+import { peftLoraConfig, type LlamaProjection } from './merge';
 import { nf4RoundTrip } from './nf4';
 import type { LlamaTensor, LlamaWeights } from './reference';
 import { LlamaTfModel } from './tf-model';
@@ -59,18 +59,7 @@ export function trainQlora(o: TrainQloraOptions): TrainQloraResult {
     return {
       ...result,
       adapter: model.adapterWeights(),
-      adapterConfig: {
-        peft_type: 'LORA',
-        task_type: 'CAUSAL_LM',
-        r: o.r,
-        lora_alpha: o.alpha,
-        lora_dropout: 0,
-        target_modules: [...o.targetModules],
-        bias: 'none',
-        use_rslora: false,
-        use_dora: false,
-        fan_in_fan_out: false,
-      },
+      adapterConfig: peftLoraConfig(o.r, o.alpha, o.targetModules),
     };
   } finally {
     model.dispose();

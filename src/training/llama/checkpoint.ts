@@ -9,6 +9,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromHfConfig, type LlamaConfig } from '../../models/llama/config';
 import { prettyJson, writeHfMetadata } from '../../models/llama/hf-folder';
+import { peftLoraConfig, peftLoraName, type LlamaProjection } from '../../models/llama/merge';
 import { llamaParameterShapes, type LlamaTensor, type LlamaWeights } from '../../models/llama/reference';
 import { SafetensorsCheckpoint, SafetensorsWriter } from '../../models/llama/safetensors';
 import { toHfTokenizerFiles, wordPieceFromHfTokenizer } from '../../tokenizer/hf-tokenizer';
@@ -53,23 +54,15 @@ export async function readHfLlama(dir: string): Promise<HfLlama> {
  * A PEFT adapter of rank 1 whose A and B are zeros: merging it changes nothing but the route the
  * weights take (NF4, q4), so the base alone can be measured exactly as the merged model is.
  */
-export async function writeZeroAdapter(dir: string, config: LlamaConfig, targetModules: readonly string[]): Promise<void> {
+export async function writeZeroAdapter(dir: string, config: LlamaConfig, targetModules: readonly LlamaProjection[]): Promise<void> {
   const tensors: Record<string, LlamaTensor> = {};
   for (const [name, [rows, cols]] of Object.entries(llamaParameterShapes(config))) {
     const module = name.replace(/\.weight$/, '');
     if (!targetModules.some((m) => module.endsWith(`.${m}`))) continue;
-    tensors[`base_model.model.${module}.lora_A.weight`] = { shape: [1, cols!], data: new Float32Array(cols!) };
-    tensors[`base_model.model.${module}.lora_B.weight`] = { shape: [rows!, 1], data: new Float32Array(rows!) };
+    tensors[peftLoraName(module, 'lora_A')] = { shape: [1, cols!], data: new Float32Array(cols!) };
+    tensors[peftLoraName(module, 'lora_B')] = { shape: [rows!, 1], data: new Float32Array(rows!) };
   }
-  const adapterConfig = {
-    peft_type: 'LORA',
-    task_type: 'CAUSAL_LM',
-    r: 1,
-    lora_alpha: 1,
-    target_modules: [...targetModules],
-    bias: 'none',
-  };
-  await writePeftAdapter(dir, adapterConfig, tensors);
+  await writePeftAdapter(dir, peftLoraConfig(1, 1, targetModules), tensors);
 }
 
 export async function writePeftAdapter(
