@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
+import { readFileSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { LlamaConfig } from '../../src/models/llama/config';
 import { exportLlamaOnnx, llamaQ4Weights } from '../../src/models/llama/onnx-export';
@@ -144,6 +145,16 @@ describe('Llama ONNX export, tied q4', () => {
     const reference = llamaQ4Weights(w);
     expect(reference['lm_head.weight']?.shape).toEqual([tied.vocab_size, tied.hidden_size]);
     await checkAgainstReference(bytes, tied, reference);
+  });
+});
+
+describe('the bundled demo, public/models/llama-qlora', () => {
+  it('onnx/model_q4.onnx weighs at most 30 MB and runs every projection and the head as MatMulNBits', () => {
+    const dir = 'public/models/llama-qlora';
+    const q4 = `${dir}/onnx/model_q4.onnx`;
+    const layers = (JSON.parse(readFileSync(`${dir}/config.json`, 'utf8')) as { num_hidden_layers: number }).num_hidden_layers;
+    expect(statSync(q4).size).toBeLessThanOrEqual(30_000_000);
+    expect(opTypes(readFileSync(q4)).filter((op) => op === 'com.microsoft:MatMulNBits')).toHaveLength(7 * layers + 1);
   });
 });
 
