@@ -1,9 +1,11 @@
 /**
  * npm run train -- [--data data/banking77/train.csv] [--out public/models/custom] [--test FILE]
- *                  [--members 4] [--epochs 20] [--seed N] [--vocab-size 2000] [--parallel 2] [--weights int8|fp32]
+ *                  [--members 5] [--epochs 16] [--seed N] [--vocab-size 3000] [--parallel 2] [--weights int8|fp32]
+ *                  [--no-negatives]
  *
  * Trains the custom model from a CSV with columns `text,label` (Banking77's `text,category` works
- * too); the label set comes from the data. Finished members are cached in --cache-dir, so an
+ * too); the label set comes from the data. Rows labelled `out_of_scope` are negative examples, and
+ * the bundled ones (HWU64, SNIPS, generated) are added unless --no-negatives. Finished members are cached in --cache-dir, so an
  * interrupted run resumes where it stopped.
  */
 import { availableParallelism } from 'node:os';
@@ -30,6 +32,7 @@ runCli(async () => {
       lr: { type: 'string' },
       parallel: { type: 'string' },
       weights: { type: 'string', default: 'int8' },
+      'no-negatives': { type: 'boolean', default: false },
     },
   });
   if (values.weights !== 'int8' && values.weights !== 'fp32') throw new Error(`--weights must be int8 or fp32, got "${values.weights}"`);
@@ -48,6 +51,7 @@ runCli(async () => {
     cacheDir: values['cache-dir'],
     parallel: positiveInt(values.parallel, 'parallel', availableParallelism()),
     weights: values.weights,
+    negatives: !values['no-negatives'],
     // Banking77's test split is reported in the model card when training on Banking77's train split.
     test: values.test ?? (values.data === BANKING77_TRAIN ? BANKING77_TEST : undefined),
     command: ['npm run train', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),

@@ -46,7 +46,7 @@ export abstract class InProcessAdapter<Engine extends ServedEngine> implements I
     if (!engine) throw this.disposedError();
     // One model call is short: checking the signal just before it is enough.
     throwIfAborted(options.signal);
-    return engine.classify(message, options.topK ?? DEFAULT_TOP_K);
+    return engine.classify(message, { topK: options.topK, oosThreshold: options.oosThreshold });
   }
 
   health(): Promise<AdapterHealth> {

@@ -6,7 +6,7 @@
  * and what to ask it to load; the worker exposes a `WorkerEngineApi` with comlink.
  */
 import { releaseProxy, proxy, wrap, type Remote, type UnproxyOrClone } from 'comlink';
-import type { ClassifyOptions, LoadProgress } from '../core/adapter';
+import type { ClassifyOptions, EngineClassifyOptions, LoadProgress } from '../core/adapter';
 import { ModelUnavailableError, throwIfAborted } from '../core/errors';
 import { validateMessage } from '../core/input';
 import type { Device, Prediction } from '../core/prediction';
@@ -18,7 +18,7 @@ import { AdapterLifecycle } from './adapter-lifecycle';
 export interface WorkerEngineApi<Request, Info extends { device: Device }> {
   load(request: Request, onProgress?: (progress: LoadProgress) => void): Promise<Info>;
   /** `requestId` lets `cancel` drop the call while it still waits for its turn. */
-  classify(requestId: number, text: string, topK?: number): Promise<Prediction>;
+  classify(requestId: number, text: string, options?: EngineClassifyOptions): Promise<Prediction>;
   cancel(requestId: number): void;
   dispose(): Promise<void>;
 }
@@ -48,7 +48,7 @@ export abstract class WorkerAdapter<Request, Info extends { device: Device }> ex
   protected abstract loadRequest(): Request;
 
   async classify(text: string, options: ClassifyOptions = {}): Promise<Prediction> {
-    const { signal, topK } = options;
+    const { signal, topK, oosThreshold } = options;
     throwIfAborted(signal);
     // Checked here, before any messaging: an empty message never reaches the model.
     const message = validateMessage(text);
@@ -59,7 +59,7 @@ export abstract class WorkerAdapter<Request, Info extends { device: Device }> ex
 
     const requestId = this.nextRequestId++;
     const started = performance.now();
-    const answer = Promise.race([connection.remote.classify(requestId, message, topK), connection.died]);
+    const answer = Promise.race([connection.remote.classify(requestId, message, { topK, oosThreshold }), connection.died]);
     const prediction = await raceAbort(answer, signal, () => void connection.remote.cancel(requestId).catch(() => undefined));
     return { ...prediction, latency_ms: performance.now() - started };
   }

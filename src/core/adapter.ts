@@ -18,6 +18,13 @@ export interface ClassifyOptions {
   signal?: AbortSignal;
   /** How many labels to return in `top` (default 5). */
   topK?: number;
+  /**
+   * Out-of-scope threshold for the on-device models: answer `out_of_scope` when the best in-scope
+   * label's probability is below it. 0 turns rejection off (the best in-scope label always
+   * answers); undefined uses the threshold stored with the model (chosen on validation data).
+   * Remote models decide for themselves and ignore it.
+   */
+  oosThreshold?: number;
 }
 
 export type AdapterState = 'idle' | 'loading' | 'ready' | 'unavailable' | 'disposed';
@@ -45,3 +52,6 @@ export interface IntentAdapter {
   /** Frees the model, the worker and any GPU memory. The adapter cannot be used afterwards. */
   dispose(): Promise<void>;
 }
+
+/** What an engine (in a worker or in process) takes per call: the model-facing part of `ClassifyOptions`. */
+export type EngineClassifyOptions = Pick<ClassifyOptions, 'topK' | 'oosThreshold'>;

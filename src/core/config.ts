@@ -8,9 +8,11 @@
  *       VITE_FALLBACK=vllm,custom                 the fallback chain, in order
  *       VITE_ESCALATE_BELOW=0.5                   confidence cascade threshold (0-1)
  *       VITE_LLAMA_ALLOW_WASM=true                run llama-qlora on WebAssembly where WebGPU is missing
+ *       VITE_OOS_THRESHOLD=0.4                    out-of-scope threshold (0 = off; unset = the model's own)
+ *       VITE_OOS_ESCALATE=true                    send on-device out_of_scope answers on to the remote models
  *       VITE_VLLM_URL=https://vllm.bank.internal  VITE_VLLM_MODEL=…  VITE_VLLM_MODE=chat | classify
  *       VITE_GEMINI_BASE_URL=https://proxy.bank   VITE_GEMINI_MODEL=gemini-2.5-flash
- *  3. URL parameters: `?model=gemini&fallback=custom&escalate=0.6`, `?llama_wasm=1`;
+ *  3. URL parameters: `?model=gemini&fallback=custom&escalate=0.6`, `?llama_wasm=1`, `?oos_threshold=0.3`;
  *  4. what the user picks in the UI, or what code passes (`overrides`).
  *
  * API keys are never read from env or URLs: anything in env ends up in the built bundle, and a
@@ -33,6 +35,13 @@ export interface RuntimeConfig {
    * unless `allowWasm` lets it run on WebAssembly (correct, but slow for a large model).
    */
   llama: { allowWasm: boolean };
+  /**
+   * Out-of-scope answers. `threshold`: answer `out_of_scope` when the best in-scope label's
+   * probability is below it (0 = never; undefined = the threshold stored with each on-device
+   * model). `escalate`: whether an on-device `out_of_scope` goes on to the remote models in the
+   * chain (off by default: "not banking" is an answer, and the text stays on the device).
+   */
+  outOfScope: { threshold?: number; escalate: boolean };
   vllm: { url?: string; model?: string; mode: 'chat' | 'classify'; apiKey?: string };
   gemini: { baseUrl?: string; model: string; apiKey?: string };
 }
@@ -41,6 +50,7 @@ export const DEFAULT_CONFIG: RuntimeConfig = {
   model: 'custom',
   fallback: [],
   llama: { allowWasm: false },
+  outOfScope: { escalate: false },
   vllm: { mode: 'chat' },
   gemini: { model: 'gemini-2.5-flash' },
 };
@@ -53,6 +63,8 @@ export const CONFIG_ENV_KEYS = [
   'VITE_FALLBACK',
   'VITE_ESCALATE_BELOW',
   'VITE_LLAMA_ALLOW_WASM',
+  'VITE_OOS_THRESHOLD',
+  'VITE_OOS_ESCALATE',
   'VITE_VLLM_URL',
   'VITE_VLLM_MODEL',
   'VITE_VLLM_MODE',
@@ -65,6 +77,7 @@ export interface ConfigOverrides {
   fallback?: string[];
   escalateBelow?: number;
   llama?: Partial<RuntimeConfig['llama']>;
+  outOfScope?: Partial<RuntimeConfig['outOfScope']>;
   vllm?: Partial<RuntimeConfig['vllm']>;
   gemini?: Partial<RuntimeConfig['gemini']>;
 }
@@ -92,6 +105,9 @@ export function resolveConfig(sources: { env?: EnvSource; params?: URLSearchPara
   const escalateBelow = o.escalateBelow ?? (escalateText === undefined ? undefined : Number(escalateText));
   const vllmMode = o.vllm?.mode ?? env('VITE_VLLM_MODE') ?? DEFAULT_CONFIG.vllm.mode;
   const llamaWasmText = param('llama_wasm') ?? env('VITE_LLAMA_ALLOW_WASM');
+  const oosThresholdText = param('oos_threshold') ?? env('VITE_OOS_THRESHOLD');
+  const oosThreshold = o.outOfScope?.threshold ?? (oosThresholdText === undefined ? undefined : Number(oosThresholdText));
+  const oosEscalateText = param('oos_escalate') ?? env('VITE_OOS_ESCALATE');
 
   const config: RuntimeConfig = {
     model: modelId(model, 'model'),
@@ -100,6 +116,11 @@ export function resolveConfig(sources: { env?: EnvSource; params?: URLSearchPara
       allowWasm:
         o.llama?.allowWasm ??
         (llamaWasmText === undefined ? DEFAULT_CONFIG.llama.allowWasm : flag(llamaWasmText, 'llama_wasm (VITE_LLAMA_ALLOW_WASM)')),
+    },
+    outOfScope: {
+      escalate:
+        o.outOfScope?.escalate ??
+        (oosEscalateText === undefined ? DEFAULT_CONFIG.outOfScope.escalate : flag(oosEscalateText, 'oos_escalate (VITE_OOS_ESCALATE)')),
     },
     vllm: {
       url: optionalUrl(o.vllm?.url ?? env('VITE_VLLM_URL'), 'vLLM URL'),
@@ -118,7 +139,14 @@ export function resolveConfig(sources: { env?: EnvSource; params?: URLSearchPara
       invalid(`escalate-below must be a number between 0 and 1, got "${escalateText ?? escalateBelow}"`);
     config.escalateBelow = escalateBelow;
   }
+  if (oosThreshold !== undefined) config.outOfScope.threshold = checkOosThreshold(oosThreshold, oosThresholdText);
   return config;
+}
+
+/** An out-of-scope threshold is a probability: 0 (rejection off) to 1 (reject everything). */
+export function checkOosThreshold(value: number, text: string | number = value): number {
+  if (!(value >= 0 && value <= 1)) invalid(`The out-of-scope threshold must be a number between 0 and 1 (0 turns it off), got "${text}"`);
+  return value;
 }
 
 function modelId(value: string, setting: string): ModelId {

@@ -14,3 +14,9 @@ export function isBanking77Label(value: string): boolean {
 }
 
 const BANKING77_SET = new Set(BANKING77_LABELS);
+
+/**
+ * The reserved answer "none of the intents": small talk, another domain, gibberish. Never one of a
+ * model's in-scope labels; rows with this label in a training CSV are negative examples.
+ */
+export const OUT_OF_SCOPE = 'out_of_scope';

@@ -14,11 +14,22 @@ export interface ScoredIntent {
  * JSON that the command line prints and the benchmark exports, so one object serves all three.
  */
 export interface Prediction {
-  /** The winning label. */
+  /**
+   * The winning label, or `out_of_scope` (`OUT_OF_SCOPE` in core/labels.ts) when the message is
+   * none of the model's intents: small talk, another domain, gibberish, another language.
+   */
   intent: string;
-  /** Calibrated probability of `intent` (temperature-scaled on a validation split), in [0, 1]. */
+  /**
+   * Calibrated probability of `intent` (temperature-scaled on a validation split), in [0, 1].
+   * For `out_of_scope` it is the probability that the best in-scope label is wrong
+   * (`1 - top[0].score` on the on-device models); a remote model without scores reports 1.
+   */
   confidence: number;
-  /** The k best labels with their probabilities, best first; `top[0].intent === intent`. */
+  /**
+   * The k best in-scope labels with their probabilities, best first, never `out_of_scope`. For an
+   * in-scope answer `top[0].intent === intent`; for `out_of_scope` it says what the message was
+   * closest to (empty when a remote model gave no scores).
+   */
   top: ScoredIntent[];
   /** Id of the model that answered, e.g. `custom`. */
   model: string;

@@ -4,10 +4,11 @@
  * onnxruntime-node and a folder. So the CLI's figures and the browser's come from one code path.
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
-import type { LoadProgress } from '../core/adapter';
+import type { EngineClassifyOptions, LoadProgress } from '../core/adapter';
 import { ModelFileError, throwIfAborted } from '../core/errors';
 import { validateMessage } from '../core/input';
-import { DEFAULT_TOP_K, type Device, type Prediction, type ScoredIntent } from '../core/prediction';
+import { decide, effectiveThreshold } from '../core/out-of-scope';
+import { DEFAULT_TOP_K, type Device, type Prediction } from '../core/prediction';
 import { parseModelConfig, type CustomModelConfig } from '../models/custom/config';
 import { WordPieceTokenizer, type WordPieceJson } from '../tokenizer/wordpiece';
 import type { ModelSource } from './model-source';
@@ -85,8 +86,8 @@ export class CustomEngine {
     return this.config.labels;
   }
 
-  async classify(text: string, topK = DEFAULT_TOP_K): Promise<Prediction> {
-    const [prediction] = await this.classifyBatch([text], topK);
+  async classify(text: string, options: EngineClassifyOptions = {}): Promise<Prediction> {
+    const [prediction] = await this.classifyBatch([text], options);
     return prediction!;
   }
 
@@ -94,7 +95,14 @@ export class CustomEngine {
    * Classifies several messages in one model call (padded to the longest). Each prediction's
    * `latency_ms` is the whole batch's time: divide by the count for throughput.
    */
-  async classifyBatch(texts: string[], topK = DEFAULT_TOP_K): Promise<Prediction[]> {
+  /** The out-of-scope threshold stored with the model (0 when it has none). */
+  get oosThreshold(): number {
+    return this.config.outOfScope?.threshold ?? 0;
+  }
+
+  async classifyBatch(texts: string[], options: EngineClassifyOptions = {}): Promise<Prediction[]> {
+    const topK = options.topK ?? DEFAULT_TOP_K;
+    const threshold = effectiveThreshold(options.oosThreshold, this.config.outOfScope?.threshold);
     const started = performance.now();
     const encoded = texts.map((text) => this.tokenizer.encode(validateMessage(text), this.config.maxTokens));
     const time = Math.max(...encoded.map((e) => e.ids.length));
@@ -115,11 +123,8 @@ export class CustomEngine {
     const latency = performance.now() - started;
     const n = this.labels.length;
     return encoded.map((e, row) => {
-      const top = topLabels(probabilities.subarray(row * n, (row + 1) * n), this.labels, topK);
       return {
-        intent: top[0]!.intent,
-        confidence: top[0]!.score,
-        top,
+        ...decide(probabilities.subarray(row * n, (row + 1) * n), this.labels, topK, threshold),
         model: this.modelId,
         device: this.device,
         latency_ms: latency,
@@ -134,12 +139,6 @@ export class CustomEngine {
   async dispose(): Promise<void> {
     await this.session.release();
   }
-}
-
-function topLabels(probabilities: Float32Array, labels: readonly string[], k: number): ScoredIntent[] {
-  return Array.from(probabilities, (score, i) => ({ intent: labels[i]!, score }))
-    .sort((a, b) => b.score - a.score)
-    .slice(0, Math.max(1, k));
 }
 
 function parseFile<T>(file: string, bytes: Uint8Array, parse: (json: unknown) => T): T {

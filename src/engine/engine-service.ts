@@ -3,20 +3,20 @@
  * a time (cancellable while it waits), and dispose. The custom and llama-qlora hosts only say how
  * to load their engine.
  */
-import type { LoadProgress } from '../core/adapter';
+import type { EngineClassifyOptions, LoadProgress } from '../core/adapter';
 import { ModelUnavailableError } from '../core/errors';
-import { DEFAULT_TOP_K, type Prediction } from '../core/prediction';
+import type { Prediction } from '../core/prediction';
 import { serialCalls } from './serial-calls';
 
 export interface ServedEngine {
-  classify(text: string, topK: number): Promise<Prediction>;
+  classify(text: string, options?: EngineClassifyOptions): Promise<Prediction>;
   dispose(): Promise<void>;
 }
 
 export interface EngineService<Request, Result> {
   load(request: Request, onProgress?: (progress: LoadProgress) => void): Promise<Result>;
   /** `requestId` lets `cancel` drop the call while it still waits for its turn. */
-  classify(requestId: number, text: string, topK?: number): Promise<Prediction>;
+  classify(requestId: number, text: string, options?: EngineClassifyOptions): Promise<Prediction>;
   cancel(requestId: number): void;
   dispose(): Promise<void>;
 }
@@ -49,10 +49,10 @@ export function serveEngine<Request, Result>(
       return loading;
     },
 
-    classify(requestId, text, topK = DEFAULT_TOP_K) {
+    classify(requestId, text, options = {}) {
       const current = engine;
       if (!current || disposed) return Promise.reject(new ModelUnavailableError(`The ${modelId} model is not loaded yet.`, modelId));
-      return calls.run(requestId, () => current.classify(text, topK));
+      return calls.run(requestId, () => current.classify(text, options));
     },
 
     cancel(requestId) {

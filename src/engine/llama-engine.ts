@@ -13,14 +13,20 @@
  *     "prompt": "Classify the banking message.\nMessage: {text}\nIntent:",  // must contain {text} once
  *     "separator": " ",          // optional: what stands between the prompt and the label (default " ")
  *     "max_text_tokens": 256,    // optional: longer messages keep only their first N tokens (default 256)
- *     "dtypes": ["q4", "fp32"]   // optional: the onnx/ variants in the folder (default ["q4", "fp32"])
+ *     "dtypes": ["q4", "fp32"],  // optional: the onnx/ variants in the folder (default ["q4", "fp32"])
+ *     "oos_threshold": 0.4       // optional: default out-of-scope threshold (see core/out-of-scope.ts)
  *   }
+ *
+ * A model that can say "none of these" lists `out_of_scope` among its labels: it is one more path
+ * in the label trie, and the same threshold rule as the custom model's decides.
  *
  * The label is generated right after `prompt` + `separator` under a label constraint
  * (src/models/llama/constrained-decoding.ts), so the answer is always one of `labels`.
  */
 import type { PreTrainedModel, PreTrainedTokenizer } from '@huggingface/transformers';
-import type { LoadProgress } from '../core/adapter';
+import type { EngineClassifyOptions, LoadProgress } from '../core/adapter';
+import { OUT_OF_SCOPE } from '../core/labels';
+import { decide, effectiveThreshold } from '../core/out-of-scope';
 import { ModelFileError, ModelUnavailableError } from '../core/errors';
 import { validateMessage } from '../core/input';
 import type { Prediction } from '../core/prediction';
@@ -41,6 +47,8 @@ export interface ClassifierSpec {
   separator: string;
   maxTextTokens: number;
   dtypes: LlamaDtype[];
+  /** Default out-of-scope threshold; 0 when the file has none. */
+  oosThreshold: number;
 }
 
 /** What the engine needs from `@huggingface/transformers` (the module itself satisfies it). */
@@ -119,7 +127,10 @@ export function parseClassifierSpec(raw: unknown): ClassifierSpec {
   if (!Array.isArray(dtypes) || !dtypes.every((d) => DTYPES.includes(d as LlamaDtype))) {
     throw fail(`"dtypes" must list some of ${DTYPES.join(', ')}.`);
   }
-  return { labels: labels as string[], prompt, separator, maxTextTokens, dtypes: dtypes as LlamaDtype[] };
+  const oosThreshold = spec['oos_threshold'] ?? 0;
+  if (typeof oosThreshold !== 'number' || !(oosThreshold >= 0 && oosThreshold <= 1))
+    throw fail('"oos_threshold" must be a number between 0 and 1.');
+  return { labels: labels as string[], prompt, separator, maxTextTokens, dtypes: dtypes as LlamaDtype[], oosThreshold };
 }
 
 /** The ONNX file transformers.js reads for a dtype. */
@@ -247,8 +258,9 @@ export class LlamaEngine {
     return new LlamaEngine(model, tokenizer, spec, placement);
   }
 
-  /** Classifies one message; `top` holds the `topK` most probable labels, best first. */
-  async classify(text: string, topK = DEFAULT_TOP_K): Promise<Prediction> {
+  /** Classifies one message; `top` holds the `topK` most probable in-scope labels, best first. */
+  async classify(text: string, options: EngineClassifyOptions = {}): Promise<Prediction> {
+    const topK = options.topK ?? DEFAULT_TOP_K;
     const started = performance.now();
     const message = validateMessage(text);
     const { spec, tokenizer } = this;
@@ -265,19 +277,20 @@ export class LlamaEngine {
       prompt,
       labels: spec.labels,
       separator: spec.separator,
-      topK: Math.max(1, Math.min(topK, spec.labels.length)),
+      // One more than asked, so that `out_of_scope` among them still leaves topK in-scope labels.
+      topK: Math.max(1, Math.min(topK + (spec.labels.includes(OUT_OF_SCOPE) ? 1 : 0), spec.labels.length)),
     });
     // The exact label probabilities decide, so that `top[0]` is the answer. (Greedy decoding of a
     // multi-token label can, rarely, end on a label that is not the most probable one.)
-    const top = (result.alternatives ?? [{ label: result.label, probability: result.confidence }]).map((a) => ({
-      intent: a.label,
-      score: a.probability,
-    }));
-    const best = top[0]!;
+    const scored = result.alternatives ?? [{ label: result.label, probability: result.confidence }];
+    const decision = decide(
+      scored.map((a) => a.probability),
+      scored.map((a) => a.label),
+      topK,
+      effectiveThreshold(options.oosThreshold, spec.oosThreshold),
+    );
     return {
-      intent: best.intent,
-      confidence: best.score,
-      top,
+      ...decision,
       model: LLAMA_MODEL_ID,
       device: this.placement.device,
       latency_ms: performance.now() - started,

@@ -75,7 +75,7 @@ export function createWorkerHost(ort: WebOrtModule, environment: HostEnvironment
       // than in the user's first request, and treat a failure like a failed session.
       try {
         onProgress?.({ stage: 'warming up', loaded: 0, total: 0 });
-        await loaded.classify(WARM_UP_TEXT, 1);
+        await loaded.classify(WARM_UP_TEXT, { topK: 1 });
       } catch (error) {
         await loaded.dispose().catch(() => undefined);
         throw error;

@@ -2,13 +2,15 @@
  * Everything before the first gradient step: read the CSV, carve the validation split, learn the
  * tokenizer on the training part, encode, and describe one job per ensemble member.
  */
-import { BANKING77_LABELS } from '../core/labels';
+import { BANKING77_LABELS, OUT_OF_SCOPE } from '../core/labels';
 import { DEFAULT_SHAPE, type EncoderShape } from '../models/custom/config';
 import { trainWordPiece, type WordPieceTokenizer } from '../tokenizer/wordpiece';
 import { labelSet, readLabelledCsv, stratifiedSplit, type Example } from './data';
 import type { MemberJob } from './members';
 import type { EncodedExample } from './batches';
+import { DEFAULT_NEGATIVES, loadNegatives, type NegativeSplits } from './negatives';
 import type { Hyperparameters } from './train-member';
+import { DEFAULT_NOISE, type NoiseSettings } from './typos';
 
 export interface TrainingSettings extends Hyperparameters {
   data: string;
@@ -17,37 +19,52 @@ export interface TrainingSettings extends Hyperparameters {
   vocabSize: number;
   validationFraction: number;
   shape: Omit<EncoderShape, 'vocabSize' | 'numLabels'>;
+  /** Add the bundled out-of-scope examples (HWU64, SNIPS, generated) to the CSV's own. */
+  negatives: boolean;
+  /** Typing noise put on training rows, fresh every epoch. */
+  noise: NoiseSettings;
 }
 
 export const DEFAULT_SETTINGS: Omit<TrainingSettings, 'data'> = {
   seed: 20261122,
-  members: 4,
-  epochs: 20,
+  members: 5,
+  epochs: 16,
   batchSize: 32,
   learningRate: 1e-3,
   weightDecay: 0.01,
   dropout: 0.1,
   tokenDropout: 0.1,
   labelSmoothing: 0.1,
-  vocabSize: 2000,
+  vocabSize: 3000,
   validationFraction: 0.1,
   shape: DEFAULT_SHAPE,
+  negatives: true,
+  noise: DEFAULT_NOISE,
 };
 
 export interface PreparedTraining {
+  /** In-scope labels, then `out_of_scope` last when there are negative examples. */
   labels: string[];
   tokenizer: WordPieceTokenizer;
   shape: EncoderShape;
   train: Example[];
   validation: Example[];
+  /** Bundled negatives held out from training: `test` is reported only, never used for a choice. */
+  heldOutNegatives?: Pick<NegativeSplits, 'test' | 'groups'>;
   encode: (rows: Example[]) => EncodedExample[];
   jobs: MemberJob[];
 }
 
 export function prepareTraining(s: TrainingSettings): PreparedTraining {
   const rows = readLabelledCsv(s.data);
-  const labels = labelSet(rows, BANKING77_LABELS);
-  const { train, validation } = stratifiedSplit(rows, s.validationFraction, s.seed);
+  const inScope = rows.filter((r) => r.label !== OUT_OF_SCOPE);
+  const bundled = s.negatives ? loadNegatives(DEFAULT_NEGATIVES) : undefined;
+  const hasNegatives = bundled !== undefined || inScope.length < rows.length;
+  const labels = [...labelSet(inScope, BANKING77_LABELS), ...(hasNegatives ? [OUT_OF_SCOPE] : [])];
+  // The CSV's own out_of_scope rows are split like any label; the bundled ones by source intent.
+  const split = stratifiedSplit(rows, s.validationFraction, s.seed);
+  const train = [...split.train, ...(bundled?.train ?? [])];
+  const validation = [...split.validation, ...(bundled?.validation ?? [])];
   const tokenizer = trainWordPiece(
     train.map((r) => r.text),
     { vocabSize: s.vocabSize },
@@ -56,11 +73,13 @@ export function prepareTraining(s: TrainingSettings): PreparedTraining {
   const labelIndex = new Map(labels.map((l, i) => [l, i]));
   const encode = (list: Example[]) =>
     list.map((r) => ({ ids: tokenizer.encode(r.text, shape.maxTokens).ids, label: labelIndex.get(r.label)! }));
-  const encodedTrain = encode(train);
+  const trainTexts = train.map((r) => ({ text: r.text, label: labelIndex.get(r.label)! }));
   const encodedValidation = encode(validation);
   const jobs: MemberJob[] = Array.from({ length: s.members }, (_, k) => ({
     shape,
-    train: encodedTrain,
+    train: trainTexts,
+    tokenizer: tokenizer.toJSON(),
+    noise: s.noise,
     validation: encodedValidation,
     seed: s.seed + k,
     epochs: s.epochs,
@@ -70,8 +89,15 @@ export function prepareTraining(s: TrainingSettings): PreparedTraining {
     dropout: s.dropout,
     tokenDropout: s.tokenDropout,
     labelSmoothing: s.labelSmoothing,
-    unkId: tokenizer.unkId,
-    padId: tokenizer.padId,
   }));
-  return { labels, tokenizer, shape, train, validation, encode, jobs };
+  return {
+    labels,
+    tokenizer,
+    shape,
+    train,
+    validation,
+    heldOutNegatives: bundled && { test: bundled.test, groups: bundled.groups },
+    encode,
+    jobs,
+  };
 }

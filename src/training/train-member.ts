@@ -8,6 +8,8 @@ import { EncoderClassifier, initWeights, type NamedWeights } from '../models/cus
 import { mulberry32, shuffle } from '../models/custom/random';
 import { AdamW } from './adamw';
 import { makeBatch, type EncodedExample } from './batches';
+import { WordPieceTokenizer, type WordPieceJson } from '../tokenizer/wordpiece';
+import { augmentText, type NoiseSettings } from './typos';
 
 /** The optimisation settings of one member, shared with the run's settings in prepare.ts. */
 export interface Hyperparameters {
@@ -23,11 +25,12 @@ export interface Hyperparameters {
 
 export interface TrainMemberOptions extends Hyperparameters {
   shape: EncoderShape;
-  train: EncodedExample[];
+  /** Raw texts, tokenized anew each epoch after the typing noise is applied. */
+  train: { text: string; label: number }[];
+  tokenizer: WordPieceJson;
+  noise: NoiseSettings;
   validation: EncodedExample[];
   seed: number;
-  unkId: number;
-  padId: number;
   log?: (line: string) => void;
 }
 
@@ -48,6 +51,8 @@ export interface TrainMemberResult {
 
 export function trainMember(o: TrainMemberOptions): TrainMemberResult {
   const model = new EncoderClassifier(o.shape, initWeights(o.shape, o.seed));
+  const tokenizer = new WordPieceTokenizer(o.tokenizer);
+  const { unkId, padId } = tokenizer;
   const variables = Object.values(model.params);
   const optimizer = new AdamW(variables, { weightDecay: o.weightDecay });
   const random = mulberry32(o.seed ^ 0x9e3779b9);
@@ -62,14 +67,18 @@ export function trainMember(o: TrainMemberOptions): TrainMemberResult {
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
     const started = performance.now();
     let lossSum = 0;
-    for (const batchRows of lengthBucketedBatches(o.train, o.batchSize, random)) {
+    const noisy = o.train.map((row) => ({
+      ids: tokenizer.encode(augmentText(row.text, o.noise, random), o.shape.maxTokens).ids,
+      label: row.label,
+    }));
+    for (const batchRows of lengthBucketedBatches(noisy, o.batchSize, random)) {
       const lr =
         o.learningRate *
         (step < warmupSteps
           ? (step + 1) / warmupSteps
           : 0.5 * (1 + Math.cos((Math.PI * (step - warmupSteps)) / (totalSteps - warmupSteps))));
-      const augmented = batchRows.map((row) => ({ ...row, ids: row.ids.map((id) => (random() < o.tokenDropout ? o.unkId : id)) }));
-      const batch = makeBatch(augmented, o.padId, o.shape.numLabels);
+      const augmented = batchRows.map((row) => ({ ...row, ids: row.ids.map((id) => (random() < o.tokenDropout ? unkId : id)) }));
+      const batch = makeBatch(augmented, padId, o.shape.numLabels);
       trainTokens += batch.ids.size;
       const dropoutSeed = Math.floor(random() * 2 ** 31);
       const { value, grads } = tf.variableGrads(
@@ -87,7 +96,7 @@ export function trainMember(o: TrainMemberOptions): TrainMemberResult {
       tf.dispose([value, grads, batch.ids, batch.mask, batch.oneHot]);
       step++;
     }
-    const accuracy = evaluateAccuracy(model, o.validation, o.padId, o.shape.numLabels);
+    const accuracy = evaluateAccuracy(model, o.validation, padId, o.shape.numLabels);
     const record = { epoch, loss: lossSum / o.train.length, validationAccuracy: accuracy, seconds: (performance.now() - started) / 1000 };
     history.push(record);
     o.log?.(

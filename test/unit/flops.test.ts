@@ -88,7 +88,7 @@ describe('the DistilBERT-shaped peer', () => {
     expect(engine.modelBytes).toBe(peer.bytes.byteLength);
     // The padding entries never match: the ids are the ones our own vocabulary gives.
     expect(engine.tokenizer.encode('My cards? [unused0]').ids).toEqual([3, 2, 4, 5, 1, 1, 1]);
-    const prediction = await engine.classify('my card?', 77);
+    const prediction = await engine.classify('my card?', { topK: 77 });
     expect(prediction.top).toHaveLength(77);
     expect(prediction.top.reduce((sum, t) => sum + t.score, 0)).toBeCloseTo(1, 5);
     await engine.dispose();

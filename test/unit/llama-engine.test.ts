@@ -79,7 +79,7 @@ describe('LlamaEngine (transformers.js, cpu, tiny random Llama)', () => {
 
   it('answers one of the labels, with a confidence in (0, 1] and a sorted top', async () => {
     for (const text of ['w30 w31 w32', 'w40', 'w8 w9 w50 w51 w52', 'an unknown word']) {
-      const prediction = await engine.classify(text, 3);
+      const prediction = await engine.classify(text, { topK: 3 });
       expect(LABELS).toContain(prediction.intent);
       expect(prediction.confidence).toBeGreaterThan(0);
       expect(prediction.confidence).toBeLessThanOrEqual(1);
@@ -94,7 +94,7 @@ describe('LlamaEngine (transformers.js, cpu, tiny random Llama)', () => {
   });
 
   it('gives probabilities over all labels that sum to 1 when asked for every label', async () => {
-    const prediction = await engine.classify('w33 w34', 10);
+    const prediction = await engine.classify('w33 w34', { topK: 10 });
     expect(prediction.top).toHaveLength(LABELS.length);
     expect(prediction.top.reduce((sum, t) => sum + t.score, 0)).toBeCloseTo(1, 5);
   });

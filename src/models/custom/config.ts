@@ -27,6 +27,12 @@ export interface CustomModelConfig extends EncoderShape {
   members: number;
   /** Softmax temperature fitted on the validation split; already applied inside the graph. */
   temperature: number;
+  /**
+   * Present when the model can answer `out_of_scope` (its last label): `threshold` is the default
+   * below which the best in-scope label's probability means "none of these", chosen on validation
+   * data (in-scope rows and held-out negatives) when the model was trained.
+   */
+  outOfScope?: { threshold: number };
   /** How the weights are stored in the ONNX file. */
   weights: 'int8' | 'fp32';
   /** Files, relative to the folder holding this config. */
@@ -55,6 +61,8 @@ export function parseModelConfig(json: unknown): CustomModelConfig {
   if (!Array.isArray(c.labels) || c.labels.some((l) => typeof l !== 'string')) problems.push('labels must be a list of strings');
   else if (c.labels.length !== c.numLabels) problems.push(`labels has ${c.labels.length} entries but numLabels is ${c.numLabels}`);
   if (typeof c.temperature !== 'number' || !(c.temperature > 0)) problems.push('temperature must be a positive number');
+  if (c.outOfScope !== undefined && !(typeof c.outOfScope?.threshold === 'number' && c.outOfScope.threshold >= 0 && c.outOfScope.threshold <= 1))
+    problems.push('outOfScope.threshold must be a number between 0 and 1');
   if (typeof c.files?.model !== 'string' || typeof c.files?.tokenizer !== 'string')
     problems.push('files.model and files.tokenizer are required');
   if (problems.length > 0) throw new Error(problems.join('; '));
