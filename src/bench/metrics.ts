@@ -1,4 +1,5 @@
 /** Classification and latency metrics: pure functions over predictions, shared by eval, train and bench. */
+import { OUT_OF_SCOPE } from '../core/labels';
 
 export interface LabelledPrediction {
   /** The true label. */
@@ -88,4 +89,49 @@ export function percentile(values: number[], q: number): number {
   const lo = Math.floor(rank);
   const hi = Math.ceil(rank);
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (rank - lo);
+}
+
+/** How a classifier treats out-of-scope rows (`label === OUT_OF_SCOPE`) and in-scope ones. */
+export interface OutOfScopeRates {
+  /** Out-of-scope rows answered `out_of_scope` (the higher the better); null without such rows. */
+  oos_rejected: number | null;
+  /** In-scope rows wrongly answered `out_of_scope` (the lower the better); null without such rows. */
+  in_scope_rejected: number | null;
+  /** Accuracy on the in-scope rows alone, `out_of_scope` answers counted wrong. */
+  in_scope_accuracy: number | null;
+  n_oos: number;
+  n_in_scope: number;
+}
+
+export function outOfScopeRates(rows: Pick<LabelledPrediction, 'label' | 'predicted'>[]): OutOfScopeRates {
+  const oos = rows.filter((r) => r.label === OUT_OF_SCOPE);
+  const inScope = rows.filter((r) => r.label !== OUT_OF_SCOPE);
+  const share = (list: typeof rows, test: (r: (typeof rows)[number]) => boolean) =>
+    list.length === 0 ? null : list.filter(test).length / list.length;
+  return {
+    oos_rejected: share(oos, (r) => r.predicted === OUT_OF_SCOPE),
+    in_scope_rejected: share(inScope, (r) => r.predicted === OUT_OF_SCOPE),
+    in_scope_accuracy: share(inScope, (r) => r.predicted === r.label),
+    n_oos: oos.length,
+    n_in_scope: inScope.length,
+  };
+}
+
+/**
+ * Area under the ROC curve of a score meant to be higher for `positives` (here: out-of-scope rows,
+ * scored by how out-of-scope they look) than for `negatives`: the chance that a random positive
+ * outscores a random negative, ties counting half. Rank-based, O(n log n).
+ */
+export function auroc(positives: number[], negatives: number[]): number {
+  if (positives.length === 0 || negatives.length === 0) return Number.NaN;
+  const all = [...positives.map((s) => ({ s, p: 1 })), ...negatives.map((s) => ({ s, p: 0 }))].sort((a, b) => a.s - b.s);
+  let rankSum = 0;
+  for (let i = 0; i < all.length; ) {
+    let j = i;
+    while (j < all.length && all[j]!.s === all[i]!.s) j++;
+    const averageRank = (i + 1 + j) / 2; // ranks i+1 .. j share their mean
+    for (let k = i; k < j; k++) if (all[k]!.p === 1) rankSum += averageRank;
+    i = j;
+  }
+  return (rankSum - (positives.length * (positives.length + 1)) / 2) / (positives.length * negatives.length);
 }
