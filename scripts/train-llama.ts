@@ -9,6 +9,11 @@
  *          after the prompt → WORK/adapter (adapter_config.json, adapter_model.safetensors, classifier.json)
  *   merge  `merge-qlora` on the two (the command a bank runs on its own Llama) → OUT, then the model card
  *          with validation and test figures, and the base alone on validation (merged with a zero adapter)
+ * --base-from DIR: the base step reads an existing model folder of ours (its float32 onnx/model.onnx)
+ *          instead of training from nothing: QLoRA then fine-tunes that model again, as a bank retunes
+ *          its own tuned Llama. The bundled demo was last built so, from the previous bundle.
+ * QLoRA reads Banking77's training rows and the bundled out-of-scope examples (label `out_of_scope`,
+ * src/training/negatives.ts); the merge step chooses the out-of-scope threshold on validation.
  * Settings: src/training/llama/settings.ts; `--r --alpha --epochs --lr --token-dropout` override QLoRA's. `--steps N` cuts each step short and
  * evaluates on 50 rows only (smoke runs).
  */
@@ -26,6 +31,10 @@ import { initLlamaWeights } from '../src/models/llama/reference';
 import { trainClm, type TrainLoopResult } from '../src/models/llama/train-clm';
 import { trainQlora } from '../src/models/llama/train-qlora';
 import { readHfLlama, writeHfLlama, writePeftAdapter, writeZeroAdapter } from '../src/training/llama/checkpoint';
+import { readLlamaFromOnnx } from '../src/training/llama/base-from-onnx';
+import { loadNegatives } from '../src/training/negatives';
+import { chooseOosThreshold } from '../src/training/oos-threshold';
+import { OUT_OF_SCOPE } from '../src/core/labels';
 import {
   classifierSpec,
   clmExamples,
@@ -75,7 +84,11 @@ async function writeStageRecord(label: string, dir: string, fields: object, step
 }
 
 /** The labels and prompt the runtime reads, beside an adapter (merge-qlora copies it into the model folder). */
-const writeClassifierSpec = (dir: string) => writeFile(join(dir, 'classifier.json'), prettyJson(classifierSpec()));
+const writeClassifierSpec = (dir: string, oosThreshold?: number) =>
+  writeFile(join(dir, 'classifier.json'), prettyJson(classifierSpec(oosThreshold)));
+
+/** The share of in-scope validation rows the out-of-scope threshold may turn away. */
+const MAX_IN_SCOPE_REJECTED = 0.03;
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
@@ -98,10 +111,22 @@ async function trainBase(work: string, maxSteps?: number): Promise<void> {
   await writeStageRecord('base', dir, { settings: s, texts: examples.length }, loop.steps, result);
 }
 
+/** The base step from a model we already ship (see --base-from): its weights, and its own training record. */
+async function baseFromModel(work: string, from: string): Promise<void> {
+  const model = await readLlamaFromOnnx(from);
+  const dir = join(work, 'base');
+  await writeHfLlama(dir, model.config, model.weights, model.tokenizer);
+  const previous = JSON.parse(await readFile(join(from, 'training-report.json'), 'utf8')) as LlamaTrainingReport;
+  // The card describes the model's whole history: the previous base's record, and what came after it.
+  const record = { ...previous.base, continuedFrom: { dir: from, qlora: previous.qlora, validationAccuracy: previous.validation.accuracy } };
+  await writeFile(join(dir, 'training.json'), prettyJson(record));
+  console.log(`base: ${from} read back from its float32 graph → ${dir}`);
+}
+
 async function trainAdapter(work: string, s: QloraSettings, maxSteps?: number): Promise<void> {
   const base = await readHfLlama(join(work, 'base'));
   const corpus = readLlamaCorpus(BASE_SETTINGS);
-  const examples = promptCompletions(corpus.train, base.tokenizer, base.config);
+  const examples = promptCompletions([...corpus.train, ...loadNegatives().train], base.tokenizer, base.config);
   const loop = loopOptions('qlora', s, examples.length, base.config.pad_token_id, maxSteps);
   console.log(`qlora: ${examples.length} examples, r=${s.r}, alpha=${s.alpha}, ${loop.steps} steps`);
   const result = trainQlora({
@@ -137,12 +162,16 @@ async function mergeAndReport(work: string, out: string, argv: string[], evalLim
   for (const w of summary.warnings) console.warn(`warning: ${w}`);
 
   const corpus = readLlamaCorpus(BASE_SETTINGS);
-  const validationRows = corpus.validation.slice(0, evalLimit);
-  const evaluateDir = async (name: string, modelDir: string, rows: Example[]) => {
+  const negatives = loadNegatives();
+  const validationRows = [...corpus.validation.slice(0, evalLimit), ...negatives.validation.slice(0, evalLimit)];
+  const evaluateDir = async (name: string, modelDir: string, rows: Example[], oosThreshold?: number) => {
     const adapter = new NodeLlamaAdapter({ modelDir });
     await adapter.load();
     try {
-      const report = await evaluate(adapter, rows, { onProgress: (done) => process.stderr.write(`\r${name} ${done}/${rows.length}`) });
+      const report = await evaluate(adapter, rows, {
+        oosThreshold,
+        onProgress: (done) => process.stderr.write(`\r${name} ${done}/${rows.length}`),
+      });
       console.log(
         `\n${name} accuracy ${(100 * report.accuracy).toFixed(2)}%, p50 ${report.p50_ms.toFixed(1)} ms, p99 ${report.p99_ms.toFixed(1)} ms`,
       );
@@ -151,8 +180,18 @@ async function mergeAndReport(work: string, out: string, argv: string[], evalLim
       await adapter.dispose();
     }
   };
+  // The threshold: from the validation answers with rejection off, then stored with the model.
+  const unfiltered = await collectPredictions(out, validationRows);
+  const oos = chooseOosThreshold(
+    validationRows.map((r) => r.label),
+    unfiltered,
+    MAX_IN_SCOPE_REJECTED,
+  );
+  console.log(`out-of-scope threshold ${oos.threshold}: ${JSON.stringify(oos.validation)}`);
+  await writeClassifierSpec(out, oos.threshold);
   const validation = await evaluateDir('validation', out, validationRows);
   const test = await evaluateDir('test', out, readLabelledCsv(BANKING77_TEST).slice(0, evalLimit));
+  const heldOutNegatives = await evaluateDir('held-out out-of-scope', out, negatives.test.slice(0, evalLimit));
 
   // What QLoRA adds: the base through the same merge with an adapter of zeros.
   const zero = join(work, 'zero-adapter');
@@ -160,7 +199,13 @@ async function mergeAndReport(work: string, out: string, argv: string[], evalLim
   await writeZeroAdapter(zero, config, QLORA_SETTINGS.targetModules);
   await writeClassifierSpec(zero);
   await merge(zero, join(work, 'base-merged'), false); // evaluated on q4 only: no float32 graph
-  const baseValidation = await evaluateDir('base alone, validation', join(work, 'base-merged'), validationRows);
+  // In-scope rows only, rejection off: the base never learnt the out_of_scope label.
+  const baseValidation = await evaluateDir(
+    'base alone, validation',
+    join(work, 'base-merged'),
+    validationRows.filter((r) => r.label !== OUT_OF_SCOPE),
+    0,
+  );
 
   const readRecord = async (dir: string) => JSON.parse(await readFile(join(work, dir, 'training.json'), 'utf8'));
   const report: LlamaTrainingReport = {
@@ -172,6 +217,8 @@ async function mergeAndReport(work: string, out: string, argv: string[], evalLim
     validation,
     baseValidation,
     test,
+    heldOutNegatives,
+    oos,
     command: reproduceCommand(argv),
   };
   await writeFile(join(out, 'training-report.json'), prettyJson(report));
@@ -179,11 +226,28 @@ async function mergeAndReport(work: string, out: string, argv: string[], evalLim
   console.log(`wrote ${join(out, 'MODEL_CARD.md')}`);
 }
 
+/** The model's answers with rejection off, for choosing the threshold. */
+async function collectPredictions(modelDir: string, rows: Example[]) {
+  const adapter = new NodeLlamaAdapter({ modelDir });
+  await adapter.load();
+  try {
+    const out = [];
+    for (const [i, row] of rows.entries()) {
+      out.push(await adapter.classify(row.text, { oosThreshold: 0 }));
+      if ((i + 1) % 500 === 0) process.stderr.write(`\rthreshold ${i + 1}/${rows.length}`);
+    }
+    return out;
+  } finally {
+    await adapter.dispose();
+  }
+}
+
 runCli(async () => {
   const { values } = parseArgs({
     options: {
       stage: { type: 'string', default: 'all' },
       work: { type: 'string', default: '.cache/llama' },
+      'base-from': { type: 'string' },
       out: { type: 'string', default: 'public/models/llama-qlora' },
       // QLoRA settings other than settings.ts's, to compare on the validation split.
       r: { type: 'string' },
@@ -202,7 +266,7 @@ runCli(async () => {
   const maxSteps = values.steps === undefined ? undefined : positiveInt(values.steps, 'steps', 1);
   await tf.setBackend('wasm');
   await tf.ready();
-  if (run('base')) await trainBase(values.work!, maxSteps);
+  if (run('base')) await (values['base-from'] ? baseFromModel(values.work!, values['base-from']) : trainBase(values.work!, maxSteps));
   if (run('qlora'))
     await trainAdapter(
       values.work!,

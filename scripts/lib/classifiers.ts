@@ -7,6 +7,8 @@ export const NODE_MODELS = ['custom', 'llama-qlora'] as const;
 /** An engine as eval uses it: the labels it can answer, one message at a time, and (custom) batches. */
 export interface NodeClassifier extends Classifier {
   readonly labels: readonly string[];
+  /** The out-of-scope threshold stored with the model (0 when it has none). */
+  readonly oosThreshold: number;
   dispose(): Promise<void>;
 }
 
@@ -18,7 +20,12 @@ export async function loadNodeClassifier(model: string, modelDir?: string): Prom
     const { loadNodeLlamaEngine } = await import('../../src/adapters/llama-node');
     const engine = await loadNodeLlamaEngine({ modelDir });
     // No batches: the Llama decodes one message at a time.
-    return { labels: engine.spec.labels, classify: (text) => engine.classify(text), dispose: () => engine.dispose() };
+    return {
+      labels: engine.spec.labels,
+      oosThreshold: engine.spec.oosThreshold,
+      classify: (text, options) => engine.classify(text, options),
+      dispose: () => engine.dispose(),
+    };
   }
   throw new Error(`unknown model "${model}"; the command line runs: ${NODE_MODELS.join(', ')}`);
 }

@@ -4,7 +4,7 @@
  * and the two kinds of training sequences: plain text for the base language model, and
  * prompt → label for QLoRA.
  */
-import { BANKING77_LABELS } from '../../core/labels';
+import { BANKING77_LABELS, OUT_OF_SCOPE } from '../../core/labels';
 import type { LlamaConfig } from '../../models/llama/config';
 import type { ClmExample } from '../../models/llama/train-clm';
 import type { PromptCompletion } from '../../models/llama/train-qlora';
@@ -76,10 +76,11 @@ export function promptCompletions(rows: readonly Example[], tokenizer: WordPiece
   return rows.map((r) => ({ prompt: promptIds(r.text, tokenizer, config), completion: completionIds(r.label, tokenizer, config) }));
 }
 
-/** The `classifier.json` the runtime reads (src/engine/llama-engine.ts). */
-export function classifierSpec(): Record<string, unknown> {
+/** The `classifier.json` the runtime reads (src/engine/llama-engine.ts); `out_of_scope` is one more label path. */
+export function classifierSpec(oosThreshold?: number): Record<string, unknown> {
   return {
-    labels: [...BANKING77_LABELS],
+    labels: [...BANKING77_LABELS, OUT_OF_SCOPE],
+    ...(oosThreshold === undefined ? {} : { oos_threshold: oosThreshold }),
     prompt: LLAMA_PROMPT,
     separator: LLAMA_SEPARATOR,
     max_text_tokens: LLAMA_MAX_TEXT_TOKENS,
