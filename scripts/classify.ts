@@ -4,10 +4,16 @@
  *   vLLM:   --vllm-url URL --vllm-model NAME [--vllm-mode chat|classify]   (key: VLLM_API_KEY)
  *   Gemini: --gemini-base-url URL [--gemini-model NAME]                     (key: GEMINI_API_KEY)
  *   --escalate-below 0.5 sends unsure on-device answers on to the next remote model.
+ *   --oos-threshold N answers out_of_scope when the best intent's probability is below N (0-1;
+ *     0 = never; default: the threshold stored with each on-device model).
+ *   --oos-escalate sends on-device out_of_scope answers on to the next remote model (off by
+ *     default: "not banking" is an answer, and the text stays on the device).
+ * An out-of-scope message prints intent out_of_scope; its top lists the closest banking intents.
  * With no texts, reads one message per line from standard input. Prints one line per input.
  */
 import { parseArgs } from 'node:util';
 import { toWireError } from '../src/core/errors';
+import { OUT_OF_SCOPE } from '../src/core/labels';
 import type { Prediction } from '../src/core/prediction';
 import { positiveInt, readStdinLines, runCli } from './lib/cli';
 import { PIPELINE_FLAGS, pipelineFromFlags } from './lib/pipeline';
@@ -40,10 +46,14 @@ runCli(async () => {
 });
 
 function describe(p: Prediction): string {
-  const others = p.top
-    .slice(1, 3)
-    .map((t) => `${t.intent} ${t.score.toFixed(3)}`)
-    .join(', ');
+  // For out_of_scope `top` holds the closest intents; otherwise top[0] is the intent itself.
+  const outOfScope = p.intent === OUT_OF_SCOPE;
+  const others =
+    (outOfScope ? 'closest: ' : '') +
+    (outOfScope ? p.top : p.top.slice(1))
+      .slice(0, 2)
+      .map((t) => `${t.intent} ${t.score.toFixed(3)}`)
+      .join(', ');
   const notes = [
     p.truncated && 'truncated',
     p.masked && 'personal data masked',

@@ -25,6 +25,12 @@ export function positiveNumber(value: string | undefined, name: string, fallback
   return n;
 }
 
+/** A number flag: undefined when absent, NaN when not a number (an empty value included), for the caller to check. */
+export function numberFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  return value.trim() === '' ? Number.NaN : Number(value);
+}
+
 /** Lines of standard input, when it is not a terminal. */
 export async function readStdinLines(): Promise<string[]> {
   if (process.stdin.isTTY) return [];

@@ -1,9 +1,10 @@
 /** Builds the pipeline for the command line from flags and environment variables. */
 import { NodeCustomAdapter } from '../../src/adapters/custom-node';
-import { resolveConfig } from '../../src/core/config';
+import { checkOosThreshold, resolveConfig } from '../../src/core/config';
 import { LazyAdapter } from '../../src/pipeline/lazy-adapter';
 import { IntentPipeline } from '../../src/pipeline/pipeline';
 import { createFactories } from '../../src/pipeline/registry';
+import { numberFlag } from './cli';
 
 /** The flags every command that classifies accepts, for `parseArgs`. */
 export const PIPELINE_FLAGS = {
@@ -12,6 +13,8 @@ export const PIPELINE_FLAGS = {
   'llama-dir': { type: 'string' },
   fallback: { type: 'string' },
   'escalate-below': { type: 'string' },
+  'oos-threshold': { type: 'string' },
+  'oos-escalate': { type: 'boolean' },
   'vllm-url': { type: 'string' },
   'vllm-model': { type: 'string' },
   'vllm-mode': { type: 'string' },
@@ -26,6 +29,10 @@ export interface PipelineFlags {
   'llama-dir'?: string;
   fallback?: string;
   'escalate-below'?: string;
+  /** Out-of-scope threshold, 0-1 (0 = rejection off); absent = each on-device model's own. */
+  'oos-threshold'?: string;
+  /** Send on-device `out_of_scope` answers on to the remote models in the chain. */
+  'oos-escalate'?: boolean;
   'vllm-url'?: string;
   'vllm-model'?: string;
   'vllm-mode'?: string;
@@ -36,6 +43,10 @@ export interface PipelineFlags {
 
 /** API keys come from the environment only (VLLM_API_KEY, GEMINI_API_KEY), never from flags: flags end up in shell history. */
 export function pipelineFromFlags(flags: PipelineFlags, env: NodeJS.ProcessEnv = process.env): IntentPipeline {
+  const oosThresholdText = flags['oos-threshold'];
+  const oosThreshold = numberFlag(oosThresholdText);
+  // Checked here too, so that the message quotes what was typed rather than NaN.
+  if (oosThreshold !== undefined) checkOosThreshold(oosThreshold, oosThresholdText);
   const config = resolveConfig({
     overrides: {
       model: flags.model,
@@ -44,6 +55,7 @@ export function pipelineFromFlags(flags: PipelineFlags, env: NodeJS.ProcessEnv =
         .map((s) => s.trim())
         .filter(Boolean),
       escalateBelow: flags['escalate-below'] === undefined ? undefined : Number(flags['escalate-below']),
+      outOfScope: { threshold: oosThreshold, escalate: flags['oos-escalate'] },
       vllm: {
         url: flags['vllm-url'],
         model: flags['vllm-model'],
@@ -67,6 +79,8 @@ export function pipelineFromFlags(flags: PipelineFlags, env: NodeJS.ProcessEnv =
     active: config.model,
     fallback: config.fallback,
     escalateBelow: config.escalateBelow,
+    oosThreshold: config.outOfScope.threshold,
+    escalateOutOfScope: config.outOfScope.escalate,
     policy: timeoutMs === undefined ? {} : { timeoutMs },
   });
 }

@@ -1,7 +1,9 @@
 /**
  * Gemini (Google's Gemini API) through the `@google/genai` SDK. One `generateContent` call per
- * message, constrained to answer exactly one of the labels: `responseMimeType: 'text/x.enum'`
- * with `responseSchema: {type: STRING, enum: labels}` makes the model's whole answer a bare label.
+ * message, constrained to answer exactly one of the labels or `out_of_scope`:
+ * `responseMimeType: 'text/x.enum'` with `responseSchema: {type: STRING, enum: [...labels,
+ * 'out_of_scope']}` makes the model's whole answer a bare label, and the instruction says when
+ * `out_of_scope` is the answer.
  *
  * Where it sits: a remote fallback. The pipeline owns retries, backoff, cooldowns and timeouts, so
  * this adapter makes ONE attempt per `classify` (the SDK's own retries are switched off) and turns
@@ -26,10 +28,11 @@ import { ApiError, GoogleGenAI, Type, type GenerateContentResponse } from '@goog
 import type { ClassifyOptions } from '../core/adapter';
 import { AbortedError, IntentError, ModelUnavailableError, RemoteCallError, throwIfAborted } from '../core/errors';
 import { validateMessage } from '../core/input';
-import { BANKING77_LABELS } from '../core/labels';
+import { BANKING77_LABELS, OUT_OF_SCOPE } from '../core/labels';
 import type { Device, Prediction } from '../core/prediction';
 import { maskPersonalData } from '../privacy/mask';
 import { AdapterLifecycle } from './adapter-lifecycle';
+import { OUT_OF_SCOPE_INSTRUCTION, labelsWithOutOfScope } from './remote-labels';
 
 export interface GeminiAdapterOptions {
   /** Gemini API key. Only for trying things out: in production use `baseUrl` with the bank's proxy. */
@@ -38,7 +41,7 @@ export interface GeminiAdapterOptions {
   baseUrl?: string;
   /** Model id. Default {@link GEMINI_DEFAULT_MODEL}. */
   model?: string;
-  /** The labels Gemini must choose from. Default the 77 Banking77 intents. */
+  /** The in-scope labels Gemini chooses from (`out_of_scope` is always offered too). Default the 77 Banking77 intents. */
   labels?: readonly string[];
   /** Mask card numbers, IBANs, emails, phone and account numbers before sending. Default true. */
   mask?: boolean;
@@ -71,12 +74,16 @@ export const GEMINI_MAX_CHARS = 8_000;
  * neutral value, which says "no information" rather than "certain" (1) or "wrong" (0). Set the
  * `unscoredConfidence` option to Gemini's measured accuracy on your probe set to make it the best
  * calibrated constant (a constant equal to the accuracy has zero expected calibration error).
- * `top` holds the one label with that same score: we do not invent runners-up.
+ * `top` holds the one label with that same score: we do not invent runners-up. An `out_of_scope`
+ * answer has no in-scope label to score: its `top` is empty and, without `avgLogprobs`, its
+ * confidence is 1 (the contract's "a remote model without scores").
  */
 export const GEMINI_UNSCORED_CONFIDENCE = 0.5;
 
-const INSTRUCTION =
-  'You classify messages that customers send to their bank. Answer with the one intent label that best describes the message below.';
+const INSTRUCTION = [
+  'You classify messages that customers send to their bank. Answer with the one intent label that best describes the message below.',
+  OUT_OF_SCOPE_INSTRUCTION,
+].join(' ');
 const API_KEY_HEADER = 'x-goog-api-key';
 
 export class GeminiAdapter extends AdapterLifecycle {
@@ -85,15 +92,16 @@ export class GeminiAdapter extends AdapterLifecycle {
   /** Aborted by `dispose()`, so that calls in flight stop at once. */
   private readonly lifetime = new AbortController();
   private readonly model: string;
-  private readonly labels: readonly string[];
-  private readonly labelSet: ReadonlySet<string>;
+  /** The enum sent: the in-scope labels, then `out_of_scope`. */
+  private readonly choices: readonly string[];
+  private readonly choiceSet: ReadonlySet<string>;
   private readonly baseUrl: string;
 
   constructor(private readonly options: GeminiAdapterOptions = {}) {
     super();
     this.model = options.model ?? GEMINI_DEFAULT_MODEL;
-    this.labels = options.labels ?? BANKING77_LABELS;
-    this.labelSet = new Set(this.labels);
+    this.choices = labelsWithOutOfScope(options.labels ?? BANKING77_LABELS);
+    this.choiceSet = new Set(this.choices);
     this.baseUrl = (options.baseUrl ?? GEMINI_API_URL).replace(/\/+$/, '');
   }
 
@@ -156,7 +164,7 @@ export class GeminiAdapter extends AdapterLifecycle {
         contents: [{ role: 'user', parts: [{ text: INSTRUCTION }, { text: sent }] }],
         config: {
           responseMimeType: 'text/x.enum',
-          responseSchema: { type: Type.STRING, enum: [...this.labels] },
+          responseSchema: { type: Type.STRING, enum: [...this.choices] },
           temperature: 0,
           ...(thinkingBudget === null ? {} : { thinkingConfig: { thinkingBudget } }),
           abortSignal: call.signal,
@@ -169,11 +177,13 @@ export class GeminiAdapter extends AdapterLifecycle {
     }
 
     const intent = this.readLabel(response);
-    const confidence = readConfidence(response, this.options.unscoredConfidence ?? GEMINI_UNSCORED_CONFIDENCE);
+    const outOfScope = intent === OUT_OF_SCOPE;
+    const unscored = outOfScope ? 1 : (this.options.unscoredConfidence ?? GEMINI_UNSCORED_CONFIDENCE);
+    const confidence = readConfidence(response, unscored);
     return {
       intent,
       confidence,
-      top: [{ intent, score: confidence }],
+      top: outOfScope ? [] : [{ intent, score: confidence }],
       model: MODEL_ID,
       device: 'remote',
       latency_ms: performance.now() - started,
@@ -202,7 +212,7 @@ export class GeminiAdapter extends AdapterLifecycle {
       throw new RemoteCallError(`Gemini gave no label: it stopped with finishReason ${finish}.`, 200, false);
     }
     const label = response.text?.trim() ?? '';
-    if (!this.labelSet.has(label)) {
+    if (!this.choiceSet.has(label)) {
       const shown = label.length > 80 ? `${label.slice(0, 80)}…` : label;
       throw new RemoteCallError(`Gemini answered something that is not a label: "${shown}".`, 200, false);
     }

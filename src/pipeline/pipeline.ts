@@ -1,12 +1,15 @@
 /**
  * The pipeline: one `classify` over many adapters. It owns the adapters (created on first use
  * from one factory table), the active model (switchable at runtime), the fallback chain, retries
- * with backoff, per-attempt timeouts, cooldowns, and the confidence cascade from on-device to
- * remote models. Any number of concurrent calls each get exactly one answer or one error.
+ * with backoff, per-attempt timeouts, cooldowns, the out-of-scope threshold, and the cascade from
+ * on-device to remote models. Any number of concurrent calls each get exactly one answer or one
+ * error. An `out_of_scope` answer is an answer like any other: it ends the chain.
  */
-import type { AdapterHealth, IntentAdapter, LoadOptions } from '../core/adapter';
+import type { AdapterHealth, ClassifyOptions, IntentAdapter, LoadOptions } from '../core/adapter';
+import { checkOosThreshold } from '../core/config';
 import { AbortedError, AllAdaptersFailedError, InvalidInputError, IntentError, RemoteCallError, type AttemptFailure } from '../core/errors';
 import { validateMessage } from '../core/input';
+import { OUT_OF_SCOPE } from '../core/labels';
 import type { Prediction } from '../core/prediction';
 import { Cooldowns } from './cooldowns';
 import { backoffDelay, resolvePolicy, type RouterPolicy } from './policy';
@@ -22,8 +25,21 @@ export interface PipelineOptions {
   active: string;
   /** Tried in order after the active one fails (the active one is left out if listed). */
   fallback?: string[];
-  /** Confidence cascade: an on-device answer below this goes on to the next remote adapter in the chain. */
+  /**
+   * Confidence cascade: an on-device answer below this goes on to the next remote adapter in the
+   * chain. Never an `out_of_scope` answer: its confidence says how sure the rejection is, not the label.
+   */
   escalateBelow?: number;
+  /**
+   * Out-of-scope threshold passed to every adapter (`ClassifyOptions.oosThreshold`): 0 turns
+   * rejection off, undefined leaves each on-device model its stored default. See `setOosThreshold`.
+   */
+  oosThreshold?: number;
+  /**
+   * Send an on-device `out_of_scope` answer on to the next remote adapter in the chain, as the
+   * cascade does; if none answers, the on-device answer stands. Default false: the text stays here.
+   */
+  escalateOutOfScope?: boolean;
   /** Adapters that send text off the device (the cascade's targets). Default: vllm, gemini. */
   remote?: string[];
   policy?: Partial<RouterPolicy>;
@@ -37,11 +53,16 @@ export interface PipelineStats {
   failed: number;
   /** Answers that came from an adapter other than the first one tried. */
   fallbacks: number;
-  /** On-device answers below `escalateBelow` that were sent on to a remote adapter... */
+  /** On-device answers sent on to a remote adapter (below `escalateBelow`, or out of scope with `escalateOutOfScope`)... */
   escalations: number;
   /** ...and how many of those the remote adapter answered. */
   escalationsAnswered: number;
+  /** Answers that were `out_of_scope` (counted in `answered` too). */
+  outOfScope: number;
 }
+
+/** What one call passes to `classify`; the pipeline adds its out-of-scope threshold. */
+type CallOptions = Pick<ClassifyOptions, 'signal' | 'topK'>;
 
 export interface AdapterStatus extends AdapterHealth {
   id: string;
@@ -58,7 +79,16 @@ export class IntentPipeline extends EventTarget {
   private activeId: string;
   private inFlightCount = 0;
   private fallbackIds: string[];
-  private readonly stats: PipelineStats = { requests: 0, answered: 0, failed: 0, fallbacks: 0, escalations: 0, escalationsAnswered: 0 };
+  private oosThresholdValue: number | undefined;
+  private readonly stats: PipelineStats = {
+    requests: 0,
+    answered: 0,
+    failed: 0,
+    fallbacks: 0,
+    escalations: 0,
+    escalationsAnswered: 0,
+    outOfScope: 0,
+  };
 
   constructor(private readonly options: PipelineOptions) {
     super();
@@ -72,6 +102,7 @@ export class IntentPipeline extends EventTarget {
     }
     this.activeId = options.active;
     this.fallbackIds = options.fallback ?? [];
+    this.oosThresholdValue = options.oosThreshold === undefined ? undefined : checkOosThreshold(options.oosThreshold);
   }
 
   /** Ids of every adapter this pipeline can use. */
@@ -99,6 +130,19 @@ export class IntentPipeline extends EventTarget {
   setFallback(ids: string[]): void {
     ids.forEach((id) => this.checkKnown(id));
     this.fallbackIds = [...ids];
+    this.dispatchEvent(new Event('change'));
+  }
+
+  /** The out-of-scope threshold the next request passes to its adapters; undefined = each model's own. */
+  get oosThreshold(): number | undefined {
+    return this.oosThresholdValue;
+  }
+
+  /** Changes the out-of-scope threshold for the next request (0 = rejection off, undefined = each model's own). */
+  setOosThreshold(value: number | undefined): void {
+    const next = value === undefined ? undefined : checkOosThreshold(value);
+    if (next === this.oosThresholdValue) return;
+    this.oosThresholdValue = next;
     this.dispatchEvent(new Event('change'));
   }
 
@@ -145,14 +189,16 @@ export class IntentPipeline extends EventTarget {
    * Classifies one message. After it settles, a `request` event (a `CustomEvent` whose detail is
    * the request count) lets a benchmark scheduler count requests without wrapping this method.
    */
-  async classify(text: string, options: { signal?: AbortSignal; topK?: number } = {}): Promise<Prediction> {
+  async classify(text: string, options: CallOptions = {}): Promise<Prediction> {
     this.stats.requests++;
     this.inFlightCount++;
     try {
       validateMessage(text); // bad input fails once, here, not once per adapter
-      const prediction = await this.route(text, this.chain, options);
+      // Read once: a threshold changed mid-request applies from the next request on.
+      const prediction = await this.route(text, this.chain, { ...options, oosThreshold: this.oosThresholdValue });
       this.stats.answered++;
       if (prediction.fallback_from.length > 0) this.stats.fallbacks++;
+      if (prediction.intent === OUT_OF_SCOPE) this.stats.outOfScope++;
       return prediction;
     } catch (error) {
       this.stats.failed++;
@@ -173,8 +219,8 @@ export class IntentPipeline extends EventTarget {
     this.adapters.clear();
   }
 
-  /** Tries `chain` in order; the first answer wins, after the confidence cascade. */
-  private async route(text: string, chain: string[], options: { signal?: AbortSignal; topK?: number }): Promise<Prediction> {
+  /** Tries `chain` in order; the first answer (`out_of_scope` included) wins, after the cascade. */
+  private async route(text: string, chain: string[], options: ClassifyOptions): Promise<Prediction> {
     const failures: AttemptFailure[] = [];
     for (const [index, id] of chain.entries()) {
       const prediction = await this.tryAdapter(id, text, options, failures);
@@ -186,17 +232,12 @@ export class IntentPipeline extends EventTarget {
   }
 
   /**
-   * The cascade: an on-device answer below `escalateBelow` goes to the next remote adapter in the
-   * chain. If no remote adapter answers, the on-device answer stands: the user always gets one.
+   * The cascade: an on-device answer below `escalateBelow`, or an on-device `out_of_scope` when
+   * `escalateOutOfScope` is on, goes to the next remote adapter in the chain. If no remote adapter
+   * answers, the on-device answer stands: the user always gets one.
    */
-  private async maybeEscalate(
-    answer: Prediction,
-    rest: string[],
-    text: string,
-    options: { signal?: AbortSignal; topK?: number },
-  ): Promise<Prediction> {
-    const threshold = this.options.escalateBelow;
-    if (threshold === undefined || answer.device === 'remote' || answer.confidence >= threshold) return answer;
+  private async maybeEscalate(answer: Prediction, rest: string[], text: string, options: ClassifyOptions): Promise<Prediction> {
+    if (!this.shouldEscalate(answer)) return answer;
     const remotes = rest.filter((id) => this.isRemote(id));
     if (remotes.length === 0) return answer;
     this.stats.escalations++;
@@ -211,6 +252,15 @@ export class IntentPipeline extends EventTarget {
     return answer;
   }
 
+  /** Whether an answer goes on to a remote model: only an on-device one, unsure or (if allowed) out of scope. */
+  private shouldEscalate(answer: Prediction): boolean {
+    if (answer.device === 'remote') return false;
+    // An out_of_scope confidence is the rejection's, so escalateBelow does not apply to it.
+    if (answer.intent === OUT_OF_SCOPE) return this.options.escalateOutOfScope === true;
+    const threshold = this.options.escalateBelow;
+    return threshold !== undefined && answer.confidence < threshold;
+  }
+
   /**
    * One adapter, with retries for retryable errors. Returns the prediction, or undefined after
    * recording why it failed. Rethrows only what no other adapter could fix: the caller's abort.
@@ -218,7 +268,7 @@ export class IntentPipeline extends EventTarget {
   private async tryAdapter(
     id: string,
     text: string,
-    options: { signal?: AbortSignal; topK?: number },
+    options: ClassifyOptions,
     failures: AttemptFailure[],
   ): Promise<Prediction | undefined> {
     const waitMs = this.cooldowns.remaining(id);
@@ -246,7 +296,7 @@ export class IntentPipeline extends EventTarget {
           options.signal,
           this.policy.timeoutMs,
           `${id} did not answer within ${this.policy.timeoutMs} ms`,
-          (signal) => raceAbort(adapter.classify(text, { signal, topK: options.topK }), signal),
+          (signal) => raceAbort(adapter.classify(text, { signal, topK: options.topK, oosThreshold: options.oosThreshold }), signal),
         );
         this.cooldowns.recordSuccess(id);
         return prediction;

@@ -10,13 +10,16 @@
  *   (reason API_KEY_INVALID), no key 403 PERMISSION_DENIED, quota 429 RESOURCE_EXHAUSTED with a
  *   `google.rpc.RetryInfo` detail (`retryDelay: "58s"`), 500 INTERNAL, 503 UNAVAILABLE.
  *
- * It is a test double of a remote service, not a classifier: its label comes from a keyword in
- * the text (or the label a test fixes), else the first label of the request's enum. Every request
- * is recorded (path, query, headers, parsed and raw body) so tests assert on what was sent.
+ * It is a test double of a remote service, not a classifier: its label comes from the customer's
+ * message (the last text part; the parts before it are instructions): the label a test fixes, else
+ * `out_of_scope` when the enum offers it and the message has no banking word
+ * (test/support/not-banking.ts), else a keyword, else the first label of the request's enum. Every
+ * request is recorded (path, query, headers, parsed and raw body) so tests assert on what was sent.
  * Behaviour is switched per test with `set()`, and `reset()` goes back to plain answers.
  */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { outOfScopeAnswer } from './not-banking';
 
 export type GeminiFailure = 'invalid-argument' | 'permission-denied' | 'resource-exhausted' | 'internal' | 'unavailable';
 /** Answers with HTTP 200 that carry no usable label. */
@@ -61,6 +64,8 @@ export interface GeminiStandIn {
   /** Base URL to give the SDK (`httpOptions.baseUrl`), e.g. `http://127.0.0.1:41234`. */
   readonly url: string;
   readonly requests: RecordedRequest[];
+  /** The `responseSchema.enum` of each request, in order: what the client let the model answer. */
+  receivedEnums(): (string[] | undefined)[];
   set(behaviour: GeminiBehaviour): void;
   /** Plain answers again, and forgets the recorded requests. */
   reset(): void;
@@ -153,6 +158,7 @@ export async function startGeminiServer(options: GeminiStandInOptions): Promise<
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    receivedEnums: () => requests.map((request) => request.body?.generationConfig?.responseSchema?.enum),
     set: (next) => {
       behaviour = { ...next };
     },
@@ -204,10 +210,9 @@ function respond(
   }
 
   const model = decodeURIComponent(route[1]!);
-  const text = (body.contents ?? [])
-    .flatMap((content) => content.parts ?? [])
-    .map((part) => part.text ?? '')
-    .join('\n');
+  const texts = (body.contents ?? []).flatMap((content) => content.parts ?? []).map((part) => part.text ?? '');
+  const text = texts.join('\n');
+  const said = texts[texts.length - 1] ?? '';
   const choices = body.generationConfig?.responseSchema?.enum ?? [];
   const usageMetadata = {
     promptTokenCount: Math.ceil(text.length / 4),
@@ -233,8 +238,8 @@ function respond(
     default:
       break;
   }
-  const keyword = KEYWORDS.find(([pattern, label]) => pattern.test(text) && choices.includes(label))?.[1];
-  const label = behaviour.label ?? keyword ?? choices[0] ?? 'card_arrival';
+  const keyword = KEYWORDS.find(([pattern, label]) => pattern.test(said) && choices.includes(label))?.[1];
+  const label = behaviour.label ?? outOfScopeAnswer(said, choices) ?? keyword ?? choices[0] ?? 'card_arrival';
   const answer = candidate(label, 'STOP');
   if (behaviour.avgLogprobs !== undefined) answer.avgLogprobs = behaviour.avgLogprobs;
   sendJson(res, 200, { candidates: [answer], ...envelope });

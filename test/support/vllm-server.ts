@@ -3,15 +3,18 @@
  * vLLM's wire format: `GET /health`, `GET /v1/models`, `POST /v1/chat/completions`,
  * `POST /classify`, its error envelopes and its API key check.
  *
- * It is a test double, not a classifier: the label comes from a fixed choice (`setLabel`) or a
- * few keywords, so every answer is known in advance. It records every request (method, path,
- * headers, parsed body) and whether the client hung up before the answer, and its failures are
- * switchable per test: `failNext(status, body, { times, headers, path })`, `setMode('nonsense')`,
+ * It is a test double, not a classifier: the label comes from a fixed choice (`setLabel`), else
+ * `out_of_scope` when the labels it may answer (the chat request's enum, or the `/classify` head's
+ * labels) include it and the message has no banking word (test/support/not-banking.ts), else a few
+ * keywords, so every answer is known in advance; `receivedEnums()` shows what each chat request
+ * offered. It records every request (method, path, headers, parsed body) and whether the client
+ * hung up before the answer, and its failures are switchable per test: `failNext(status, body, { times, headers, path })`, `setMode('nonsense')`,
  * `setDelay(ms)`, `setRandomFailures({ rate, statuses, seed })`; `reset()` undoes them all.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BANKING77_LABELS } from '../../src/core/labels';
+import { outOfScopeAnswer } from './not-banking';
 
 export interface RecordedRequest {
   method: string;
@@ -170,6 +173,13 @@ export class VllmStandIn {
   /** Wait this long before answering (the client may hang up meanwhile). */
   setDelay(ms: number): void {
     this.delayMs = ms;
+  }
+
+  /** The label enum of each chat request, in order: what the client let the model answer. */
+  receivedEnums(): (string[] | undefined)[] {
+    return this.requestsTo('/v1/chat/completions').map((request) =>
+      isRecord(request.body) ? readEnum(request.body.response_format) : undefined,
+    );
   }
 
   /** Requests to one path, in order. */
@@ -333,7 +343,7 @@ export class VllmStandIn {
   }
 
   private pick(text: string, allowed: readonly string[]): string {
-    const wanted = this.label ?? KEYWORDS.find(([pattern]) => pattern.test(text))?.[1] ?? DEFAULT_LABEL;
+    const wanted = this.label ?? outOfScopeAnswer(text, allowed) ?? KEYWORDS.find(([pattern]) => pattern.test(text))?.[1] ?? DEFAULT_LABEL;
     return allowed.includes(wanted) ? wanted : (allowed[0] ?? wanted);
   }
 
@@ -353,7 +363,8 @@ export class VllmStandIn {
 
     const wantsLogprobs = body.logprobs === true && this.mode !== 'no-logprobs' && content !== null;
     const topLogprobs = typeof body.top_logprobs === 'number' ? body.top_logprobs : 0;
-    const logprobs = wantsLogprobs ? { content: tokenLogprobs(content ?? '', label, this.confidence, topLogprobs) } : null;
+    const others = (schemaEnum ?? this.labels).filter((other) => other !== label);
+    const logprobs = wantsLogprobs ? { content: tokenLogprobs(content ?? '', label, others, this.confidence, topLogprobs) } : null;
     const completionTokens = logprobs?.content.length ?? 8;
     return {
       id: `chatcmpl-${this.requests.length}`,
@@ -399,24 +410,31 @@ export class VllmStandIn {
  * Chat logprobs as vLLM sends them: one entry per generated token with its alternatives. The
  * tokens spelling the label and its closing quote share `log(confidence)`; structural tokens get
  * log(0.98), so a client that sums everything gets a different number than one that reads the label.
+ * At the label's first token the alternatives are the first tokens of `others` (the other labels
+ * offered, in order; distinct), sharing what `confidence` leaves: half, a quarter, ...; elsewhere
+ * they are placeholders (`alt0`, ...).
  */
-function tokenLogprobs(content: string, label: string, confidence: number, topLogprobs: number) {
-  const tokens = content.match(/[A-Za-z]{1,5}|[^A-Za-z]{1,2}/g) ?? [];
+function tokenLogprobs(content: string, label: string, others: readonly string[], confidence: number, topLogprobs: number) {
+  const tokens = tokenize(content);
   const valueStart = content.indexOf(`"${label}"`) + 1;
   const valueEnd = valueStart > 0 ? valueStart + label.length + 1 : -1;
   let offset = 0;
   const spans = tokens.map((token) => {
     const start = offset;
     offset += token.length;
-    return { token, inLabel: valueStart > 0 && offset > valueStart && start < valueEnd };
+    return { token, first: valueStart > 0 && start === valueStart, inLabel: valueStart > 0 && offset > valueStart && start < valueEnd };
   });
   const labelTokens = spans.filter((s) => s.inLabel).length;
-  return spans.map(({ token, inLabel }) => {
+  const rest = Math.max(1e-6, 1 - confidence);
+  return spans.map(({ token, first, inLabel }) => {
     const logprob = inLabel ? Math.log(confidence) / labelTokens : Math.log(0.98);
-    const alternatives = Array.from({ length: Math.max(0, topLogprobs - 1) }, (_, i) => ({
-      token: `alt${i}`,
-      logprob: logprob - 2 - i,
-      bytes: [...Buffer.from(`alt${i}`)],
+    const texts = first
+      ? [...new Set(others.map((other) => tokenize(other)[0] ?? other))].filter((text) => text !== token)
+      : Array.from({ length: topLogprobs }, (_, i) => `alt${i}`);
+    const alternatives = texts.slice(0, Math.max(0, topLogprobs - 1)).map((text, i) => ({
+      token: text,
+      logprob: first ? Math.log(rest / 2 ** (i + 1)) : logprob - 2 - i,
+      bytes: [...Buffer.from(text)],
     }));
     return {
       token,
@@ -425,6 +443,11 @@ function tokenLogprobs(content: string, label: string, confidence: number, topLo
       top_logprobs: topLogprobs > 0 ? [{ token, logprob, bytes: [...Buffer.from(token)] }, ...alternatives] : [],
     };
   });
+}
+
+/** How the stand-in splits text into tokens: runs of up to 5 letters, or 1-2 other characters. */
+function tokenize(text: string): string[] {
+  return text.match(/[A-Za-z]{1,5}|[^A-Za-z]{1,2}/g) ?? [];
 }
 
 /** vLLM's current error envelope. */

@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BANKING77_LABELS } from '../../src/core/labels';
+import { BANKING77_LABELS, OUT_OF_SCOPE } from '../../src/core/labels';
 import { startGeminiServer, type GeminiStandIn } from '../support/gemini-server';
 import { VllmStandIn } from '../support/vllm-server';
 
@@ -20,6 +20,8 @@ const classify = async (args: string[], env: Record<string, string> = {}) => {
 };
 
 const PERSONAL = 'My card 4111 1111 1111 1111 has not arrived, write to jane.doe@example.com';
+const WEATHER = 'what is the weather tomorrow';
+const CARD = 'I still have not received my new card';
 let vllm: VllmStandIn;
 let gemini: GeminiStandIn;
 
@@ -33,25 +35,25 @@ afterAll(async () => {
 });
 
 describe('npm run classify with remote models', () => {
-  it('vLLM: a label from the server, the 77 labels sent as the constraint, personal data masked', async () => {
+  it('vLLM: a label from the server, the 77 labels and out_of_scope sent as the constraint, personal data masked', async () => {
     const [line] = await classify(['--model', 'vllm', '--vllm-url', vllm.url, '--vllm-model', 'banking-intent', PERSONAL], {
       VLLM_API_KEY: 'cli-vllm-key',
     });
     expect(line).toMatchObject({ intent: 'card_arrival', model: 'vllm', device: 'remote', fallback_from: [], masked: true });
     const sent = vllm.requestsTo('/v1/chat/completions')[0]!;
     const body = sent.body as { response_format: { json_schema: { schema: { properties: { intent: { enum: string[] } } } } } };
-    expect(body.response_format.json_schema.schema.properties.intent.enum).toEqual(BANKING77_LABELS);
+    expect(body.response_format.json_schema.schema.properties.intent.enum).toEqual([...BANKING77_LABELS, OUT_OF_SCOPE]);
     expect(sent.headers.authorization).toBe('Bearer cli-vllm-key');
     expect(JSON.stringify(sent.body)).not.toMatch(/4111|jane\.doe|example\.com/);
   });
 
-  it('Gemini: the key from GEMINI_API_KEY, the enum of 77 labels, personal data masked', async () => {
+  it('Gemini: the key from GEMINI_API_KEY, the enum of 77 labels and out_of_scope, personal data masked', async () => {
     const [line] = await classify(['--model', 'gemini', '--gemini-base-url', gemini.url, PERSONAL], { GEMINI_API_KEY: 'cli-gemini-key' });
     expect(line).toMatchObject({ model: 'gemini', device: 'remote', masked: true });
     expect(BANKING77_LABELS).toContain(line!.intent);
     const sent = gemini.requests[0]!;
     expect(sent.headers['x-goog-api-key']).toBe('cli-gemini-key');
-    expect(sent.body?.generationConfig?.responseSchema?.enum).toEqual(BANKING77_LABELS);
+    expect(sent.body?.generationConfig?.responseSchema?.enum).toEqual([...BANKING77_LABELS, OUT_OF_SCOPE]);
     expect(sent.rawBody).not.toMatch(/4111|jane\.doe|example\.com/);
   });
 
@@ -76,5 +78,51 @@ describe('npm run classify with remote models', () => {
     const error = await classify(['--model', 'gemini', 'hello']).catch((e: { stdout: string; code: number }) => e);
     expect((error as { code: number }).code).toBe(1);
     expect((error as { stdout: string }).stdout).toMatch(/proxy URL|API key/);
+  });
+});
+
+describe('npm run classify with an out-of-scope threshold', () => {
+  // The custom model's best intent is below 1 for these messages: --oos-threshold 1 rejects them,
+  // 0 rejects nothing.
+  it('--oos-threshold 1 answers out_of_scope, with the closest in-scope intents in top; 0 turns rejection off', async () => {
+    const [rejected] = await classify(['--oos-threshold', '1', WEATHER]);
+    expect(rejected).toMatchObject({ intent: OUT_OF_SCOPE, model: 'custom', fallback_from: [] });
+    const top = rejected!.top as { intent: string; score: number }[];
+    expect(top).toHaveLength(5);
+    expect(BANKING77_LABELS).toEqual(expect.arrayContaining(top.map((t) => t.intent)));
+    expect(rejected!.confidence).toBeCloseTo(1 - top[0]!.score, 6);
+    const [kept] = await classify(['--oos-threshold', '0', WEATHER]);
+    expect(kept!.model).toBe('custom');
+    expect(kept!.intent).not.toBe(OUT_OF_SCOPE);
+  });
+
+  it('keeps out_of_scope on the device, even with a remote fallback, unless --oos-escalate', async () => {
+    vllm.reset();
+    const remote = ['--fallback', 'vllm', '--vllm-url', vllm.url, '--vllm-model', 'banking-intent'];
+    const env = { VLLM_API_KEY: 'cli-vllm-key' };
+    const kept = await classify(['--oos-threshold', '1', ...remote, WEATHER, CARD], env);
+    expect(kept.map((line) => [line.intent, line.model])).toEqual([
+      [OUT_OF_SCOPE, 'custom'],
+      [OUT_OF_SCOPE, 'custom'],
+    ]);
+    expect(vllm.requestsTo('/v1/chat/completions')).toHaveLength(0);
+
+    const escalated = await classify(['--oos-threshold', '1', '--oos-escalate', ...remote, WEATHER, CARD], env);
+    expect(escalated).toMatchObject([
+      { intent: OUT_OF_SCOPE, model: 'vllm', escalated_from: 'custom' },
+      { intent: 'card_arrival', model: 'vllm', escalated_from: 'custom' },
+    ]);
+    expect(vllm.receivedEnums()).toEqual([
+      [...BANKING77_LABELS, OUT_OF_SCOPE],
+      [...BANKING77_LABELS, OUT_OF_SCOPE],
+    ]);
+  });
+
+  it('refuses a threshold outside 0-1, quoting it', async () => {
+    const error = await classify(['--oos-threshold', '1.5', CARD]).catch((e: { stderr: string; code: number }) => e);
+    expect((error as { code: number }).code).toBe(1);
+    expect((error as { stderr: string }).stderr).toMatch(
+      /out-of-scope threshold must be a number between 0 and 1 \(0 turns it off\), got "1\.5"/,
+    );
   });
 });

@@ -52,6 +52,20 @@ describe('runtime config', () => {
     expect(resolveConfig({ env, overrides: { llama: { allowWasm: false } } }).llama.allowWasm).toBe(false);
   });
 
+  it('reads the out-of-scope threshold and escalation from env, URL parameters and code, later ones winning', () => {
+    expect(resolveConfig().outOfScope).toEqual({ escalate: false }); // no threshold: each model's own
+    const env = { VITE_OOS_THRESHOLD: '0.4', VITE_OOS_ESCALATE: 'true' };
+    expect(resolveConfig({ env }).outOfScope).toEqual({ threshold: 0.4, escalate: true });
+    const params = new URLSearchParams('oos_threshold=0&oos_escalate=off');
+    expect(resolveConfig({ env, params }).outOfScope).toEqual({ threshold: 0, escalate: false });
+    expect(resolveConfig({ env, params, overrides: { outOfScope: { threshold: 0.25 } } }).outOfScope).toEqual({
+      threshold: 0.25,
+      escalate: false,
+    });
+    expect(resolveConfig({ overrides: { outOfScope: { escalate: true } } }).outOfScope).toEqual({ escalate: true });
+    expect(resolveConfig({ params: new URLSearchParams('oos_threshold=') }).outOfScope.threshold).toBeUndefined();
+  });
+
   it('vite --mode qlora (.env.qlora) selects llama-qlora with custom as its fallback, WASM off', () => {
     const env = loadEnv('qlora', process.cwd(), 'VITE_');
     expect(resolveConfig({ env })).toMatchObject({ model: 'llama-qlora', fallback: ['custom'], llama: { allowWasm: false } });
@@ -82,6 +96,16 @@ describe('runtime config', () => {
     [{ params: new URLSearchParams('escalate=high') }, /between 0 and 1/],
     [{ env: { VITE_VLLM_URL: 'ftp://x' } }, /vLLM URL "ftp:\/\/x" is not an http\(s\) URL/],
     [{ env: { VITE_VLLM_MODE: 'stream' } }, /chat or classify/],
+    [
+      { params: new URLSearchParams('oos_threshold=1.5') },
+      /out-of-scope threshold must be a number between 0 and 1 \(0 turns it off\), got "1.5"/,
+    ],
+    [{ env: { VITE_OOS_THRESHOLD: 'high' } }, /out-of-scope threshold .* got "high"/],
+    [{ overrides: { outOfScope: { threshold: -0.1 } } }, /out-of-scope threshold .* got "-0.1"/],
+    [
+      { params: new URLSearchParams('oos_escalate=maybe') },
+      /oos_escalate \(VITE_OOS_ESCALATE\) must be true or false \(1 or 0\), got "maybe"/,
+    ],
   ])('rejects bad settings with a message naming them (%#)', (sources, message) => {
     expect(() => resolveConfig(sources)).toThrow(InvalidInputError);
     expect(() => resolveConfig(sources)).toThrow(message);

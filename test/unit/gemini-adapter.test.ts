@@ -7,10 +7,12 @@ import { createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { GEMINI_UNSCORED_CONFIDENCE, GeminiAdapter, type GeminiAdapterOptions } from '../../src/adapters/gemini';
 import { AbortedError, InvalidInputError, ModelUnavailableError, RemoteCallError } from '../../src/core/errors';
-import { BANKING77_LABELS } from '../../src/core/labels';
+import { BANKING77_LABELS, OUT_OF_SCOPE } from '../../src/core/labels';
 import { startGeminiServer, type GeminiFailure, type GeminiStandIn } from '../support/gemini-server';
 
 const KEY = 'test-key-123';
+/** Not banking: the stand-in answers it `out_of_scope` whenever it is offered that label. */
+const WEATHER = 'what is the weather tomorrow';
 let server: GeminiStandIn;
 let proxy: GeminiStandIn;
 const adapters: GeminiAdapter[] = [];
@@ -47,7 +49,7 @@ afterAll(async () => {
 });
 
 describe('GeminiAdapter requests', () => {
-  it('posts to /v1beta/models/{model}:generateContent with the key header and a label-only enum schema', async () => {
+  it('posts to /v1beta/models/{model}:generateContent with the key header and an enum of the labels and out_of_scope', async () => {
     const prediction = await adapter().classify('My new card has still not arrived');
 
     expect(server.requests).toHaveLength(1);
@@ -58,12 +60,13 @@ describe('GeminiAdapter requests', () => {
     expect(request.query).toEqual({});
     const config = request.body?.generationConfig;
     expect(config?.responseMimeType).toBe('text/x.enum');
-    expect(config?.responseSchema).toEqual({ type: 'STRING', enum: [...BANKING77_LABELS] });
-    expect(config?.responseSchema?.enum).toHaveLength(77);
+    expect(config?.responseSchema).toEqual({ type: 'STRING', enum: [...BANKING77_LABELS, OUT_OF_SCOPE] });
+    expect(server.receivedEnums()).toEqual([[...BANKING77_LABELS, OUT_OF_SCOPE]]);
     expect(config?.temperature).toBe(0);
     expect(config?.thinkingConfig).toEqual({ thinkingBudget: 0 });
     const parts = request.body?.contents?.[0]?.parts?.map((part) => part.text);
     expect(parts).toHaveLength(2);
+    expect(parts?.[0]).toMatch(/answer "out_of_scope": greetings and small talk, other subjects .*gibberish.*language other than English/);
     expect(parts?.[1]).toBe('My new card has still not arrived');
 
     expect(prediction).toMatchObject({
@@ -84,8 +87,13 @@ describe('GeminiAdapter requests', () => {
 
     const request = server.requests[0]!;
     expect(request.path).toBe('/v1beta/models/gemini-2.5-flash-lite:generateContent');
-    expect(request.body?.generationConfig?.responseSchema?.enum).toEqual(labels);
+    expect(request.body?.generationConfig?.responseSchema?.enum).toEqual([...labels, OUT_OF_SCOPE]);
     expect(prediction.intent).toBe('change_pin');
+  });
+
+  it('offers out_of_scope once, last, when the configured labels already hold it', async () => {
+    await adapter({ labels: [OUT_OF_SCOPE, 'change_pin'] }).classify('How do I change my PIN?');
+    expect(server.receivedEnums()).toEqual([['change_pin', OUT_OF_SCOPE]]);
   });
 
   it('accepts a label with spaces around it and reads the trimmed label', async () => {
@@ -135,6 +143,31 @@ describe('GeminiAdapter confidence', () => {
   it('is the documented neutral value, or the configured one, when Gemini sends no score', async () => {
     await expect(adapter().classify('I want a refund')).resolves.toMatchObject({ confidence: GEMINI_UNSCORED_CONFIDENCE });
     await expect(adapter({ unscoredConfidence: 0.82 }).classify('I want a refund')).resolves.toMatchObject({ confidence: 0.82 });
+  });
+});
+
+describe('GeminiAdapter out of scope', () => {
+  it('answers out_of_scope for a message that is not banking: confidence 1 without a score, no in-scope label in top', async () => {
+    const prediction = await adapter().classify(WEATHER);
+    expect(server.receivedEnums()[0]).toContain(OUT_OF_SCOPE);
+    expect(prediction).toMatchObject({
+      intent: OUT_OF_SCOPE,
+      confidence: 1,
+      top: [],
+      model: 'gemini',
+      device: 'remote',
+      fallback_from: [],
+    });
+  });
+
+  it('takes the confidence from avgLogprobs when Gemini sends it, and ignores the unscored setting', async () => {
+    server.set({ avgLogprobs: -0.2 });
+    const prediction = await adapter({ unscoredConfidence: 0.3 }).classify(WEATHER);
+    expect(prediction.intent).toBe(OUT_OF_SCOPE);
+    expect(prediction.confidence).toBeCloseTo(Math.exp(-0.2), 10);
+    expect(prediction.top).toEqual([]);
+    server.set({});
+    await expect(adapter({ unscoredConfidence: 0.3 }).classify(WEATHER)).resolves.toMatchObject({ intent: OUT_OF_SCOPE, confidence: 1 });
   });
 });
 

@@ -6,7 +6,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NodeCustomAdapter } from '../../src/adapters/custom-node';
 import { GeminiAdapter } from '../../src/adapters/gemini';
 import { VllmAdapter } from '../../src/adapters/vllm';
+import type { ClassifyOptions, IntentAdapter } from '../../src/core/adapter';
 import { AbortedError, AllAdaptersFailedError, InvalidInputError } from '../../src/core/errors';
+import { OUT_OF_SCOPE } from '../../src/core/labels';
 import { IntentPipeline, type PipelineOptions } from '../../src/pipeline/pipeline';
 import type { RouterPolicy } from '../../src/pipeline/policy';
 import { startGeminiServer, type GeminiStandIn } from '../support/gemini-server';
@@ -52,6 +54,8 @@ function pipeline(options: Partial<PipelineOptions> & { vllmUrl?: string } = {})
 
 const chatRequests = () => vllm.requests.filter((r) => r.path === '/v1/chat/completions');
 const CARD = 'I still have not received my new card';
+/** Not banking: the stand-ins answer it `out_of_scope` whenever they are offered that label. */
+const WEATHER = 'what is the weather tomorrow';
 
 describe('fallback chain', () => {
   it('answers from the active adapter when it works', async () => {
@@ -214,3 +218,97 @@ describe('concurrency', () => {
     expect(pl.getStats()).toMatchObject({ requests: 1_000, answered: 1_000, failed: 0, fallbacks: fromCustom });
   });
 });
+
+describe('out of scope', () => {
+  // The custom model answers out_of_scope when its best intent's probability is below the
+  // threshold: at 1 it rejects any message it is not certain of (CARD is below 0.999, see the
+  // cascade's tests), at 0 it rejects nothing.
+  it('an on-device out_of_scope is the answer: no fallback, no remote call, counted', async () => {
+    const pl = pipeline({ active: 'custom', fallback: ['vllm', 'gemini'], oosThreshold: 1 });
+    const p = await pl.classify(WEATHER);
+    expect(p).toMatchObject({ intent: OUT_OF_SCOPE, model: 'custom', device: 'cpu', fallback_from: [] });
+    expect(p.escalated_from).toBeUndefined();
+    expect(p.top.length).toBeGreaterThan(0);
+    expect(p.top.map((t) => t.intent)).not.toContain(OUT_OF_SCOPE);
+    expect(chatRequests()).toHaveLength(0);
+    expect(gemini.requests).toHaveLength(0);
+    expect(pl.getStats()).toMatchObject({ requests: 1, answered: 1, fallbacks: 0, escalations: 0, outOfScope: 1 });
+  });
+
+  it('a remote out_of_scope is the answer too: the next adapter is not asked', async () => {
+    const pl = pipeline(); // vllm, then gemini, then custom
+    const p = await pl.classify(WEATHER);
+    expect(p).toMatchObject({ intent: OUT_OF_SCOPE, model: 'vllm', fallback_from: [] });
+    expect(vllm.receivedEnums()[0]).toContain(OUT_OF_SCOPE);
+    expect(gemini.requests).toHaveLength(0);
+    expect(pl.getStats()).toMatchObject({ answered: 1, fallbacks: 0, outOfScope: 1 });
+    // An in-scope answer is not counted as out of scope.
+    await pl.classify(CARD);
+    expect(pl.getStats()).toMatchObject({ answered: 2, outOfScope: 1 });
+  });
+
+  it('passes its oosThreshold to every adapter call, and takes a new one at run time', async () => {
+    const seen: ClassifyOptions[] = [];
+    const pl = pipeline({ factories: { custom: () => recording(custom, seen) }, active: 'custom', fallback: [], oosThreshold: 1 });
+    expect(pl.oosThreshold).toBe(1);
+    expect((await pl.classify(WEATHER)).intent).toBe(OUT_OF_SCOPE);
+    const changes: Event[] = [];
+    pl.addEventListener('change', (event) => changes.push(event));
+    pl.setOosThreshold(0);
+    expect((await pl.classify(WEATHER)).intent).not.toBe(OUT_OF_SCOPE);
+    pl.setOosThreshold(undefined);
+    await pl.classify(WEATHER);
+    expect(seen.map((options) => options.oosThreshold)).toEqual([1, 0, undefined]);
+    expect(changes).toHaveLength(2);
+  });
+
+  it('rejects an out-of-scope threshold outside 0-1, when built and at run time, keeping the old one', () => {
+    expect(() => pipeline({ oosThreshold: 1.5 })).toThrow(InvalidInputError);
+    const pl = pipeline({ oosThreshold: 0.3 });
+    expect(() => pl.setOosThreshold(-0.1)).toThrow(/between 0 and 1/);
+    expect(() => pl.setOosThreshold(Number.NaN)).toThrow(InvalidInputError);
+    expect(pl.oosThreshold).toBe(0.3);
+  });
+
+  it('escalateOutOfScope off (the default): an on-device out_of_scope never leaves the device, even below escalateBelow', async () => {
+    const pl = pipeline({ active: 'custom', fallback: ['vllm'], oosThreshold: 1, escalateBelow: 1 });
+    const p = await pl.classify(WEATHER);
+    expect(p).toMatchObject({ intent: OUT_OF_SCOPE, model: 'custom' });
+    expect(p.confidence).toBeLessThan(1); // below escalateBelow, and still not sent
+    expect(chatRequests()).toHaveLength(0);
+    expect(pl.getStats()).toMatchObject({ escalations: 0, outOfScope: 1 });
+    // The cascade itself is on: the same message answered in scope goes on to vLLM.
+    pl.setOosThreshold(0);
+    expect(await pl.classify(WEATHER)).toMatchObject({ model: 'vllm', escalated_from: 'custom' });
+    expect(chatRequests()).toHaveLength(1);
+  });
+
+  it('escalateOutOfScope on: an on-device out_of_scope goes to the next remote model, whose answer replaces it', async () => {
+    const pl = pipeline({ active: 'custom', fallback: ['vllm'], oosThreshold: 1, escalateOutOfScope: true, policy: { retries: 0 } });
+    expect(await pl.classify(CARD)).toMatchObject({ intent: 'card_arrival', model: 'vllm', escalated_from: 'custom', fallback_from: [] });
+    expect(await pl.classify(WEATHER)).toMatchObject({ intent: OUT_OF_SCOPE, model: 'vllm', escalated_from: 'custom' });
+    expect(vllm.receivedEnums().every((labels) => labels?.includes(OUT_OF_SCOPE))).toBe(true);
+    expect(pl.getStats()).toMatchObject({ answered: 2, escalations: 2, escalationsAnswered: 2, outOfScope: 1 });
+
+    // When no remote model answers, the on-device answer stands.
+    vllm.failNext(500, undefined, { times: 100, path: '/v1/chat/completions' });
+    const p = await pl.classify(CARD);
+    expect(p).toMatchObject({ intent: OUT_OF_SCOPE, model: 'custom', fallback_from: [] });
+    expect(p.escalated_from).toBeUndefined();
+    expect(pl.getStats()).toMatchObject({ answered: 3, escalations: 3, escalationsAnswered: 2, outOfScope: 2 });
+  });
+});
+
+/** `inner`, recording the options of each classify call; disposing it is left to the test file. */
+function recording(inner: IntentAdapter, seen: ClassifyOptions[]): IntentAdapter {
+  return {
+    id: inner.id,
+    load: (options) => inner.load(options),
+    classify: (text, options) => {
+      seen.push({ ...options });
+      return inner.classify(text, options);
+    },
+    health: () => inner.health(),
+    dispose: () => Promise.resolve(),
+  };
+}

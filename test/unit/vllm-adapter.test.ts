@@ -1,11 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { VllmAdapter, labelLogprob, parseRetryAfter, type VllmAdapterOptions } from '../../src/adapters/vllm';
+import { VllmAdapter, alternativeLabels, labelLogprob, parseRetryAfter, type VllmAdapterOptions } from '../../src/adapters/vllm';
 import { AbortedError, InvalidInputError, ModelUnavailableError, RemoteCallError, TimeoutError } from '../../src/core/errors';
-import { BANKING77_LABELS } from '../../src/core/labels';
+import { BANKING77_LABELS, OUT_OF_SCOPE } from '../../src/core/labels';
 import { VllmStandIn, envelope, type StandInMode } from '../support/vllm-server';
 
 const MODEL = 'banking-intent';
 const CHAT = '/v1/chat/completions';
+/** Not banking: the stand-in answers it `out_of_scope` whenever it is offered that label. */
+const WEATHER = 'what is the weather tomorrow';
 
 let server: VllmStandIn;
 const adapters: VllmAdapter[] = [];
@@ -105,7 +107,7 @@ describe('VllmAdapter load', () => {
 });
 
 describe('VllmAdapter in chat mode', () => {
-  it('forces one of the 77 labels with a strict json_schema at temperature 0 and asks for logprobs', async () => {
+  it('forces one of the 77 labels or out_of_scope with a strict json_schema at temperature 0 and asks for logprobs', async () => {
     const vllm = await loaded({ apiKey: 'secret-key' });
     await vllm.classify('my new card has still not arrived');
     const [request] = server.requestsTo(CHAT);
@@ -122,16 +124,51 @@ describe('VllmAdapter in chat mode', () => {
         strict: true,
         schema: {
           type: 'object',
-          properties: { intent: { type: 'string', enum: [...BANKING77_LABELS] } },
+          properties: { intent: { type: 'string', enum: [...BANKING77_LABELS, OUT_OF_SCOPE] } },
           required: ['intent'],
           additionalProperties: false,
         },
       },
     });
+    expect(server.receivedEnums()).toEqual([[...BANKING77_LABELS, OUT_OF_SCOPE]]);
     const messages = body.messages as { role: string; content: string }[];
     expect(messages.map((m) => m.role)).toEqual(['system', 'user']);
     for (const label of BANKING77_LABELS) expect(messages[0]!.content).toContain(label);
+    expect(messages[0]!.content).toMatch(
+      /answer "out_of_scope": greetings and small talk, other subjects .*gibberish.*language other than English/,
+    );
     expect(messages[1]!.content).toBe('my new card has still not arrived');
+  });
+
+  it('offers out_of_scope once, last, when the configured labels already hold it', async () => {
+    await (await loaded({ labels: ['card_arrival', OUT_OF_SCOPE, 'change_pin'] })).classify('where is my card');
+    expect(server.receivedEnums()).toEqual([['card_arrival', 'change_pin', OUT_OF_SCOPE]]);
+  });
+
+  it('answers out_of_scope with its probability, and the in-scope labels the alternatives name as top', async () => {
+    server.setConfidence(0.8);
+    // The stand-in's alternatives at the value's first token are the first tokens of the other
+    // labels offered, in order (`card`, `lost`, `refun`, `excha`), sharing the 0.2 left: half, a
+    // quarter, ... `card` begins two labels, so it names neither.
+    const labels = ['card_arrival', 'card_linking', 'lost_or_stolen_card', 'refund_not_showing_up', 'exchange_rate'];
+    const prediction = await (await loaded({ labels })).classify(WEATHER, { topK: 3 });
+    expect(prediction).toMatchObject({ intent: OUT_OF_SCOPE, model: 'vllm', device: 'remote', fallback_from: [] });
+    expect(prediction.confidence).toBeCloseTo(0.8, 10);
+    expect(prediction.top.map((t) => t.intent)).toEqual(['lost_or_stolen_card', 'refund_not_showing_up', 'exchange_rate']);
+    expect(prediction.top.map((t) => t.score)).toEqual([0.05, 0.025, 0.0125].map((score) => expect.closeTo(score, 10)));
+
+    // The 77 intents in the publisher's order: `card` (10 labels), `excha` (3), `extra` (1), `pendi` (4).
+    const banking = await (await loaded()).classify(WEATHER);
+    expect(banking).toMatchObject({
+      intent: OUT_OF_SCOPE,
+      top: [{ intent: 'extra_charge_on_statement', score: expect.closeTo(0.025, 10) }],
+    });
+  });
+
+  it('says confidence 1 and an empty top for out_of_scope without logprobs', async () => {
+    server.setMode('no-logprobs');
+    const prediction = await (await loaded()).classify(WEATHER);
+    expect(prediction).toMatchObject({ intent: OUT_OF_SCOPE, confidence: 1, top: [] });
   });
 
   it('answers the label with the probability of its tokens from logprobs', async () => {
@@ -239,6 +276,23 @@ describe('VllmAdapter in classify mode', () => {
     expect(error).toMatchObject({ status: 200, retryable: false });
     expect((error as Error).message).toMatch(/not a label/);
     expect((error as Error).message).toMatch(detail);
+  });
+
+  it('accepts out_of_scope from a head that has it: in-scope labels only in top, confidence 1 - the best of them', async () => {
+    await server.close();
+    const labels = [...BANKING77_LABELS, OUT_OF_SCOPE];
+    server = await VllmStandIn.start({ labels });
+    const vllm = await loaded({ mode: 'classify', labels });
+    const rejected = await vllm.classify(WEATHER, { topK: 3 });
+    // The stand-in gives its answer 0.9 and the label after it (here the first, wrapping round) 0.05.
+    expect(rejected.intent).toBe(OUT_OF_SCOPE);
+    expect(rejected.top).toHaveLength(3);
+    expect(rejected.top[0]).toEqual({ intent: BANKING77_LABELS[0], score: expect.closeTo(0.05, 10) });
+    expect(rejected.confidence).toBeCloseTo(0.95, 10);
+    const answered = await vllm.classify('I lost my card', { topK: 100 });
+    expect(answered).toMatchObject({ intent: 'lost_or_stolen_card', confidence: expect.closeTo(0.9, 10) });
+    expect(answered.top).toHaveLength(77);
+    for (const prediction of [rejected, answered]) expect(prediction.top.map((t) => t.intent)).not.toContain(OUT_OF_SCOPE);
   });
 
   it('refuses probabilities from a head whose label order differs from ours', async () => {
@@ -437,7 +491,69 @@ describe('labelLogprob', () => {
   });
 });
 
+describe('alternativeLabels', () => {
+  const entry = (text: string, logprob: number, alternatives: [string, number][] = []) => ({
+    token: text,
+    logprob,
+    top_logprobs: [[text, logprob], ...alternatives].map(([token, lp]) => ({ token, logprob: lp })),
+  });
+  const choices = ['card_arrival', 'card_linking', 'lost_or_stolen_card', 'refund_not_showing_up', OUT_OF_SCOPE];
+
+  it('names each label that exactly one alternative begins, skipping shared prefixes and out_of_scope', () => {
+    const tokens = [
+      entry('{"intent": "', -0.01),
+      entry('out', -0.2, [
+        ['card', Math.log(0.1)], // begins two labels: cannot be attributed
+        ['lost', Math.log(0.05)],
+        ['ref', Math.log(0.08)],
+        ['xyz', Math.log(0.01)], // begins none
+      ]),
+      entry('_of_scope"}', -0.01),
+    ];
+    const top = alternativeLabels(tokens, choices);
+    expect(top.map((t) => t.intent)).toEqual(['refund_not_showing_up', 'lost_or_stolen_card']);
+    expect(top[0]!.score).toBeCloseTo(0.08, 10);
+  });
+
+  it('reads alternatives whose token carries the opening quote, or the whole label and its closing quote', () => {
+    const tokens = [
+      entry('{"intent": ', -0.01),
+      entry('"out', -0.2, [
+        ['"lost', -3],
+        ['"card_linking"}', -4],
+      ]),
+      entry('_of_scope"}', -0.01),
+    ];
+    expect(alternativeLabels(tokens, choices).map((t) => t.intent)).toEqual(['lost_or_stolen_card', 'card_linking']);
+  });
+
+  it('is empty without usable logprobs or without the intent key', () => {
+    expect(alternativeLabels(undefined, choices)).toEqual([]);
+    expect(alternativeLabels([{ token: 'x' }], choices)).toEqual([]);
+    expect(alternativeLabels([entry('out_of_scope', -0.1, [['lost', -1]])], choices)).toEqual([]);
+  });
+});
+
 describe('the vLLM stand-in', () => {
+  it('answers out_of_scope only when the request offers it and the message has no banking word', async () => {
+    const ask = async (labels: string[], text: string) => {
+      const response = await fetch(`${server.url}${CHAT}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: MODEL,
+          messages: [{ role: 'user', content: text }],
+          response_format: { type: 'json_schema', json_schema: { name: 'intent', schema: { properties: { intent: { enum: labels } } } } },
+        }),
+      });
+      const body = (await response.json()) as { choices: { message: { content: string } }[] };
+      return (JSON.parse(body.choices[0]!.message.content) as { intent: string }).intent;
+    };
+    expect(await ask([...BANKING77_LABELS, OUT_OF_SCOPE], 'book me a table for two at 8pm')).toBe(OUT_OF_SCOPE);
+    expect(await ask([...BANKING77_LABELS], 'book me a table for two at 8pm')).not.toBe(OUT_OF_SCOPE);
+    expect(await ask([...BANKING77_LABELS, OUT_OF_SCOPE], 'my wallet was stolen with my card in it')).toBe('lost_or_stolen_card');
+  });
+
   it('fails inference at random from a seed, counts complete answers, and resets', async () => {
     const vllm = await loaded();
     server.setRandomFailures({ rate: 1, statuses: [503], seed: 1 });
