@@ -16,7 +16,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { BenchmarkRound } from '../src/bench/round';
+import { inScopeAccuracy, type BenchmarkRound, type ModelRoundResult } from '../src/bench/round';
 import { exportJsonl } from '../src/bench/jsonl';
 import type { BankingIntentAutomation } from '../src/ui/automation';
 import { DIST, launchChromium, serveSite } from './lib/browser';
@@ -120,18 +120,55 @@ interface PeerSummary {
   models: { custom: { floor_wasm_ms: number }; peer: { floor_wasm_ms: number } };
 }
 
+/**
+ * Columns of the printed table. accuracy: over all probes (a rejected out-of-scope probe is right);
+ * in scope: accuracy on in-scope probes, out_of_scope answers wrong; oos rejected: out-of-scope
+ * probes answered out_of_scope; in-scope rejected: in-scope probes wrongly answered so.
+ */
+const COLUMNS: [head: string, width: number, value: (m: ModelRoundResult) => string][] = [
+  ['status', 12, (m) => m.status],
+  ['device', 6, (m) => m.device ?? '-'],
+  ['n', 4, (m) => String(m.n)],
+  ['accuracy', 8, (m) => percent(m.accuracy)],
+  ['in scope', 8, (m) => percent(inScopeAccuracy(m))],
+  ['oos rejected', 12, (m) => percent(m.oos_rejected)],
+  ['in-scope rejected', 17, (m) => percent(m.in_scope_rejected)],
+  ['mean conf', 9, (m) => fixed(m.mean_confidence, 3)],
+  ['p50 ms', 8, (m) => fixed(m.p50_latency_ms)],
+  ['p95 ms', 8, (m) => fixed(m.p95_latency_ms)],
+  ['p99 ms', 8, (m) => fixed(m.p99_latency_ms)],
+  ['errors', 6, (m) => String(m.errors)],
+];
+
 function printRound(round: BenchmarkRound, index: number): void {
-  const cell = (x: number | null | undefined, digits = 2) => (x === null || x === undefined ? '-' : x.toFixed(digits));
   console.log('');
   console.log(
     `round ${index}: ${round.timestamp}, probe set ${round.probe_set.id} (${round.probe_set.n} queries), trigger ${round.trigger}`,
   );
-  console.log('model       status        device    n  accuracy  mean conf    p50 ms    p95 ms    p99 ms  errors');
+  // Text columns (status, device) align left, numbers right.
+  const line = (first: string, cells: string[]) =>
+    [first.padEnd(11), ...cells.map((c, i) => (i < 2 ? c.padEnd(COLUMNS[i]![1]) : c.padStart(COLUMNS[i]![1])))].join('  ');
+  console.log(
+    line(
+      'model',
+      COLUMNS.map(([head]) => head),
+    ),
+  );
   for (const [id, m] of Object.entries(round.models)) {
     console.log(
-      `${id.padEnd(11)} ${m.status.padEnd(12)} ${String(m.device ?? '-').padEnd(7)} ${String(m.n).padStart(4)} ${cell(m.accuracy === null ? null : 100 * m.accuracy, 1).padStart(8)}% ${cell(m.mean_confidence, 3).padStart(10)} ${cell(m.p50_latency_ms).padStart(9)} ${cell(m.p95_latency_ms).padStart(9)} ${cell(m.p99_latency_ms).padStart(9)} ${String(m.errors).padStart(7)}` +
-        (m.reason ? `\n            ${m.reason}` : ''),
+      line(
+        id,
+        COLUMNS.map(([, , value]) => value(m)),
+      ) + (m.reason ? `\n${' '.repeat(13)}${m.reason}` : ''),
     );
   }
   console.log(`summary: ${round.summary.recommendation}`);
+}
+
+function fixed(x: number | null | undefined, digits = 2): string {
+  return x === null || x === undefined ? '-' : x.toFixed(digits);
+}
+
+function percent(x: number | null | undefined): string {
+  return x === null || x === undefined ? '-' : `${(100 * x).toFixed(1)}%`;
 }

@@ -1,19 +1,26 @@
 /**
  * npm run probe-set [-- --data data/banking77/test.csv] [--seed 77] [--out src/bench/probe-set.json]
- * Writes the benchmark's probe set: a fixed, stratified sample of the Banking77 test split, two
- * distinct queries for each of the 77 intents (154), drawn with a seeded generator.
- * Rerunning it with the same arguments writes the same file, byte for byte.
+ * Writes the benchmark's probe set, drawn with a seeded generator:
+ * - in scope: a stratified sample of the Banking77 test split, two distinct queries for each of
+ *   the 77 intents (154);
+ * - out of scope: two distinct held-out negatives for each source group of `loadNegatives().test`
+ *   (an HWU64 or SNIPS intent, or a kind of generated text), labelled `out_of_scope`. That split
+ *   is never trained on nor used for any choice, so a model's rejection rate here is honest.
+ * Rerunning it with the same arguments (and the same negatives) writes the same file, byte for byte.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { parse } from 'csv-parse/sync';
 import { format, resolveConfig } from 'prettier';
 import { probeSetId, type ProbeItem, type ProbeSet } from '../src/bench/probe-hash';
-import { BANKING77_LABELS } from '../src/core/labels';
+import { BANKING77_LABELS, OUT_OF_SCOPE } from '../src/core/labels';
 import { mulberry32, shuffle } from '../src/models/custom/random';
 import { readLabelledCsv } from '../src/training/data';
+import { DEFAULT_NEGATIVES, HWU64_CSV, SNIPS_CSV, generatedNegatives, loadNegatives } from '../src/training/negatives';
 import { positiveInt, runCli } from './lib/cli';
 
 const PER_INTENT = 2;
+const PER_NEGATIVE_GROUP = 2;
 
 runCli(async () => {
   const { values } = parseArgs({
@@ -42,17 +49,67 @@ runCli(async () => {
       throw new Error(`${values.data}: only ${texts.length} distinct texts for "${label}", need ${PER_INTENT}`);
     for (const text of shuffle([...texts], random).slice(0, PER_INTENT)) items.push({ text, label });
   }
-  // Mixed order, so a round cut short still covers many intents.
+  // Drawn after the in-scope queries, so those stay the ones earlier probe sets had.
+  const negatives = heldOutNegativesByGroup();
+  for (const [group, texts] of negatives) {
+    if (texts.length < PER_NEGATIVE_GROUP)
+      throw new Error(`held-out negatives: only ${texts.length} distinct texts for "${group}", need ${PER_NEGATIVE_GROUP}`);
+    for (const text of shuffle([...texts], random).slice(0, PER_NEGATIVE_GROUP)) items.push({ text, label: OUT_OF_SCOPE });
+  }
+  if (new Set(items.map((i) => i.text)).size !== items.length) throw new Error('a text was drawn twice (in scope and out of scope?)');
+  // Mixed order, so a round cut short still covers many intents and some negatives.
   shuffle(items, random);
 
   const set: ProbeSet = {
     id: await probeSetId(items),
     n: items.length,
-    source: `Banking77 test split (${values.data}), ${PER_INTENT} distinct queries per intent for ${BANKING77_LABELS.length} intents, mulberry32 seed ${seed}`,
+    source:
+      `Banking77 test split (${values.data}), ${PER_INTENT} distinct queries per intent for ${BANKING77_LABELS.length} intents; ` +
+      `out of scope: ${PER_NEGATIVE_GROUP} distinct held-out negatives (src/training/negatives.ts, test split, seed ${DEFAULT_NEGATIVES.seed}) ` +
+      `per source group for ${negatives.size} groups (${[...negatives.keys()].join(', ')}); mulberry32 seed ${seed}`,
     seed,
     items,
   };
   const json = await format(JSON.stringify(set), { ...(await resolveConfig(values.out)), filepath: values.out });
   writeFileSync(values.out, json);
-  console.log(`${values.out}: ${set.id}, ${set.n} queries`);
+  const oos = items.filter((i) => i.label === OUT_OF_SCOPE).length;
+  console.log(`${values.out}: ${set.id}, ${set.n} queries (${set.n - oos} in scope, ${oos} out of scope)`);
 });
+
+/**
+ * The held-out negatives' distinct texts by source group, groups in `groups.test` order. The rows
+ * do not say where they came from, so each text is traced back to the group that holds it: its
+ * HWU64 or SNIPS intent (texts trimmed, as the loader does) or its kind of generated text. A text
+ * that also occurs among the training or validation negatives (the sources repeat a few short
+ * ones, such as "hello") is left out: a probe must be unseen.
+ */
+function heldOutNegativesByGroup(): Map<string, string[]> {
+  const { train, validation, test, groups } = loadNegatives(DEFAULT_NEGATIVES);
+  const seen = new Set([...train, ...validation].map((row) => row.text));
+  const byGroup = new Map<string, string[]>(groups.test.map((group) => [group, []]));
+  const groupsOfText = new Map<string, string[]>();
+  const note = (text: string, group: string) => {
+    if (byGroup.has(group)) groupsOfText.set(text, [...(groupsOfText.get(text) ?? []), group]);
+  };
+  for (const [prefix, path] of [
+    ['hwu64', HWU64_CSV],
+    ['snips', SNIPS_CSV],
+  ] as const) {
+    const rows = parse(readFileSync(path, 'utf8'), { columns: true, skip_empty_lines: true, bom: true }) as {
+      text: string;
+      intent: string;
+    }[];
+    for (const { text, intent } of rows) note(text.trim(), `${prefix}:${intent}`);
+  }
+  for (const [kind, texts] of Object.entries(generatedNegatives(DEFAULT_NEGATIVES.seed)))
+    for (const text of texts) note(text, `generated:${kind}`);
+
+  for (const { text } of test) {
+    if (seen.has(text)) continue;
+    const group = groupsOfText.get(text)?.[0];
+    if (!group) throw new Error(`held-out negative "${text}" is in none of the held-out groups`);
+    const texts = byGroup.get(group)!;
+    if (!texts.includes(text)) texts.push(text);
+  }
+  return byGroup;
+}

@@ -1,7 +1,7 @@
 /**
  * Benchmark rounds as JSON Lines (`benchmark_results.jsonl`): one round per line, the record of
  * `round.ts` as is. Export, strict parsing with line numbers, merging without duplicates, and a
- * download in the page.
+ * download in the page. Rounds recorded before the out-of-scope fields existed still parse.
  */
 import type { BenchmarkRound } from './round';
 
@@ -92,6 +92,9 @@ export function downloadJsonl(rounds: readonly BenchmarkRound[], filename = 'ben
 const TRIGGERS = ['auto', 'manual', 'cli'];
 const STATUSES = ['ok', 'unavailable', 'cooling_down', 'failed'];
 const METRICS = ['avg_latency_ms', 'p50_latency_ms', 'p95_latency_ms', 'p99_latency_ms', 'accuracy', 'mean_confidence'] as const;
+/** Absent from rounds recorded before the probe set had out-of-scope probes. */
+const OPTIONAL_METRICS = ['in_scope_accuracy', 'oos_rejected', 'in_scope_rejected'] as const;
+const OPTIONAL_COUNTS = ['n_in_scope', 'n_oos'] as const;
 
 /** The first thing that keeps `value` from being a round, or undefined when it is one. */
 function roundProblem(value: unknown): string | undefined {
@@ -109,6 +112,13 @@ function roundProblem(value: unknown): string | undefined {
     if (!isCount(model.n) || !isCount(model.errors)) return `models.${id} needs counts n and errors`;
     for (const key of METRICS) {
       if (model[key] !== null && typeof model[key] !== 'number') return `models.${id}.${key} is neither a number nor null`;
+    }
+    for (const key of OPTIONAL_METRICS) {
+      if (model[key] !== undefined && model[key] !== null && typeof model[key] !== 'number')
+        return `models.${id}.${key} is neither a number nor null`;
+    }
+    for (const key of OPTIONAL_COUNTS) {
+      if (model[key] !== undefined && !isCount(model[key])) return `models.${id}.${key} is not a whole number >= 0`;
     }
     if (
       model.latencies_ms !== undefined &&

@@ -7,12 +7,12 @@
 
 export interface ProbeItem {
   text: string;
-  /** The true Banking77 intent. */
+  /** The true Banking77 intent, or `out_of_scope` for a message that is none of them. */
   label: string;
 }
 
 export interface ProbeSet {
-  /** `b77-test-2x77-<first 12 hex of sha256(items)>`. */
+  /** `b77-test-2x77-oos-<first 12 hex of sha256(items)>` (`b77-test-2x77-…` before it had out-of-scope probes). */
   id: string;
   n: number;
   /** Where the items were drawn from, in words. */
@@ -22,7 +22,8 @@ export interface ProbeSet {
   items: ProbeItem[];
 }
 
-export const PROBE_ID_PREFIX = 'b77-test-2x77-';
+/** Names the draw (see scripts/make-probe-set.ts); the hash after it pins the exact items. */
+export const PROBE_ID_PREFIX = 'b77-test-2x77-oos-';
 
 /**
  * SHA-256 (hex) of the items as canonical JSON: `[{"text":…,"label":…},…]` in list order, with

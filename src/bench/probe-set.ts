@@ -1,7 +1,8 @@
 /**
- * The benchmark's probe set: 154 Banking77 test queries, two per intent, written by
- * `npm run probe-set` (scripts/make-probe-set.ts). Every round sends these same queries to every
- * model, so rounds compare models side by side and over time.
+ * The benchmark's probe set, written by `npm run probe-set` (scripts/make-probe-set.ts): 154
+ * Banking77 test queries, two per intent, and 34 held-out out-of-scope messages labelled
+ * `out_of_scope`, two per source group of the negatives' test split. Every round sends these same
+ * queries to every model, so rounds compare models side by side and over time.
  */
 import json from './probe-set.json';
 import { PROBE_ID_PREFIX, probeItemsDigest, type ProbeSet } from './probe-hash';

@@ -1,7 +1,7 @@
 /**
  * One benchmark round: every model the pipeline knows answers the same probe queries, one at a
- * time, and the round becomes one record (one JSONL line) with latency, accuracy and confidence
- * per model and a recommendation.
+ * time, and the round becomes one record (one JSONL line) with latency, accuracy, confidence and
+ * out-of-scope rejection per model and a recommendation.
  *
  * Probes go to each adapter directly, never through `pipeline.classify`: they are not user
  * requests, they do not trigger fallback, retries or cooldowns, and they do not count towards the
@@ -14,7 +14,7 @@ import type { IntentPipeline } from '../pipeline/pipeline';
 import { raceAbort } from '../core/abort';
 import { withTimeout } from '../pipeline/signals';
 import { collectEnvironment, type BenchmarkEnvironment } from './environment';
-import { accuracy, percentile } from './metrics';
+import { accuracy, outOfScopeRates, percentile } from './metrics';
 import { verifyProbeSet, type ProbeSet } from './probe-set';
 
 export type BenchmarkTrigger = 'auto' | 'manual' | 'cli';
@@ -27,7 +27,12 @@ export type BenchmarkTrigger = 'auto' | 'manual' | 'cli';
  */
 export type ModelRoundStatus = 'ok' | 'unavailable' | 'cooling_down' | 'failed';
 
-/** One model in one round. Metrics are null when it answered nothing. */
+/**
+ * One model in one round. Metrics are null when it answered nothing. The out-of-scope fields are
+ * absent from rounds recorded before the probe set had out-of-scope probes (probe set ids
+ * `b77-test-2x77-<hash>`); there every probe was in scope, so `accuracy` was the in-scope accuracy
+ * (see `inScopeAccuracy`).
+ */
 export interface ModelRoundResult {
   status: ModelRoundStatus;
   device: Device | null;
@@ -37,8 +42,22 @@ export interface ModelRoundResult {
   p50_latency_ms: number | null;
   p95_latency_ms: number | null;
   p99_latency_ms: number | null;
-  /** Share of answered probes whose intent is the true label. */
+  /**
+   * Share of answered probes whose intent is the true label, over all probes: an out-of-scope
+   * probe is right when answered `out_of_scope`.
+   */
   accuracy: number | null;
+  /** Share of answered in-scope probes whose intent is the true label (`out_of_scope` answers are wrong). */
+  in_scope_accuracy?: number | null;
+  /** Share of answered out-of-scope probes answered `out_of_scope` (higher is better). */
+  oos_rejected?: number | null;
+  /** Share of answered in-scope probes wrongly answered `out_of_scope` (lower is better). */
+  in_scope_rejected?: number | null;
+  /** Answered in-scope probes, the denominator of `in_scope_accuracy` and `in_scope_rejected`. */
+  n_in_scope?: number;
+  /** Answered out-of-scope probes, the denominator of `oos_rejected`. */
+  n_oos?: number;
+  /** Over all answered probes; for an `out_of_scope` answer the model's confidence that it is none of the intents. */
   mean_confidence: number | null;
   /** Probes that failed (error or timeout). */
   errors: number;
@@ -51,9 +70,15 @@ export interface ModelRoundResult {
 export interface RoundSummary {
   /** Lowest p50 among the models compared (see `compare`); null when none. */
   fastest_model: string | null;
-  /** Highest accuracy among them, the lower p50 breaking ties; null when none. */
+  /**
+   * Highest `accuracy` among them (over all probes, so rejecting out-of-scope probes counts), the
+   * lower p50 breaking ties; null when none.
+   */
   most_accurate_model: string | null;
-  /** One sentence for a person choosing a model. */
+  /**
+   * For a person choosing a model: which one and why, then what it does with out-of-scope probes
+   * (in particular when it rejects none of them).
+   */
   recommendation: string;
 }
 
@@ -212,6 +237,7 @@ async function benchmarkModel(id: string, options: RoundOptions): Promise<ModelR
   }
 
   const n = answers.length;
+  const { n_oos, n_in_scope, ...rates } = outOfScopeRates(answers);
   const result: ModelRoundResult = {
     status: n > 0 ? 'ok' : 'failed',
     device,
@@ -221,6 +247,9 @@ async function benchmarkModel(id: string, options: RoundOptions): Promise<ModelR
     p95_latency_ms: n > 0 ? round3(percentile(latencies, 95)) : null,
     p99_latency_ms: n > 0 ? round3(percentile(latencies, 99)) : null,
     accuracy: n > 0 ? accuracy(answers) : null,
+    ...rates,
+    n_in_scope,
+    n_oos,
     mean_confidence: n > 0 ? answers.reduce((sum, a) => sum + a.confidence, 0) / n : null,
     errors,
   };
@@ -240,6 +269,11 @@ function skipped(status: 'unavailable' | 'cooling_down', device: Device | null, 
     p95_latency_ms: null,
     p99_latency_ms: null,
     accuracy: null,
+    in_scope_accuracy: null,
+    oos_rejected: null,
+    in_scope_rejected: null,
+    n_in_scope: 0,
+    n_oos: 0,
     mean_confidence: null,
     errors: 0,
     reason,
@@ -247,14 +281,26 @@ function skipped(status: 'unavailable' | 'cooling_down', device: Device | null, 
 }
 
 /**
+ * A result's in-scope accuracy (null for a model not in the round). Rounds recorded before the
+ * probe set had out-of-scope probes lack the field; every probe was in scope there, so it is
+ * their `accuracy`.
+ */
+export function inScopeAccuracy(model: ModelRoundResult | undefined): number | null {
+  if (!model) return null;
+  return model.in_scope_accuracy !== undefined ? model.in_scope_accuracy : model.accuracy;
+}
+
+/**
  * The models compared are those that answered at least half the probes: accuracy over a handful
  * of answers says little. The recommendation is the most accurate of those whose p50 is within
- * 2x of the fastest p50; when a slower model is more accurate still, the sentence says so.
+ * 2x of the fastest p50; when a slower model is more accurate still, the sentence says so. Then it
+ * says how the models it names treat out-of-scope probes: accuracy over all probes already counts
+ * a missed rejection as an error, but a model that rejects nothing is worth a plain word.
  */
 export function summarize(models: Record<string, ModelRoundResult>, probeCount: number): RoundSummary {
   const compared = Object.entries(models)
     .filter(([, m]) => m.status === 'ok' && m.n >= probeCount / 2)
-    .map(([id, m]) => ({ id, p50: m.p50_latency_ms!, accuracy: m.accuracy! }));
+    .map(([id, m]) => ({ id, p50: m.p50_latency_ms!, accuracy: m.accuracy!, model: m }));
   if (compared.length === 0) {
     return {
       fastest_model: null,
@@ -269,15 +315,39 @@ export function summarize(models: Record<string, ModelRoundResult>, probeCount: 
 
   let recommendation: string;
   if (pick.id === fastest.id && pick.id === best.id) {
-    recommendation = `Use ${pick.id}: the most accurate (${pct(pick.accuracy)}) and the fastest (p50 ${ms(pick.p50)}).`;
+    recommendation = `Use ${pick.id}: the most accurate (${accuracyText(pick.model)}) and the fastest (p50 ${ms(pick.p50)}).`;
   } else if (pick.id === best.id) {
-    recommendation = `Use ${pick.id}: the most accurate (${pct(pick.accuracy)}) at p50 ${ms(pick.p50)}, within 2x of the fastest (${fastest.id}, ${ms(fastest.p50)}).`;
+    recommendation = `Use ${pick.id}: the most accurate (${accuracyText(pick.model)}) at p50 ${ms(pick.p50)}, within 2x of the fastest (${fastest.id}, ${ms(fastest.p50)}).`;
   } else {
     recommendation =
-      `Use ${pick.id}: the most accurate (${pct(pick.accuracy)}) of the models within 2x of the fastest p50 (${fastest.id}, ${ms(fastest.p50)}); ` +
-      `${best.id} is more accurate (${pct(best.accuracy)}) but slower (p50 ${ms(best.p50)}).`;
+      `Use ${pick.id}: the most accurate (${accuracyText(pick.model)}) of the models within 2x of the fastest p50 (${fastest.id}, ${ms(fastest.p50)}); ` +
+      `${best.id} is more accurate (${accuracyText(best.model)}) but slower (p50 ${ms(best.p50)}).`;
   }
+  recommendation += rejectionNote(pick.id, pick.model, true);
+  if (best.id !== pick.id) recommendation += rejectionNote(best.id, best.model, false);
   return { fastest_model: fastest.id, most_accurate_model: best.id, recommendation };
+}
+
+/** `91.6%`; with out-of-scope probes in the round, `84.0% of all probes, 91.6% in scope`. */
+function accuracyText(m: ModelRoundResult): string {
+  const inScope = m.in_scope_accuracy;
+  return m.n_oos && inScope != null ? `${pct(m.accuracy!)} of all probes, ${pct(inScope)} in scope` : pct(m.accuracy!);
+}
+
+/**
+ * ` <id> rejected …` for a model that answered out-of-scope probes: always when it rejected none
+ * (it gives every message a banking intent, however unrelated), else only with `detailed` (the
+ * model recommended). Empty for rounds without out-of-scope probes.
+ */
+function rejectionNote(id: string, m: ModelRoundResult, detailed: boolean): string {
+  if (!m.n_oos || m.oos_rejected == null) return '';
+  if (m.oos_rejected === 0) {
+    return ` ${id} rejected none of the ${m.n_oos} out-of-scope probes: it gives a banking intent even to messages that are not about banking.`;
+  }
+  if (!detailed) return '';
+  const inScope =
+    m.in_scope_rejected == null ? '' : ` and wrongly rejected ${pct(m.in_scope_rejected)} of the ${m.n_in_scope} in-scope ones`;
+  return ` ${id} rejected ${pct(m.oos_rejected)} of the ${m.n_oos} out-of-scope probes${inScope}.`;
 }
 
 /**

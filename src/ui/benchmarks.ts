@@ -19,12 +19,14 @@ import type { BankingIntentAutomation, RunBenchmarkOptions } from './automation'
 export class PipelineRelay extends EventTarget implements BenchmarkPipeline {
   private pipeline: IntentPipeline;
   /** Stats of the pipelines attached before the current one. */
-  private earlier: PipelineStats = { requests: 0, answered: 0, failed: 0, fallbacks: 0, escalations: 0, escalationsAnswered: 0 };
+  private earlier: PipelineStats;
   private readonly forward = () => this.dispatchEvent(new CustomEvent('request', { detail: this.getStats().requests }));
 
   constructor(pipeline: IntentPipeline) {
     super();
     this.pipeline = pipeline;
+    // Every counter at 0, whichever counters the pipeline keeps.
+    this.earlier = Object.fromEntries(Object.keys(pipeline.getStats()).map((key) => [key, 0])) as unknown as PipelineStats;
     pipeline.addEventListener('request', this.forward);
   }
 

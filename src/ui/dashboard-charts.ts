@@ -3,7 +3,8 @@
  * demand by dashboard.ts, in its own chunk, once there is a round to draw:
  *
  * - latency distribution of the latest round: a histogram per model, from `latencies_ms`;
- * - accuracy per model across rounds;
+ * - in-scope accuracy per model across rounds (the one accuracy rounds from before the probe set
+ *   had out-of-scope probes share with later ones, so the line does not jump where it changed);
  * - p50 (solid) and p99 (dashed) latency per model across rounds.
  */
 import {
@@ -20,7 +21,7 @@ import {
   Tooltip,
   type ChartConfiguration,
 } from 'chart.js';
-import type { BenchmarkRound } from '../bench/round';
+import { inScopeAccuracy, type BenchmarkRound } from '../bench/round';
 import { axisTimes, formatTime, milliseconds as ms, percent as pct, plural } from './dashboard-format';
 
 Chart.register(
@@ -62,7 +63,7 @@ export class DashboardCharts {
     this.accuracy = document.createElement('canvas');
     this.latency = document.createElement('canvas');
     this.trends = [
-      figure('Accuracy across rounds', frame(this.accuracy)),
+      figure('In-scope accuracy across rounds', frame(this.accuracy)),
       figure('Latency across rounds: p50 (solid) and p99 (dashed)', frame(this.latency)),
     ];
     container.replaceChildren(figure('Latency distribution, latest round', this.distribution), ...this.trends);
@@ -148,7 +149,7 @@ export class DashboardCharts {
     const datasets = ids.map((id) => ({
       label: id,
       data: rounds.map((r) => {
-        const accuracy = r.models[id]?.accuracy ?? null;
+        const accuracy = inScopeAccuracy(r.models[id]);
         return accuracy === null ? null : 100 * accuracy;
       }),
       borderColor: colour(id),
@@ -162,8 +163,8 @@ export class DashboardCharts {
     this.accuracy.setAttribute('role', 'img');
     this.accuracy.setAttribute(
       'aria-label',
-      `Accuracy per model across ${rounds.length} rounds; latest: ` +
-        ids.map((id) => `${id} ${pct(latest.models[id]?.accuracy)}`).join(', '),
+      `In-scope accuracy per model across ${rounds.length} rounds; latest: ` +
+        ids.map((id) => `${id} ${pct(inScopeAccuracy(latest.models[id]))}`).join(', '),
     );
     const config: ChartConfiguration<'line', (number | null)[], string> = {
       type: 'line',
@@ -180,7 +181,12 @@ export class DashboardCharts {
         },
         scales: {
           x: { ticks: { maxRotation: 0, autoSkipPadding: 12 } },
-          y: { min, max: 100, title: { display: true, text: 'accuracy' }, ticks: { maxTicksLimit: 6, callback: (value) => `${value}%` } },
+          y: {
+            min,
+            max: 100,
+            title: { display: true, text: 'in-scope accuracy' },
+            ticks: { maxTicksLimit: 6, callback: (value) => `${value}%` },
+          },
         },
       },
     };

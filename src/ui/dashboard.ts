@@ -4,7 +4,7 @@
  * `dashboard-charts.ts` (Chart.js), latency distributions and per-round trends.
  */
 import { JsonlParseError, downloadJsonl } from '../bench/jsonl';
-import type { BenchmarkRound, ModelRoundResult, RoundProgress } from '../bench/round';
+import { inScopeAccuracy, type BenchmarkRound, type ModelRoundResult, type RoundProgress } from '../bench/round';
 import type { StoreStatus } from '../bench/store';
 import type { Device } from '../core/prediction';
 import type { SiteBenchmarks } from './benchmarks';
@@ -259,7 +259,22 @@ const STATUSES: Record<ModelRoundResult['status'], string> = {
   failed: 'Failed',
 };
 
-const COLUMNS = ['Model', 'Status', 'Device', 'n', 'Accuracy', 'Mean confidence', 'p50', 'p95', 'p99', 'Errors'];
+/** Column heads, with a tooltip where the name alone could be read two ways. */
+const COLUMNS: [name: string, title?: string][] = [
+  ['Model'],
+  ['Status'],
+  ['Device'],
+  ['n', 'Probes answered'],
+  ['Accuracy', 'Over all probes: an out-of-scope probe is right when the model answers out_of_scope'],
+  ['In-scope accuracy', 'Over the banking probes only: an out_of_scope answer is wrong'],
+  ['Out-of-scope rejected', 'Share of the out-of-scope probes the model answered out_of_scope (higher is better)'],
+  ['In-scope rejected', 'Share of the banking probes the model wrongly answered out_of_scope (lower is better)'],
+  ['Mean confidence'],
+  ['p50'],
+  ['p95'],
+  ['p99'],
+  ['Errors'],
+];
 
 /** The latest round: a table with a row per model (and its reason under it), then the recommendation. */
 function renderLatest(container: HTMLElement, round: BenchmarkRound | undefined): void {
@@ -278,10 +293,11 @@ function renderLatest(container: HTMLElement, round: BenchmarkRound | undefined)
     `after ${plural(round.request_count, 'request')}, ${round.probe_set.n} probe queries.`;
 
   const headRow = table.createTHead().insertRow();
-  for (const [index, name] of COLUMNS.entries()) {
+  for (const [index, [name, title]] of COLUMNS.entries()) {
     const th = document.createElement('th');
     th.scope = 'col';
     th.textContent = name;
+    if (title) th.title = title;
     if (index >= 3) th.className = 'num';
     headRow.append(th);
   }
@@ -300,6 +316,10 @@ function renderLatest(container: HTMLElement, round: BenchmarkRound | undefined)
       [model.device ? DEVICES[model.device] : '—'],
       [String(model.n), 'num'],
       [percent(model.accuracy), 'num'],
+      [percent(inScopeAccuracy(model)), 'num'],
+      // Rejecting none of the out-of-scope probes is the failure this column is here to show.
+      [percent(model.oos_rejected), model.oos_rejected === 0 ? 'num num--bad' : 'num'],
+      [percent(model.in_scope_rejected), 'num'],
       [percent(model.mean_confidence), 'num'],
       [milliseconds(model.p50_latency_ms), 'num'],
       [milliseconds(model.p95_latency_ms), 'num'],

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect, test } from 'vitest';
+import { PROBE_SET } from '../../src/bench/probe-set';
 
 const MODEL_FIELDS = [
   'status',
@@ -19,6 +20,11 @@ const MODEL_FIELDS = [
   'p95_latency_ms',
   'p99_latency_ms',
   'accuracy',
+  'in_scope_accuracy',
+  'oos_rejected',
+  'in_scope_rejected',
+  'n_in_scope',
+  'n_oos',
   'mean_confidence',
   'errors',
 ];
@@ -49,12 +55,14 @@ test('npm run bench -- --models custom --rounds 2 writes 2 browser rounds and pr
     expect(round.trigger).toBe('cli');
     expect(Object.keys(round.models)).toEqual(['custom']);
     expect(Object.keys(round.models.custom!)).toEqual(expect.arrayContaining(MODEL_FIELDS));
-    expect(round.models.custom).toMatchObject({ status: 'ok', device: 'wasm', n: 154 });
-    expect(round.models.custom!.accuracy).toBeGreaterThan(0.85);
+    expect(round.models.custom).toMatchObject({ status: 'ok', device: 'wasm', n: PROBE_SET.n, n_oos: 34 });
+    expect(round.models.custom!.in_scope_accuracy).toBeGreaterThan(0.85);
     expect(round.environment.user_agent).toMatch(/Chrome/);
   }
-  expect(stdout).toMatch(/custom\s+ok\s+wasm\s+154/);
-  expect(stdout).toMatch(/summary: Use custom/);
+  // The table: status, device, n, accuracy, in-scope accuracy, out-of-scope rejected, in-scope rejected, ...
+  expect(stdout).toMatch(/model\s+status\s+device\s+n\s+accuracy\s+in scope\s+oos rejected\s+in-scope rejected\s+mean conf/);
+  expect(stdout).toMatch(new RegExp(`custom\\s+ok\\s+wasm\\s+${PROBE_SET.n}(\\s+\\d+\\.\\d%){4}\\s+0\\.\\d{3}`));
+  expect(stdout).toMatch(/summary: Use custom: .* custom rejected .* of the 34 out-of-scope probes/);
 });
 
 test('npm run bench -- --models llama-qlora on WASM is refused at once, saying how to run it', async () => {

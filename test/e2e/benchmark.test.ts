@@ -3,19 +3,21 @@
  * IndexedDB across reloads, exported as `benchmark_results.jsonl`, kept in memory (and said so)
  * where IndexedDB is blocked, never two rounds at once, and never in a user's way.
  *
- * WASM and the custom model only: a round is then 154 probes of a few ms each. (llama-qlora needs
+ * WASM and the custom model only: a round is then 188 probes of a few ms each. (llama-qlora needs
  * WebGPU, which `?device=wasm` keeps the page off: it is in every round, unavailable.)
  */
 import { readFile } from 'node:fs/promises';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { PROBE_SET } from '../../src/bench/probe-set';
 import type { BenchmarkRound } from '../../src/bench/round';
 import { DB_NAME, STORE_NAME } from '../../src/bench/store';
 import type { BankingIntentAutomation } from '../../src/ui/automation';
 import { CARD_MESSAGE, classify, collectConsole, launchChromium, newContext, serveSite, type Site } from './harness';
 
 const PAGE = '/?device=wasm&model=custom';
-const PROBES = 154;
+const PROBES = PROBE_SET.n;
+const OOS_PROBES = PROBE_SET.items.filter((i) => i.label === 'out_of_scope').length;
 const MESSAGES = [
   CARD_MESSAGE,
   'How do I top up my account with a bank transfer?',
@@ -126,7 +128,7 @@ function expectRoundRecord(round: BenchmarkRound, trigger: BenchmarkRound['trigg
     timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
     request_count: expect.any(Number),
     trigger,
-    probe_set: { id: expect.stringMatching(/^b77-test-2x77-[0-9a-f]{12}$/), n: PROBES },
+    probe_set: { id: PROBE_SET.id, n: PROBES },
     models: {
       custom: expect.any(Object),
       'llama-qlora': expect.any(Object),
@@ -147,6 +149,11 @@ function expectRoundRecord(round: BenchmarkRound, trigger: BenchmarkRound['trigg
     p95_latency_ms: expect.any(Number),
     p99_latency_ms: expect.any(Number),
     accuracy: expect.any(Number),
+    in_scope_accuracy: expect.any(Number),
+    oos_rejected: expect.any(Number),
+    in_scope_rejected: expect.any(Number),
+    n_in_scope: PROBES - OOS_PROBES,
+    n_oos: OOS_PROBES,
     mean_confidence: expect.any(Number),
     errors: 0,
     latencies_ms: expect.any(Array),
@@ -155,7 +162,13 @@ function expectRoundRecord(round: BenchmarkRound, trigger: BenchmarkRound['trigg
   expect(custom.latencies_ms!.every((ms) => typeof ms === 'number' && ms > 0)).toBe(true);
   expect(custom.p50_latency_ms!).toBeLessThanOrEqual(custom.p95_latency_ms!);
   expect(custom.p95_latency_ms!).toBeLessThanOrEqual(custom.p99_latency_ms!);
-  expect(custom.accuracy!).toBeGreaterThan(0.8);
+  // Whether or not this model rejects: in scope it is as good as ever, and a missed rejection costs accuracy over all probes.
+  expect(custom.in_scope_accuracy!).toBeGreaterThan(0.8);
+  expect(custom.accuracy!).toBeGreaterThan(0.65);
+  expect(custom.accuracy!).toBeCloseTo(
+    ((PROBES - OOS_PROBES) * custom.in_scope_accuracy! + OOS_PROBES * custom.oos_rejected!) / PROBES,
+    12,
+  );
   expect(custom.mean_confidence!).toBeGreaterThan(0);
   expect(custom.mean_confidence!).toBeLessThanOrEqual(1);
 
@@ -170,6 +183,11 @@ function expectRoundRecord(round: BenchmarkRound, trigger: BenchmarkRound['trigg
       p95_latency_ms: null,
       p99_latency_ms: null,
       accuracy: null,
+      in_scope_accuracy: null,
+      oos_rejected: null,
+      in_scope_rejected: null,
+      n_in_scope: 0,
+      n_oos: 0,
       mean_confidence: null,
       errors: 0,
       reason: expect.stringMatching(/\S/),
@@ -214,6 +232,16 @@ test('120 requests through the site give exactly 2 rounds, kept in IndexedDB acr
     'gemini',
   ]);
   expect(await table.locator('tr[data-model="custom"] td').first().textContent()).toBe('OK');
+  // The two out-of-scope rates and the in-scope accuracy, beside the accuracy over all probes.
+  const heads = await table.locator('thead th').allTextContents();
+  const cells = ['', ...(await table.locator('tr[data-model="custom"] td').allTextContents())]; // the row's name is a th
+  const cell = (head: string) => cells[heads.indexOf(head)];
+  const shown = (x: number | null | undefined) => `${(100 * x!).toFixed(1)}%`;
+  expect(cell('Accuracy')).toBe(shown(stored[1]!.models.custom!.accuracy));
+  expect(cell('In-scope accuracy')).toBe(shown(stored[1]!.models.custom!.in_scope_accuracy));
+  expect(cell('Out-of-scope rejected')).toBe(shown(stored[1]!.models.custom!.oos_rejected));
+  expect(cell('In-scope rejected')).toBe(shown(stored[1]!.models.custom!.in_scope_rejected));
+  expect(await table.locator('tr[data-model="vllm"] td').allTextContents()).toContain('—');
   expect(await page.locator('.bench__recommendation').textContent()).toBe(stored[1]!.summary.recommendation);
   await page.locator('#bench-charts canvas').first().waitFor();
   expect(await page.locator('#bench-charts .bench-charts__cell[data-model="custom"] canvas').count()).toBe(1);
@@ -257,7 +285,9 @@ test('with IndexedDB blocked the page says results are kept in memory only, and 
   expect(await warning.textContent()).toMatch(/^Not saved on this device: .*SecurityError.*kept in memory only.*Export them as JSONL/);
 
   await page.getByRole('button', { name: 'Run benchmark now' }).click();
-  await expect.poll(() => benchStatus(page).textContent()).toMatch(/^Running a manual benchmark round: (starting…|custom \d+\/154)/);
+  await expect
+    .poll(() => benchStatus(page).textContent())
+    .toMatch(new RegExp(`^Running a manual benchmark round: (starting…|custom \\d+/${PROBES})`));
   await waitForRounds(page, 1);
   expect(await benchStatus(page).textContent()).toMatch(/^1 round stored\./);
   expect(await warning.isVisible()).toBe(true);
@@ -301,7 +331,7 @@ test('rounds never overlap, however many triggers arrive, and a user request is 
   await expect.poll(() => benchStatus(page).getAttribute('data-state')).toBe('running');
   const run = page.getByRole('button', { name: 'Run benchmark now' });
   for (let i = 0; i < 3; i++) await run.click();
-  await expect.poll(() => benchStatus(page).textContent()).toMatch(/custom \d+\/154/);
+  await expect.poll(() => benchStatus(page).textContent()).toMatch(new RegExp(`custom \\d+/${PROBES}`));
   await expect
     .poll(() => page.evaluate(() => (window as unknown as { benchLog: { active: number; starts: number[] } }).benchLog), {
       timeout: 60_000,

@@ -8,7 +8,7 @@ function round(timestamp: string, requestCount: number, trigger: BenchmarkRound[
     timestamp,
     request_count: requestCount,
     trigger,
-    probe_set: { id: 'b77-test-2x77-0123456789ab', n: 154 },
+    probe_set: { id: 'b77-test-2x77-oos-0123456789ab', n: 188 },
     models: {
       custom: {
         status: 'ok',
@@ -19,6 +19,11 @@ function round(timestamp: string, requestCount: number, trigger: BenchmarkRound[
         p95_latency_ms: 2.9,
         p99_latency_ms: 2.98,
         accuracy: 2 / 3,
+        in_scope_accuracy: 1 / 2,
+        oos_rejected: 1,
+        in_scope_rejected: 1 / 2,
+        n_in_scope: 2,
+        n_oos: 1,
         mean_confidence: 0.81,
         errors: 0,
         latencies_ms: [1, 2, 3],
@@ -32,6 +37,11 @@ function round(timestamp: string, requestCount: number, trigger: BenchmarkRound[
         p95_latency_ms: null,
         p99_latency_ms: null,
         accuracy: null,
+        in_scope_accuracy: null,
+        oos_rejected: null,
+        in_scope_rejected: null,
+        n_in_scope: 0,
+        n_oos: 0,
         mean_confidence: null,
         errors: 0,
         reason: 'Gemini needs a proxy URL or an API key.',
@@ -94,6 +104,27 @@ describe('JSONL export and import', () => {
     expect(errors[3]!.message).toMatch(/models\.custom\.accuracy/);
     expect(errors[4]!.message).toMatch(/expected a JSON object/);
     expect((error as Error).message).toMatch(/^Not a benchmark results file: line 2: not valid JSON/);
+  });
+
+  it('reads rounds recorded before the out-of-scope fields existed, and refuses those fields when malformed', () => {
+    // A line as rounds were exported before the probe set had out-of-scope probes.
+    const { in_scope_accuracy, oos_rejected, in_scope_rejected, n_in_scope, n_oos, ...oldCustom } = A.models.custom!;
+    expect([in_scope_accuracy, oos_rejected, in_scope_rejected, n_in_scope, n_oos]).not.toContain(undefined);
+    const old: BenchmarkRound = { ...A, probe_set: { id: 'b77-test-2x77-ad27f648f655', n: 154 }, models: { custom: oldCustom } };
+    expect(parseJsonl(exportJsonl([old, B]))).toEqual([old, B]);
+
+    const bad = (fields: Record<string, unknown>) => JSON.stringify({ ...B, models: { custom: { ...B.models.custom, ...fields } } });
+    let error: unknown;
+    try {
+      parseJsonl([bad({ oos_rejected: '90%' }), bad({ n_oos: -1 }), bad({ in_scope_rejected: null, n_in_scope: 0 })].join('\n'));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(JsonlParseError);
+    expect((error as JsonlParseError).errors).toEqual([
+      { line: 1, message: 'not a benchmark round: models.custom.oos_rejected is neither a number nor null' },
+      { line: 2, message: 'not a benchmark round: models.custom.n_oos is not a whole number >= 0' },
+    ]);
   });
 
   it('merges imported rounds without duplicates, keeping the existing ones first and in order', () => {
