@@ -52,6 +52,7 @@ runCli(async () => {
     parallel: positiveInt(values.parallel, 'parallel', availableParallelism()),
     weights: values.weights,
     negatives: !values['no-negatives'],
+    typoSeed: 1,
     // Banking77's test split is reported in the model card when training on Banking77's train split.
     test: values.test ?? (values.data === BANKING77_TRAIN ? BANKING77_TEST : undefined),
     command: ['npm run train', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),

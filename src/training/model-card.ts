@@ -52,6 +52,13 @@ export function writeModelCard(path: string, r: TrainingReport, command: string,
     ),
     '',
     `Calibration: temperature ${r.temperature.toFixed(3)} fitted on the validation split (NLL ${r.validation.nllBefore.toFixed(4)} → ${r.validation.nllAfter.toFixed(4)}).`,
+    ...outOfScopeLines(r),
+    ...(r.test && r.testTypos
+      ? [
+          '',
+          `Typos: on a copy of the test split with 1-2 ordinary phone typos per message (a swapped, dropped, doubled or neighbouring letter in words of 4+ letters; \`perturbText\` in \`src/training/typos.ts\`, seed ${r.testTypos.seed}) accuracy is ${pct(r.testTypos.accuracy)}, against ${pct(r.test.accuracy)} on the clean rows (${((r.test.accuracy - r.testTypos.accuracy) * 100).toFixed(2)} points). Reproduce: \`npm run eval -- --typos ${r.testTypos.seed}\`.`,
+        ]
+      : []),
     ...(r.test
       ? [
           '',
@@ -64,6 +71,12 @@ export function writeModelCard(path: string, r: TrainingReport, command: string,
     '## Training',
     '',
     `- Data: \`${s.data}\`; a stratified ${pct(s.validationFraction)} validation split (seed ${s.seed}) chose each member's best epoch and the temperature. The test split was used for nothing but the figures above.`,
+    ...(r.negatives
+      ? [
+          `- Out-of-scope examples, label \`out_of_scope\` (\`src/training/negatives.ts\`): ${r.negatives.train.toLocaleString('en')} in training, ${r.negatives.validation} in validation, ${r.negatives.test} held out for the figures above, from HWU64 (without \`qa_currency\` and \`qa_stock\`, which are banking questions, and without any utterance that mentions money, cards, accounts, payments...), SNIPS and our own generator (greetings, thanks, asking for a person, chit-chat, gibberish, other languages, near-empty text). Split by source intent: validation holds ${r.negatives.groups.validation.filter((g) => !g.startsWith('generated')).join(', ')}; the held-out test part ${r.negatives.groups.test.filter((g) => !g.startsWith('generated')).join(', ')}; generated rows are split row by row.`,
+        ]
+      : []),
+    `- Typing noise, fresh every epoch: ${pct(s.noise.typoRate)} of the rows get 1-2 typos (words of 3+ letters), ${pct(s.noise.casualRate)} lose their apostrophes and final punctuation.`,
     `- ${s.epochs} epochs per member, batch ${s.batchSize}, AdamW (lr ${s.learningRate}, weight decay ${s.weightDecay}), one epoch of warm-up then cosine decay, dropout ${s.dropout}, token dropout ${s.tokenDropout}, label smoothing ${s.labelSmoothing}.`,
     `- Members (seed: best epoch, validation accuracy): ${r.members.map((m) => `${m.seed}: ${m.bestEpoch}, ${pct(m.validationAccuracy)}`).join('; ')}.`,
     timeLine(r),
@@ -71,12 +84,28 @@ export function writeModelCard(path: string, r: TrainingReport, command: string,
     '',
     '## Limits',
     '',
-    '- Trained on English Banking77 queries only; it always answers one of its labels, even for text that is not about banking.',
+    "- English only: other languages are meant to be answered `out_of_scope`. Out-of-scope detection was measured on topics held out from training; a bank's own traffic will hold others, so check the rates on it (`npm run eval -- --data your.csv` with rows labelled `out_of_scope`) and set the threshold to suit.",
     `- Text beyond ${s.shape.maxTokens} tokens is cut; the prediction then says \`truncated: true\`.`,
-    '- Data: Banking77 by PolyAI (Casanueva et al. 2020), CC BY 4.0, see `data/banking77/LICENSE`.',
+    '- Data: Banking77 by PolyAI (Casanueva et al. 2020), CC BY 4.0, `data/banking77/LICENSE`; HWU64 (Liu et al. 2019), CC BY 4.0, `data/hwu64/LICENSE`; SNIPS (Coucke et al. 2018), CC0, `data/snips/LICENSE`.',
     '',
   ];
   writeFileSync(path, lines.join('\n'));
+}
+
+function outOfScopeLines(r: TrainingReport): string[] {
+  const o = r.outOfScope;
+  if (!o) return [];
+  const lines = [
+    '',
+    `Out of scope: the answer is \`out_of_scope\` when the best in-scope label's probability is below ${o.threshold} (\`config.json\` \`outOfScope.threshold\`), the highest threshold that turns away at most ${pct(o.maxInScopeRejected)} of the in-scope validation rows. On validation it turns away ${pct(o.validation.in_scope_rejected)} of ${o.validation.n_in_scope} in-scope rows and answers ${pct(o.validation.oos_rejected ?? 0)} of ${o.validation.n_oos} out-of-scope rows \`out_of_scope\` (AUROC ${o.validation.auroc?.toFixed(4) ?? 'n/a'}).`,
+  ];
+  const t = r.testWithNegatives?.out_of_scope;
+  if (t && r.test)
+    lines.push(
+      '',
+      `On the test split with the held-out negatives (topics never trained on): ${pct(t.oos_rejected ?? 0)} of ${t.n_oos} out-of-scope rows answered \`out_of_scope\`, ${pct(t.in_scope_rejected ?? 0)} of ${t.n_in_scope} in-scope rows wrongly turned away, AUROC ${t.auroc?.toFixed(4) ?? 'n/a'}. Test accuracy is ${pct(r.test.accuracy)} with rejection (an \`out_of_scope\` answer counts wrong) and ${pct(r.test.out_of_scope.in_scope_accuracy_without_rejection ?? 0)} for the best in-scope label with rejection off. Reproduce: \`npm run eval -- --negatives\`.`,
+    );
+  return lines;
 }
 
 /**

@@ -5,8 +5,6 @@
  * within it, which turns away the most out-of-scope messages that cost allows.
  */
 import { OUT_OF_SCOPE } from '../core/labels';
-import type { Prediction } from '../core/prediction';
-import { rejectionScore } from '../bench/evaluate';
 import { auroc } from '../bench/metrics';
 
 export interface ThresholdChoice {
@@ -18,18 +16,17 @@ export interface ThresholdChoice {
 }
 
 /**
- * `predictions[i]` answers `labels[i]` and was made with rejection off (its `top[0]` is the best
- * in-scope label). Rounded down to 3 decimals so the stored value never rejects more than measured.
+ * `best[i]` is the probability of the best in-scope label for a row labelled `labels[i]`. Rounded
+ * down to 3 decimals so the stored value never rejects more than measured.
  */
-export function chooseOosThreshold(labels: readonly string[], predictions: readonly Prediction[], maxInScopeRejected: number): ThresholdChoice {
-  const best = predictions.map((p) => p.top[0]?.score ?? 0);
+export function chooseOosThreshold(labels: readonly string[], best: readonly number[], maxInScopeRejected: number): ThresholdChoice {
   const inScope = best.filter((_, i) => labels[i] !== OUT_OF_SCOPE).sort((a, b) => a - b);
   const oos = best.filter((_, i) => labels[i] === OUT_OF_SCOPE);
   if (inScope.length === 0) throw new Error('choosing an out-of-scope threshold needs in-scope validation rows');
   // Rows scoring below the k-th smallest in-scope score are rejected: at most k of them.
   const k = Math.floor(maxInScopeRejected * inScope.length);
   const threshold = Math.floor(inScope[Math.min(k, inScope.length - 1)]! * 1000) / 1000;
-  const scores = predictions.map(rejectionScore);
+  const scores = best.map((b) => 1 - b);
   return {
     threshold,
     maxInScopeRejected,

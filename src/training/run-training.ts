@@ -14,6 +14,9 @@ import { countParameters, EncoderClassifier, type NamedWeights } from '../models
 import { roundTripInt8 } from '../models/custom/quantize';
 import { fitTemperature, nll } from './calibrate';
 import { readLabelledCsv } from './data';
+import { OUT_OF_SCOPE } from '../core/labels';
+import { chooseOosThreshold, type ThresholdChoice } from './oos-threshold';
+import { perturbText } from './typos';
 import { writeModelCard } from './model-card';
 import { trainMembers, type MemberOutcome } from './members';
 import { prepareTraining, type TrainingSettings } from './prepare';
@@ -27,6 +30,8 @@ export interface RunTrainingOptions extends TrainingSettings {
   weights: 'int8' | 'fp32';
   /** A held-out CSV evaluated once at the end for the model card (never used for any choice). */
   test?: string;
+  /** Seed of the typo copy of `test` reported beside it. */
+  typoSeed?: number;
   /** The command line that started this run, recorded in the model card. */
   command: string;
   log: (line: string) => void;
@@ -41,6 +46,13 @@ export interface TrainingReport {
   temperature: number;
   validation: { nllBefore: number; nllAfter: number; report: EvalReport };
   test?: EvalReport;
+  /** `test` with 1-2 seeded typos per message (training/typos.ts `perturbText`). */
+  testTypos?: EvalReport & { seed: number };
+  /** `test` plus the bundled out-of-scope rows held out from training and from every choice. */
+  testWithNegatives?: EvalReport;
+  /** The out-of-scope threshold stored with the model, and how it was chosen. */
+  outOfScope?: ThresholdChoice;
+  negatives?: { train: number; validation: number; test: number; groups: { train: string[]; validation: string[]; test: string[] } };
   files: Record<string, number>;
   seconds: { members: number; total: number };
 }
@@ -70,6 +82,17 @@ export async function runTraining(o: RunTrainingOptions): Promise<TrainingReport
   const nllAfter = nll(logits, labels, prep.labels.length, temperature);
   o.log(`calibration: temperature ${temperature.toFixed(3)}, validation NLL ${nllBefore.toFixed(4)} -> ${nllAfter.toFixed(4)}`);
 
+  // The threshold from the deployed, calibrated probabilities on validation (in-scope rows and negatives).
+  const hasOos = prep.labels.includes(OUT_OF_SCOPE);
+  const outOfScope = hasOos
+    ? chooseOosThreshold(
+        prep.validation.map((r) => r.label),
+        bestInScope(logits, prep.labels, temperature),
+        MAX_IN_SCOPE_REJECTED,
+      )
+    : undefined;
+  if (outOfScope) o.log(`out-of-scope threshold ${outOfScope.threshold}: ${JSON.stringify(outOfScope.validation)}`);
+
   writeModelFolder({
     dir: o.out,
     shape: prep.shape,
@@ -78,19 +101,32 @@ export async function runTraining(o: RunTrainingOptions): Promise<TrainingReport
     members: members.map((m) => m.weights),
     temperature,
     weights: o.weights,
+    outOfScope: outOfScope && { threshold: outOfScope.threshold },
   });
   const engine = await loadNodeEngine(o.out);
   const validationReport = await evaluate(engine, prep.validation);
   o.log(`exported model on the validation split: accuracy ${validationReport.accuracy.toFixed(4)}, ECE ${validationReport.ece.toFixed(4)}`);
   let test: EvalReport | undefined;
+  let testTypos: TrainingReport['testTypos'];
+  let testWithNegatives: EvalReport | undefined;
   if (o.test) {
-    test = await evaluate(engine, readLabelledCsv(o.test));
+    const testRows = readLabelledCsv(o.test);
+    test = await evaluate(engine, testRows);
     o.log(`held-out ${o.test}: accuracy ${test.accuracy.toFixed(4)}, macro-F1 ${test.macro_f1.toFixed(4)}, ECE ${test.ece.toFixed(4)}`);
+    const typoSeed = o.typoSeed ?? 1;
+    const typoRows = testRows.map((r, i) => ({ ...r, text: perturbText(r.text, typoSeed, i) }));
+    testTypos = { ...(await evaluate(engine, typoRows)), seed: typoSeed };
+    o.log(`with typos (seed ${typoSeed}): accuracy ${testTypos.accuracy.toFixed(4)}`);
+    if (prep.heldOutNegatives) {
+      testWithNegatives = await evaluate(engine, [...testRows, ...prep.heldOutNegatives.test]);
+      const r = testWithNegatives.out_of_scope;
+      o.log(`+ held-out negatives: ${JSON.stringify({ oos_rejected: r.oos_rejected, in_scope_rejected: r.in_scope_rejected, auroc: r.auroc })}`);
+    }
   }
   await engine.dispose();
 
   const files = Object.fromEntries(['model.onnx', 'tokenizer.json', 'config.json'].map((f) => [f, statSync(join(o.out, f)).size]));
-  const { log: _log, out: _out, cacheDir: _cache, weights: _weights, test: _test, command: _command, ...settings } = o;
+  const { log: _log, out: _out, cacheDir: _cache, weights: _weights, test: _test, command: _command, typoSeed: _typoSeed, ...settings } = o;
   const report: TrainingReport = {
     settings,
     labels: prep.labels.length,
@@ -106,12 +142,43 @@ export async function runTraining(o: RunTrainingOptions): Promise<TrainingReport
     temperature,
     validation: { nllBefore, nllAfter, report: validationReport },
     test,
+    testTypos,
+    testWithNegatives,
+    outOfScope,
+    negatives: prep.heldOutNegatives && {
+      train: prep.train.filter((r) => r.label === OUT_OF_SCOPE).length,
+      validation: prep.validation.filter((r) => r.label === OUT_OF_SCOPE).length,
+      test: prep.heldOutNegatives.test.length,
+      groups: prep.heldOutNegatives.groups,
+    },
     files,
     seconds: { members: memberSeconds, total: (performance.now() - started) / 1000 },
   };
   writeFileSync(join(o.out, 'training-report.json'), JSON.stringify(report, null, 2) + '\n');
   writeModelCard(join(o.out, 'MODEL_CARD.md'), report, o.command, o.weights);
   return report;
+}
+
+/** The share of in-scope validation rows the out-of-scope threshold may turn away (test allows 3%). */
+const MAX_IN_SCOPE_REJECTED = 0.02;
+
+/** Each row's probability of its best in-scope label, as the exported graph computes it (softmax of logits / T). */
+function bestInScope(logits: Float32Array, labels: string[], temperature: number): number[] {
+  const n = labels.length;
+  const oos = labels.indexOf(OUT_OF_SCOPE);
+  const out: number[] = [];
+  for (let start = 0; start < logits.length; start += n) {
+    const row = logits.subarray(start, start + n);
+    const max = Math.max(...row);
+    let sum = 0;
+    for (const v of row) sum += Math.exp((v - max) / temperature);
+    let best = 0;
+    row.forEach((v, i) => {
+      if (i !== oos) best = Math.max(best, Math.exp((v - max) / temperature) / sum);
+    });
+    out.push(best);
+  }
+  return out;
 }
 
 /** Mean of the members' logits, [rows, labels] row-major. */

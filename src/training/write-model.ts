@@ -14,6 +14,7 @@ export interface WriteModelOptions {
   members: NamedWeights[];
   temperature: number;
   weights: 'int8' | 'fp32';
+  outOfScope?: { threshold: number };
 }
 
 export function writeModelFolder(o: WriteModelOptions): CustomModelConfig {
@@ -24,6 +25,7 @@ export function writeModelFolder(o: WriteModelOptions): CustomModelConfig {
     labels: o.labels,
     members: o.members.length,
     temperature: o.temperature,
+    ...(o.outOfScope ? { outOfScope: o.outOfScope } : {}),
     weights: o.weights,
     files: { model: 'model.onnx', tokenizer: 'tokenizer.json' },
   };

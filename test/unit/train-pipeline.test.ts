@@ -1,6 +1,8 @@
 /**
- * `npm run train` end to end on a bank's own tiny CSV (text,label): the label set comes from the
- * data, the folder it writes loads in the engine, and a second run reuses the cached member.
+ * `npm run train` end to end on a bank's own tiny CSV (text,label) with its own `out_of_scope`
+ * rows: the label set comes from the data (out_of_scope last), the out-of-scope threshold is
+ * chosen and stored, the folder it writes loads in the engine, and a second run reuses the cached
+ * member. The bundled negatives are left out here (negatives: false) to keep the test quick.
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +37,7 @@ const examples: Record<string, string[]> = {
     'create an account for me',
     'new account please',
   ],
+  out_of_scope: ['what is the weather', 'play some music', 'hello there', 'tell me a joke', 'book a table for two', 'set an alarm'],
 };
 
 describe('training on a bank’s own CSV', () => {
@@ -56,22 +59,24 @@ describe('training on a bank’s own CSV', () => {
       parallel: 1,
       weights: 'int8' as const,
       command: 'test',
+      negatives: false,
       log: () => {},
     };
     const report = await runTraining(options);
-    expect(report.labels).toBe(3);
+    expect(report.labels).toBe(4);
+    expect(report.outOfScope?.threshold).toBeGreaterThanOrEqual(0);
     expect(report.members[0]!.cached).toBe(false);
     for (const file of ['model.onnx', 'tokenizer.json', 'config.json', 'MODEL_CARD.md', 'training-report.json'])
       expect(existsSync(join(options.out, file))).toBe(true);
-    expect(JSON.parse(readFileSync(join(options.out, 'config.json'), 'utf8')).labels).toEqual([
-      'freeze_card',
-      'loan_status',
-      'open_account',
-    ]);
+    const config = JSON.parse(readFileSync(join(options.out, 'config.json'), 'utf8'));
+    expect(config.labels).toEqual(['freeze_card', 'loan_status', 'open_account', 'out_of_scope']);
+    expect(config.outOfScope.threshold).toBe(report.outOfScope!.threshold);
 
     const engine = await loadNodeEngine(options.out);
     const p = await engine.classify('freeze my card');
-    expect(['freeze_card', 'loan_status', 'open_account']).toContain(p.intent);
+    expect(['freeze_card', 'loan_status', 'open_account', 'out_of_scope']).toContain(p.intent);
+    // `top` never lists the reserved label, whatever the answer.
+    expect(p.top.map((t) => t.intent)).not.toContain('out_of_scope');
     await engine.dispose();
 
     const again = await runTraining(options);
