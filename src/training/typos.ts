@@ -24,7 +24,9 @@ export function typo(word: string, kind: TypoKind, random: () => number): string
   switch (kind) {
     case 'swap': {
       const i = Math.min(at, chars.length - 2);
-      [chars[i], chars[i + 1]] = [chars[i + 1]!, chars[i]!];
+      // Swapping "ll" in "still" changes nothing: drop one of them instead.
+      if (chars[i] === chars[i + 1]) chars.splice(i, 1);
+      else [chars[i], chars[i + 1]] = [chars[i + 1]!, chars[i]!];
       break;
     }
     case 'drop':
