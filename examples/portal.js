@@ -11,9 +11,15 @@ document.addEventListener('ready', (event) => {
 });
 
 document.addEventListener('intent', (event) => {
-  const { intent, action } = event.detail;
+  const { intent, action, outOfScope, handoff } = event.detail;
   answer.dataset.intent = intent;
-  if (action) {
+  if (outOfScope) {
+    // Not a banking question: the widget has said so; the portal offers its advisers.
+    const link = document.createElement('a');
+    link.href = handoff ? handoff.href : '#contact';
+    link.textContent = 'contact an adviser';
+    answer.replaceChildren("That doesn't look like a banking question. For anything else, ", link, '.');
+  } else if (action) {
     const link = document.createElement('a');
     link.href = action.href;
     link.textContent = action.label;

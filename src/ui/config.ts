@@ -14,7 +14,14 @@
  *                            Llama then runs only with `?llama_wasm=1`, else it is unavailable
  *   /?models=/other/folder/  load the custom model's files from another folder of this site
  *   /?bench=20               a benchmark round every 20 requests (default 50; `?bench=0`: none)
- *   /?model=vllm&fallback=custom&escalate=0.5   see src/core/config.ts
+ *   /?model=vllm&fallback=custom&escalate=0.5   see src/core/config.ts (also `?oos_threshold=`)
+ *
+ * and, from the build's env, what an out-of-scope answer says (src/ui/out-of-scope.ts):
+ *
+ *   VITE_OOS_MESSAGE="I can only help with banking questions."   the words
+ *   VITE_HANDOFF_TEXT="Talk to a person"                          the link to a person...
+ *   VITE_HANDOFF_URL=#contact                                     ...and where it goes: http(s),
+ *                                                                 mailto:, tel: or #section
  *
  * `<base>` is Vite's `base` (`import.meta.env.BASE_URL`, `BASE_PATH=/sub/ npm run build`). The
  * onnxruntime-web runtime always comes from `<base>ort/` on this origin, never from a CDN; the
@@ -24,6 +31,7 @@
 import { resolveConfig, type ConfigOverrides, type EnvSource, type RuntimeConfig } from '../core/config';
 import { InvalidInputError } from '../core/errors';
 import { DEFAULT_EVERY } from '../bench/scheduler';
+import { DEFAULT_HANDOFF_TEXT, DEFAULT_OOS_MESSAGE, handoffUrl, type Handoff } from './out-of-scope';
 
 export type DeviceChoice = 'auto' | 'webgpu' | 'wasm';
 
@@ -48,12 +56,17 @@ export interface SiteConfig {
   device: DeviceChoice;
   /** A benchmark round every this many user requests; 0 = no automatic rounds. */
   benchEvery: number;
+  /** What an out-of-scope answer says, and its link to a person. */
+  handoff: Handoff;
 }
 
 const DEVICE_CHOICES: readonly DeviceChoice[] = ['auto', 'webgpu', 'wasm'];
 
-/** Reads the site parameters of `pageUrl`; throws `InvalidInputError` for a value it cannot use. */
-export function readSiteConfig(pageUrl: string, baseUrl: string = import.meta.env.BASE_URL): SiteConfig {
+/**
+ * Reads the site parameters of `pageUrl` and the site's own build env (`SITE_ENV`); throws
+ * `InvalidInputError` for a value it cannot use.
+ */
+export function readSiteConfig(pageUrl: string, baseUrl: string = import.meta.env.BASE_URL, env: EnvSource = SITE_ENV): SiteConfig {
   const page = new URL(pageUrl);
   const base = new URL(baseUrl, page);
   const params = page.searchParams;
@@ -82,6 +95,20 @@ export function readSiteConfig(pageUrl: string, baseUrl: string = import.meta.en
     llamaOrtBaseUrl: new URL('ort-transformers/', base).href,
     device,
     benchEvery: readBenchEvery(params.get('bench')),
+    handoff: readHandoff(env, page.href),
+  };
+}
+
+/** The out-of-scope words and link from the build's env, each defaulting on its own. */
+export function readHandoff(env: EnvSource, pageUrl: string): Handoff {
+  const text = (key: keyof typeof SITE_ENV) => {
+    const value = env[key];
+    return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+  };
+  return {
+    message: text('VITE_OOS_MESSAGE') ?? DEFAULT_OOS_MESSAGE,
+    linkText: text('VITE_HANDOFF_TEXT') ?? DEFAULT_HANDOFF_TEXT,
+    href: handoffUrl(text('VITE_HANDOFF_URL'), pageUrl, 'VITE_HANDOFF_URL'),
   };
 }
 
@@ -107,12 +134,21 @@ export const BUILD_ENV: EnvSource = {
   VITE_FALLBACK: import.meta.env.VITE_FALLBACK,
   VITE_ESCALATE_BELOW: import.meta.env.VITE_ESCALATE_BELOW,
   VITE_LLAMA_ALLOW_WASM: import.meta.env.VITE_LLAMA_ALLOW_WASM,
+  VITE_OOS_THRESHOLD: import.meta.env.VITE_OOS_THRESHOLD,
+  VITE_OOS_ESCALATE: import.meta.env.VITE_OOS_ESCALATE,
   VITE_VLLM_URL: import.meta.env.VITE_VLLM_URL,
   VITE_VLLM_MODEL: import.meta.env.VITE_VLLM_MODEL,
   VITE_VLLM_MODE: import.meta.env.VITE_VLLM_MODE,
   VITE_GEMINI_BASE_URL: import.meta.env.VITE_GEMINI_BASE_URL,
   VITE_GEMINI_MODEL: import.meta.env.VITE_GEMINI_MODEL,
 };
+
+/** The site's own `VITE_*` settings (not the pipeline's, so not in `CONFIG_ENV_KEYS`), named one by one likewise. */
+export const SITE_ENV = {
+  VITE_OOS_MESSAGE: import.meta.env.VITE_OOS_MESSAGE as string | undefined,
+  VITE_HANDOFF_TEXT: import.meta.env.VITE_HANDOFF_TEXT as string | undefined,
+  VITE_HANDOFF_URL: import.meta.env.VITE_HANDOFF_URL as string | undefined,
+} satisfies EnvSource;
 
 /**
  * The runtime config for this page: the build's env, the URL parameters of `pageUrl`, then

@@ -4,6 +4,8 @@
  * llama-qlora in a worker of its own, on transformers.js and WebGPU, its code fetched on first
  * use); switching models needs no reload. A remote adapter is created, and its server contacted,
  * only once it is selected or in the fallback chain, and configured (or a benchmark round probes it).
+ * The out-of-scope threshold beside the selector also applies from the next message; an
+ * out-of-scope answer shows the bank's words and its link to a person (src/ui/out-of-scope.ts).
  * Every 50 requests (`?bench=N`) a benchmark round runs in the background; the "Benchmarks"
  * section shows and exports the rounds, and `window.bankingIntent` (src/ui/automation.ts) lets
  * programs run them. The service worker registered at the end makes the site (app, onnxruntime
@@ -23,6 +25,7 @@ import { raceAbort } from '../core/abort';
 import { SiteBenchmarks } from './benchmarks';
 import { LLAMA_RUNTIME_CACHE, LLAMA_RUNTIME_FILES, readRuntimeConfig, readSiteConfig, type SiteConfig } from './config';
 import { Dashboard, findDashboardView } from './dashboard';
+import { readOosThreshold } from './out-of-scope';
 import {
   clearError,
   clearResult,
@@ -93,6 +96,7 @@ class Site {
       }
     });
     view.modelSelect.addEventListener('change', () => this.select(view.modelSelect.value));
+    view.oosThreshold.addEventListener('change', () => this.setOosThreshold());
     view.settings.form.addEventListener('submit', (event) => {
       event.preventDefault();
       void this.applySettings();
@@ -130,7 +134,14 @@ class Site {
       ]),
     );
     this.pipeline?.removeEventListener('change', this.onChange);
-    this.pipeline = new IntentPipeline({ factories, active: config.model, fallback: config.fallback, escalateBelow: config.escalateBelow });
+    this.pipeline = new IntentPipeline({
+      factories,
+      active: config.model,
+      fallback: config.fallback,
+      escalateBelow: config.escalateBelow,
+      oosThreshold: config.outOfScope.threshold,
+      escalateOutOfScope: config.outOfScope.escalate,
+    });
     this.created = created;
     this.pipeline.addEventListener('change', this.onChange);
     // Already made on-device adapters are this pipeline's too: status() should say they are ready.
@@ -146,6 +157,30 @@ class Site {
     history.replaceState(history.state, '', url);
     // A failed load shows in the line under the selector; classifying explains it again.
     void this.load(id).catch(() => undefined);
+  }
+
+  /**
+   * Applies the threshold field from the next message on, and keeps it in the address (so a
+   * reload, and the "Remote models" panel's new pipeline, keep it). A bad value changes nothing.
+   */
+  private setOosThreshold(): void {
+    const { view } = this;
+    view.oosThresholdError.hidden = true;
+    let threshold: number | undefined;
+    try {
+      if (view.oosThreshold.validity.badInput)
+        throw new InvalidInputError('The out-of-scope threshold must be a number between 0 and 1, or empty.');
+      threshold = readOosThreshold(view.oosThreshold.value);
+    } catch (error) {
+      showError(view, error, view.oosThresholdError);
+      return;
+    }
+    this.pipeline.setOosThreshold(threshold);
+    this.config.outOfScope.threshold = threshold;
+    const url = new URL(location.href);
+    if (threshold === undefined) url.searchParams.delete('oos_threshold');
+    else url.searchParams.set('oos_threshold', String(threshold));
+    history.replaceState(history.state, '', url);
   }
 
   /** Loads `id` with progress; concurrent calls for one adapter share one load. */
@@ -193,7 +228,7 @@ class Site {
           controller.signal,
         );
       const prediction = await pipeline.classify(text, { signal: controller.signal, topK: TOP_K });
-      if (current()) renderPrediction(view, prediction);
+      if (current()) renderPrediction(view, prediction, this.site.handoff);
     } catch (error) {
       if (current() && !(error instanceof AbortedError)) showError(view, error);
     } finally {
@@ -212,7 +247,7 @@ class Site {
     settings.status.textContent = '';
     let config: RuntimeConfig;
     try {
-      config = readSettings(this.view, this.pipeline.active);
+      config = readSettings(this.view, this.pipeline.active, this.config.outOfScope.threshold);
     } catch (error) {
       showError(this.view, error, settings.error);
       return;
@@ -354,14 +389,16 @@ function fillSettings(view: View, config: RuntimeConfig): void {
   settings.geminiBaseUrl.value = config.gemini.baseUrl ?? '';
   settings.fallback.value = config.fallback.join(', ');
   settings.escalate.value = config.escalateBelow === undefined ? '' : String(config.escalateBelow);
+  settings.oosEscalate.checked = config.outOfScope.escalate;
+  view.oosThreshold.value = config.outOfScope.threshold === undefined ? '' : String(config.outOfScope.threshold);
 }
 
 /**
- * The runtime config with the panel's values on top. The panel shows what applies, so an emptied
- * field means "none" rather than "the build's default". The API key goes only into the config, in
- * memory: never into storage or the address.
+ * The runtime config with the panel's values on top, and the model and out-of-scope threshold
+ * that apply now. The panel shows what applies, so an emptied field means "none" rather than "the
+ * build's default". The API key goes only into the config, in memory: never into storage or the address.
  */
-function readSettings(view: View, model: string): RuntimeConfig {
+function readSettings(view: View, model: string, oosThreshold: number | undefined): RuntimeConfig {
   const { settings } = view;
   const value = (input: HTMLInputElement) => input.value.trim() || undefined;
   if (settings.escalate.validity.badInput) throw new InvalidInputError('Escalate below must be a number between 0 and 1, or empty.');
@@ -375,12 +412,15 @@ function readSettings(view: View, model: string): RuntimeConfig {
     escalateBelow: escalate === undefined ? undefined : Number(escalate),
     vllm: { url: value(settings.vllmUrl), model: value(settings.vllmModel) },
     gemini: { baseUrl: value(settings.geminiBaseUrl), apiKey: value(settings.geminiApiKey) },
+    outOfScope: { threshold: oosThreshold, escalate: settings.oosEscalate.checked },
   };
   const config = readRuntimeConfig(location.href, overrides);
   if (overrides.vllm?.url === undefined) delete config.vllm.url;
   if (overrides.vllm?.model === undefined) delete config.vllm.model;
   if (overrides.gemini?.baseUrl === undefined) delete config.gemini.baseUrl;
   if (overrides.escalateBelow === undefined) delete config.escalateBelow;
+  // Empty is the model's own threshold, whatever the build's env says.
+  if (oosThreshold === undefined) delete config.outOfScope.threshold;
   return config;
 }
 
@@ -410,6 +450,7 @@ function main(view: View): void {
     showError(view, error);
     view.button.disabled = true;
     view.modelSelect.disabled = true;
+    view.oosThreshold.disabled = true;
     view.settings.apply.disabled = true;
     view.modelStatus.textContent = 'Model not loaded.';
     registerOffline(view);

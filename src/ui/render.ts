@@ -4,8 +4,9 @@
  * `<img src=x onerror=...>` is shown as the characters it is.
  */
 import type { LoadProgress } from '../core/adapter';
-import type { Device, Prediction } from '../core/prediction';
+import type { Device, Prediction, ScoredIntent } from '../core/prediction';
 import type { AdapterStatus } from '../pipeline/pipeline';
+import { isOutOfScope, type Handoff } from './out-of-scope';
 
 export interface View {
   form: HTMLFormElement;
@@ -20,6 +21,9 @@ export interface View {
   offlineStatus: HTMLElement;
   modelSelect: HTMLSelectElement;
   modelState: HTMLElement;
+  /** The out-of-scope threshold beside the model selector: empty = the model's own. */
+  oosThreshold: HTMLInputElement;
+  oosThresholdError: HTMLElement;
   settings: SettingsView;
 }
 
@@ -33,6 +37,7 @@ export interface SettingsView {
   geminiApiKey: HTMLInputElement;
   fallback: HTMLInputElement;
   escalate: HTMLInputElement;
+  oosEscalate: HTMLInputElement;
   apply: HTMLButtonElement;
   error: HTMLElement;
   status: HTMLElement;
@@ -57,6 +62,8 @@ export function findView(root: Document): View {
     offlineStatus: get('offline-status', HTMLElement),
     modelSelect: get('model', HTMLSelectElement),
     modelState: get('model-state', HTMLElement),
+    oosThreshold: get('oos-threshold', HTMLInputElement),
+    oosThresholdError: get('oos-threshold-error', HTMLElement),
     settings: {
       details: get('settings', HTMLDetailsElement),
       form: get('settings-form', HTMLFormElement),
@@ -66,6 +73,7 @@ export function findView(root: Document): View {
       geminiApiKey: get('gemini-api-key', HTMLInputElement),
       fallback: get('fallback', HTMLInputElement),
       escalate: get('escalate', HTMLInputElement),
+      oosEscalate: get('oos-escalate', HTMLInputElement),
       apply: get('apply-settings', HTMLButtonElement),
       error: get('settings-error', HTMLElement),
       status: get('settings-status', HTMLElement),
@@ -157,7 +165,7 @@ export function clearResult(view: View): void {
   delete result.dataset.intent;
   delete result.dataset.device;
   delete result.dataset.model;
-  result.classList.remove('result--shown');
+  result.classList.remove('result--shown', 'result--oos');
   result.replaceChildren();
 }
 
@@ -166,32 +174,38 @@ export function setBusy(view: View, busy: boolean): void {
   view.form.classList.toggle('form--busy', busy);
 }
 
-export function renderPrediction(view: View, prediction: Prediction): void {
+/**
+ * Shows an answer. An out-of-scope one leads with `handoff`'s words and its link to a person, and
+ * lists, smaller, the banking intents the message came closest to.
+ */
+export function renderPrediction(view: View, prediction: Prediction, handoff: Handoff): void {
   const result = view.result;
+  const outOfScope = isOutOfScope(prediction);
 
-  const heading = element('h2', 'result__heading', 'Intent');
+  const heading = element('h2', 'result__heading', outOfScope ? 'Answer' : 'Intent');
   const intent = element('p', 'result__intent');
-  intent.append(element('span', 'result__label', humanizeIntent(prediction.intent)), element('code', 'result__code', prediction.intent));
+  const label = outOfScope
+    ? element('span', 'result__label result__label--oos', handoff.message)
+    : element('span', 'result__label', humanizeIntent(prediction.intent));
+  intent.append(label, element('code', 'result__code', prediction.intent));
+  const children: Node[] = [heading, intent];
+  if (outOfScope) {
+    const link = element('a', 'result__handoff-link', handoff.linkText);
+    link.href = handoff.href;
+    const line = element('p', 'result__handoff');
+    line.append(link);
+    children.push(line);
+  }
   const confidence = element('p', 'result__confidence');
   confidence.append('Confidence ', element('strong', undefined, percent(prediction.confidence)));
-
-  const children: Node[] = [heading, intent, confidence];
+  children.push(confidence);
   for (const note of predictionNotes(prediction)) children.push(element('p', 'result__note', note));
 
-  children.push(element('h3', 'result__subheading', `Top ${prediction.top.length}`));
-  const list = element('ol', 'scores');
-  for (const entry of prediction.top) {
-    const item = element('li', 'scores__item');
-    const track = element('span', 'scores__track');
-    const bar = element('span', 'scores__bar');
-    bar.style.setProperty('--score', String(Math.max(0, Math.min(1, entry.score))));
-    track.append(bar);
-    const name = element('span', 'scores__intent', humanizeIntent(entry.intent));
-    name.title = entry.intent;
-    item.append(name, track, element('span', 'scores__value', percent(entry.score)));
-    list.append(item);
+  // A remote model's out-of-scope answer may come without scores: then there is nothing to list.
+  if (prediction.top.length > 0) {
+    children.push(element('h3', 'result__subheading', outOfScope ? 'Closest banking intents' : `Top ${prediction.top.length}`));
+    children.push(scoreList(prediction.top, outOfScope ? 'scores scores--closest' : 'scores'));
   }
-  children.push(list);
 
   const meta = element('dl', 'meta');
   const facts: [string, string][] = [
@@ -207,10 +221,27 @@ export function renderPrediction(view: View, prediction: Prediction): void {
   children.push(meta);
 
   result.replaceChildren(...children);
+  result.classList.toggle('result--oos', outOfScope);
   result.classList.add('result--shown');
   result.dataset.intent = prediction.intent;
   result.dataset.device = prediction.device;
   result.dataset.model = prediction.model;
+}
+
+function scoreList(top: readonly ScoredIntent[], className: string): HTMLOListElement {
+  const list = element('ol', className);
+  for (const entry of top) {
+    const item = element('li', 'scores__item');
+    const track = element('span', 'scores__track');
+    const bar = element('span', 'scores__bar');
+    bar.style.setProperty('--score', String(Math.max(0, Math.min(1, entry.score))));
+    track.append(bar);
+    const name = element('span', 'scores__intent', humanizeIntent(entry.intent));
+    name.title = entry.intent;
+    item.append(name, track, element('span', 'scores__value', percent(entry.score)));
+    list.append(item);
+  }
+  return list;
 }
 
 /** What the user should know about how an answer came about, one sentence each. */
@@ -220,7 +251,8 @@ export function predictionNotes(prediction: Prediction): string[] {
     notes.push(`Answered by ${prediction.model} after ${listOf(prediction.fallback_from)} failed.`);
   }
   if (prediction.escalated_from) {
-    notes.push(`Escalated from ${prediction.escalated_from}: its answer was below the confidence threshold.`);
+    // The cascade escalates an unsure answer and, where allowed, an out-of-scope one.
+    notes.push(`Escalated from ${prediction.escalated_from}: its answer was unsure or out of scope.`);
   }
   if (prediction.masked) notes.push('Personal data was masked before sending.');
   if (prediction.truncated) notes.push('This message is long: only its beginning was read.');

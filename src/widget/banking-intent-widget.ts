@@ -10,21 +10,28 @@
  * only on the full site: here it is unavailable, with the reason), `fallback` (comma-separated), `escalate-below`,
  * `models-base`, `ort-base`, `vllm-url`, `vllm-model`, `gemini-base-url`, `actions` (JSON;
  * property `actions`), `strings` (JSON; property `strings`).
- * Events (bubbling, composed): `ready`, `intent` ({intent, confidence, prediction, action}),
- * `error` ({code, message}).
+ * Out of scope (a message that is not about banking): `oos-threshold` (0-1; 0 = never; absent =
+ * the model's own), `oos-escalate` (send such messages on to the remote models in `fallback`),
+ * `oos-message` and `handoff-text` (the words; they win over `strings.outOfScope` and
+ * `strings.handoff`), `handoff-url` (http(s), mailto:, tel: or `#section`; default `#contact`).
+ * Events (bubbling, composed): `ready`, `intent` ({intent, confidence, prediction, action,
+ * outOfScope, handoff}), `error` ({code, message}).
  * Theming: `--bi-accent`, `--bi-accent-text`, `--bi-font`, `--bi-font-size`, `--bi-text`,
  * `--bi-background`, `--bi-border`, `--bi-radius`, `--bi-padding`, `--bi-focus`, `--bi-muted`,
- * `--bi-error`; parts `form`, `label`, `input`, `button`, `answer`, `intent`, `action`, `error`.
+ * `--bi-error`; parts `form`, `label`, `input`, `button`, `answer`, `intent`, `action`, `error`,
+ * `out-of-scope`, `handoff`, `closest`.
  */
 import type { ConfigOverrides } from '../core/config';
 import { IntentError } from '../core/errors';
 import type { Prediction } from '../core/prediction';
+import { handoffUrl, isOutOfScope, readOosThreshold } from '../ui/out-of-scope';
 import {
   checkActions,
   folderUrl,
   mergeStrings,
   parseJsonAttribute,
   readableIntent,
+  readFlagAttribute,
   type ActionMap,
   type IntentAction,
   type WidgetStrings,
@@ -35,11 +42,16 @@ import { widgetStyleSheet } from './styles';
 export type { ActionMap, IntentAction, WidgetStrings } from './settings';
 
 export interface IntentEventDetail {
+  /** An intent, or `out_of_scope` for a message that is not about banking. */
   intent: string;
   confidence: number;
   prediction: Prediction;
-  /** The bank's action for this intent, if the `actions` map has one. */
+  /** The bank's action for this intent, if the `actions` map has one; for `out_of_scope`, the hand-off. */
   action: IntentAction | null;
+  /** True when the message is not about banking: the widget showed the out-of-scope words and the hand-off. */
+  outOfScope: boolean;
+  /** The link to a person ({label: handoff-text, href: handoff-url}) when `outOfScope`, else null. */
+  handoff: IntentAction | null;
 }
 
 export interface ErrorEventDetail {
@@ -63,7 +75,23 @@ const ATTRIBUTES = [
   'gemini-base-url',
   'actions',
   'strings',
+  'oos-threshold',
+  'oos-escalate',
+  'oos-message',
+  'handoff-url',
+  'handoff-text',
 ] as const;
+
+type AttributeName = (typeof ATTRIBUTES)[number];
+
+/**
+ * Display attributes whose bad values are reported as soon as the page can listen. A bad model
+ * setting (`oos-threshold`, `escalate-below`, …) is reported by the load or the next message.
+ */
+const CHECKED: readonly AttributeName[] = ['strings', 'actions', 'handoff-url'];
+
+/** How many of the closest banking topics an out-of-scope answer names. */
+const CLOSEST_SHOWN = 3;
 
 export class BankingIntentWidget extends HTMLElement {
   static readonly observedAttributes = ATTRIBUTES;
@@ -123,10 +151,11 @@ export class BankingIntentWidget extends HTMLElement {
 
   /** The UI texts, partly or wholly replaced; set as a property, or as JSON in `strings`. */
   get strings(): WidgetStrings {
+    const attributes = { 'oos-message': this.attr('oos-message'), 'handoff-text': this.attr('handoff-text') };
     try {
-      return mergeStrings(this.stringsValue ?? parseJsonAttribute('strings', this.getAttribute('strings')));
+      return mergeStrings(this.stringsValue ?? parseJsonAttribute('strings', this.getAttribute('strings')), attributes);
     } catch {
-      return mergeStrings(undefined);
+      return mergeStrings(undefined, attributes);
     }
   }
 
@@ -141,14 +170,13 @@ export class BankingIntentWidget extends HTMLElement {
     // Start the (shared) model download now, so the first answer does not wait for it.
     void this.prepare();
     // A bad attribute set by the HTML parser is reported now that the page can listen.
-    this.checkJson('strings');
-    this.checkJson('actions');
+    for (const name of CHECKED) this.checkAttribute(name);
   }
 
   attributeChangedCallback(name: string, previous: string | null, value: string | null): void {
     if (previous === value) return;
     if (name === 'strings') this.renderStrings();
-    if ((name === 'actions' || name === 'strings') && this.isConnected) this.checkJson(name);
+    if ((CHECKED as readonly string[]).includes(name) && this.isConnected) this.checkAttribute(name as AttributeName);
   }
 
   /** Classifies `text` as if the customer had typed it; resolves with the event's detail. */
@@ -157,8 +185,17 @@ export class BankingIntentWidget extends HTMLElement {
     this.setBusy(true, this.strings.working);
     try {
       const prediction = await this.pipeline().classify(text);
-      const action = this.actions[prediction.intent] ?? null;
-      const detail: IntentEventDetail = { intent: prediction.intent, confidence: prediction.confidence, prediction, action };
+      const outOfScope = isOutOfScope(prediction);
+      const handoff = outOfScope ? this.handoff() : null;
+      const action = outOfScope ? handoff : (this.actions[prediction.intent] ?? null);
+      const detail: IntentEventDetail = {
+        intent: prediction.intent,
+        confidence: prediction.confidence,
+        prediction,
+        action,
+        outOfScope,
+        handoff,
+      };
       this.showAnswer(detail);
       this.emit('intent', detail);
       return detail;
@@ -191,8 +228,21 @@ export class BankingIntentWidget extends HTMLElement {
     return sharedPipeline(this.runtimeSettings());
   }
 
+  /** The link to a person; null when `handoff-url` is not a safe link (reported when it was set). */
+  private handoff(): IntentAction | null {
+    try {
+      return { label: this.strings.handoff, href: handoffUrl(this.attr('handoff-url'), document.baseURI, 'handoff-url attribute') };
+    } catch {
+      return null;
+    }
+  }
+
+  private attr(name: AttributeName): string | undefined {
+    return this.getAttribute(name)?.trim() || undefined;
+  }
+
   private runtimeSettings(): RuntimeSettings {
-    const attr = (name: (typeof ATTRIBUTES)[number]) => this.getAttribute(name)?.trim() || undefined;
+    const attr = (name: AttributeName) => this.attr(name);
     const escalate = attr('escalate-below');
     const overrides: ConfigOverrides = {
       model: attr('model'),
@@ -203,6 +253,10 @@ export class BankingIntentWidget extends HTMLElement {
       escalateBelow: escalate === undefined ? undefined : Number(escalate),
       vllm: { url: attr('vllm-url'), model: attr('vllm-model') },
       gemini: { baseUrl: attr('gemini-base-url') },
+      outOfScope: {
+        threshold: readOosThreshold(this.getAttribute('oos-threshold')),
+        escalate: readFlagAttribute('oos-escalate', this.getAttribute('oos-escalate')),
+      },
     };
     return {
       modelBaseUrl: folderUrl(attr('models-base') ?? null, document.baseURI, DEFAULT_MODELS_BASE),
@@ -212,6 +266,36 @@ export class BankingIntentWidget extends HTMLElement {
   }
 
   private showAnswer(detail: IntentEventDetail): void {
+    const lines = detail.outOfScope ? this.outOfScopeLines(detail) : this.intentLines(detail);
+    this.answer.dataset.intent = detail.intent;
+    this.answer.replaceChildren(...lines);
+  }
+
+  /** The bank's words, the link to a person, then (smaller) the closest banking topics. */
+  private outOfScopeLines(detail: IntentEventDetail): HTMLElement[] {
+    const strings = this.strings;
+    const message = this.make('p', 'out-of-scope');
+    message.textContent = strings.outOfScope;
+    const lines: HTMLElement[] = [message];
+    if (detail.handoff) {
+      const line = document.createElement('p');
+      const link = this.make('a', 'handoff');
+      link.href = detail.handoff.href;
+      link.textContent = detail.handoff.label;
+      line.append(link);
+      lines.push(line);
+    }
+    const closest = detail.prediction.top.slice(0, CLOSEST_SHOWN).map((entry) => readableIntent(entry.intent));
+    if (closest.length > 0) {
+      const line = this.make('p', 'closest');
+      line.className = 'closest';
+      line.textContent = `${strings.closest} ${closest.join(', ')}`;
+      lines.push(line);
+    }
+    return lines;
+  }
+
+  private intentLines(detail: IntentEventDetail): HTMLElement[] {
     const strings = this.strings;
     const intent = this.make('p', 'intent');
     const name = document.createElement('strong');
@@ -229,8 +313,7 @@ export class BankingIntentWidget extends HTMLElement {
       line.append(`${strings.action} `, link);
       lines.push(line);
     }
-    this.answer.dataset.intent = detail.intent;
-    this.answer.replaceChildren(...lines);
+    return lines;
   }
 
   private fail(error: unknown): void {
@@ -243,10 +326,13 @@ export class BankingIntentWidget extends HTMLElement {
     this.emit('error', detail);
   }
 
-  private checkJson(name: 'actions' | 'strings'): void {
+  /** Shows (and emits) the error for a bad value of `name`, if it has one. */
+  private checkAttribute(name: AttributeName): void {
+    const text = this.getAttribute(name);
     try {
-      parseJsonAttribute(name, this.getAttribute(name));
-      if (name === 'actions' && !this.actionsValue) checkActions(parseJsonAttribute(name, this.getAttribute(name)), document.baseURI);
+      if (name === 'strings') parseJsonAttribute(name, text);
+      if (name === 'actions' && !this.actionsValue) checkActions(parseJsonAttribute(name, text), document.baseURI);
+      if (name === 'handoff-url') handoffUrl(text ?? undefined, document.baseURI, 'handoff-url attribute');
     } catch (error) {
       this.fail(error);
     }

@@ -4,6 +4,7 @@
  * property. Everything here is validated: a bad value becomes an `InvalidInputError` naming it.
  */
 import { InvalidInputError } from '../core/errors';
+import { DEFAULT_HANDOFF_TEXT, DEFAULT_OOS_MESSAGE, safeLink, WEB_SCHEMES } from '../ui/out-of-scope';
 
 /** The widget's visible texts; pass some or all of them to translate it. */
 export interface WidgetStrings {
@@ -20,6 +21,12 @@ export interface WidgetStrings {
   action: string;
   /** Before an error's message. */
   error: string;
+  /** The answer to a message that is not about banking (also the `oos-message` attribute). */
+  outOfScope: string;
+  /** The link to a person under that answer (also the `handoff-text` attribute). */
+  handoff: string;
+  /** Before the banking topics an out-of-scope message came closest to. */
+  closest: string;
 }
 
 export const DEFAULT_STRINGS: WidgetStrings = {
@@ -31,7 +38,16 @@ export const DEFAULT_STRINGS: WidgetStrings = {
   answer: 'Intent:',
   action: 'Suggested:',
   error: 'Sorry, that did not work:',
+  outOfScope: DEFAULT_OOS_MESSAGE,
+  handoff: DEFAULT_HANDOFF_TEXT,
+  closest: 'Closest topics:',
 };
+
+/** The attributes that set one string each; they win over `strings`, being the more specific. */
+export interface StringAttributes {
+  'oos-message'?: string;
+  'handoff-text'?: string;
+}
 
 /** A link the widget offers for an intent. `href` must be http(s) (relative ones are resolved). */
 export interface IntentAction {
@@ -41,16 +57,35 @@ export interface IntentAction {
 
 export type ActionMap = Record<string, IntentAction>;
 
-/** Merges partial strings over the defaults; only string values are taken. */
-export function mergeStrings(value: unknown): WidgetStrings {
-  if (value === undefined || value === null) return { ...DEFAULT_STRINGS };
-  if (typeof value !== 'object') throw new InvalidInputError('strings must be an object of texts.');
+/**
+ * Merges partial strings over the defaults (only string values are taken), then the non-empty
+ * single-string attributes over those.
+ */
+export function mergeStrings(value: unknown, attributes: StringAttributes = {}): WidgetStrings {
+  if (value !== undefined && value !== null && typeof value !== 'object')
+    throw new InvalidInputError('strings must be an object of texts.');
   const merged = { ...DEFAULT_STRINGS };
   for (const key of Object.keys(DEFAULT_STRINGS) as (keyof WidgetStrings)[]) {
-    const text = (value as Record<string, unknown>)[key];
+    const text = (value as Record<string, unknown> | null | undefined)?.[key];
     if (typeof text === 'string') merged[key] = text;
   }
+  const oosMessage = attributes['oos-message']?.trim();
+  const handoffText = attributes['handoff-text']?.trim();
+  if (oosMessage) merged.outOfScope = oosMessage;
+  if (handoffText) merged.handoff = handoffText;
   return merged;
+}
+
+/**
+ * An on/off attribute such as `oos-escalate`: absent is off; present with no value, `true`, `1`,
+ * `yes` or `on` is on; `false`, `0`, `no` or `off` is off (so `oos-escalate="false"` means what it says).
+ */
+export function readFlagAttribute(name: string, text: string | null | undefined): boolean {
+  if (text === null || text === undefined) return false;
+  const word = text.trim().toLowerCase();
+  if (word === '' || ['true', '1', 'yes', 'on'].includes(word)) return true;
+  if (['false', '0', 'no', 'off'].includes(word)) return false;
+  throw new InvalidInputError(`The ${name} attribute must be true or false, got "${text}".`);
 }
 
 /** Checks an action map; an entry whose href is not http(s) is an error, not a silent drop. */
@@ -72,12 +107,7 @@ export function checkActions(value: unknown, baseUrl: string): ActionMap {
 
 /** The absolute URL of `href` if it is http(s), else undefined (`javascript:`, `data:`, …). */
 export function safeHref(href: string, baseUrl: string): string | undefined {
-  try {
-    const url = new URL(href, baseUrl);
-    return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : undefined;
-  } catch {
-    return undefined;
-  }
+  return safeLink(href, baseUrl, WEB_SCHEMES);
 }
 
 /** Parses a JSON attribute, naming the attribute when it is not JSON. */

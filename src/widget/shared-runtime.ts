@@ -46,6 +46,8 @@ export function sharedPipeline(settings: RuntimeSettings): IntentPipeline {
     active: config.model,
     fallback: config.fallback,
     escalateBelow: config.escalateBelow,
+    oosThreshold: config.outOfScope.threshold,
+    escalateOutOfScope: config.outOfScope.escalate,
   });
   pipelines.set(key, pipeline);
   return pipeline;

@@ -51,6 +51,7 @@ input:focus-visible, button:focus-visible, a:focus-visible {
 .answer a { color: var(--bi-accent, #1f4e79); font-weight: 600; }
 .answer .error { color: var(--bi-error, #a4262c); }
 .confidence { color: var(--bi-muted, #5b6675); }
+.closest { color: var(--bi-muted, #5b6675); font-size: 0.85em; }
 `;
 
 let sheet: CSSStyleSheet | undefined;

@@ -67,11 +67,15 @@ function optionText(page: Page, id: string): Promise<string | null> {
   return modelSelect(page).locator(`option[value="${id}"]`).textContent();
 }
 
-/** Opens "Remote models", fills the fields named by their labels and applies them. */
-async function applySettings(page: Page, fields: Record<string, string>): Promise<void> {
+/** Opens "Remote models", fills the fields (checks the boxes) named by their labels and applies them. */
+async function applySettings(page: Page, fields: Record<string, string | boolean>): Promise<void> {
   const details = page.locator('#settings');
   if ((await details.getAttribute('open')) === null) await page.getByText('Remote models', { exact: true }).click();
-  for (const [label, value] of Object.entries(fields)) await page.getByLabel(label, { exact: true }).fill(value);
+  for (const [label, value] of Object.entries(fields)) {
+    const field = page.getByLabel(label, { exact: true });
+    if (typeof value === 'boolean') await field.setChecked(value);
+    else await field.fill(value);
+  }
   await page.getByRole('button', { name: 'Apply', exact: true }).click();
   await expect.poll(() => page.locator('#settings-status').textContent()).toBe('Settings applied.');
 }
@@ -153,4 +157,20 @@ test('an unsure on-device answer is escalated to vLLM, and a failing vLLM falls 
   const fallback = await classify(page, CARD_MESSAGE);
   expect(fallback).toEqual({ intent: 'card_arrival', device: 'wasm', model: 'custom' });
   expect(await resultText(page)).toContain('Answered by custom after vllm failed.');
+});
+
+test('an on-device out_of_scope answer stands by default; with "Escalate out-of-scope" on, it goes on to vLLM', async () => {
+  // 0.999: every on-device answer is out_of_scope, whatever the model.
+  const page = await open('/?device=wasm&oos_threshold=0.999');
+  await applySettings(page, { 'vLLM URL': vllm.url, 'vLLM model': VLLM_MODEL, 'Fallback chain': 'vllm' });
+  expect(await page.getByLabel('Escalate out-of-scope', { exact: true }).isChecked()).toBe(false);
+  expect(await classify(page, CARD_MESSAGE), logs.join('\n')).toEqual({ intent: 'out_of_scope', device: 'wasm', model: 'custom' });
+  expect(vllm.requestsTo('/v1/chat/completions')).toEqual([]);
+
+  await applySettings(page, { 'Escalate out-of-scope': true });
+  // The new pipeline keeps the threshold set for this page.
+  expect(await page.getByRole('spinbutton', { name: 'Out-of-scope threshold', exact: true }).inputValue()).toBe('0.999');
+  expect(await classify(page, CARD_MESSAGE)).toEqual({ intent: 'card_arrival', device: 'remote', model: 'vllm' });
+  expect(await resultText(page)).toContain('Escalated from custom');
+  expect(vllm.requestsTo('/v1/chat/completions')).toHaveLength(1);
 });

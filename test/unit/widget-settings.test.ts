@@ -1,7 +1,16 @@
 /** The widget's attribute and property parsing: links stay http(s), bad input is a clear error. */
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../src/core/errors';
-import { checkActions, DEFAULT_STRINGS, folderUrl, mergeStrings, parseJsonAttribute, safeHref } from '../../src/widget/settings';
+import { DEFAULT_HANDOFF_TEXT, DEFAULT_OOS_MESSAGE, handoffUrl, readOosThreshold } from '../../src/ui/out-of-scope';
+import {
+  checkActions,
+  DEFAULT_STRINGS,
+  folderUrl,
+  mergeStrings,
+  parseJsonAttribute,
+  readFlagAttribute,
+  safeHref,
+} from '../../src/widget/settings';
 
 const PAGE = 'https://portal.bank.example/help/';
 
@@ -49,5 +58,63 @@ describe('widget settings', () => {
     expect(folderUrl(null, PAGE, fallback)).toBe(fallback.href);
     expect(folderUrl('/m/custom', PAGE, fallback)).toBe('https://portal.bank.example/m/custom/');
     expect(() => folderUrl('file:///etc/', PAGE, fallback)).toThrow(/not an http\(s\) folder/);
+  });
+
+  describe('out-of-scope attributes', () => {
+    it("oos-threshold: 0 to 1, 0 turns rejection off, absent or empty is the model's own", () => {
+      expect(readOosThreshold('0.35')).toBe(0.35);
+      expect(readOosThreshold(' 0 ')).toBe(0);
+      expect(readOosThreshold('1')).toBe(1);
+      expect(readOosThreshold(null)).toBeUndefined();
+      expect(readOosThreshold('  ')).toBeUndefined();
+    });
+
+    it.each(['1.5', '-0.1', 'high', '0,3', 'NaN'])('oos-threshold="%s" is refused with a message', (text) => {
+      expect(() => readOosThreshold(text)).toThrow(InvalidInputError);
+      expect(() => readOosThreshold(text)).toThrow(/out-of-scope threshold must be a number between 0 and 1/);
+    });
+
+    it('oos-escalate: absent is off; present, true or 1 is on; false or 0 is off; anything else is an error', () => {
+      expect(readFlagAttribute('oos-escalate', null)).toBe(false);
+      expect(readFlagAttribute('oos-escalate', '')).toBe(true);
+      expect(readFlagAttribute('oos-escalate', 'TRUE')).toBe(true);
+      expect(readFlagAttribute('oos-escalate', '1')).toBe(true);
+      expect(readFlagAttribute('oos-escalate', 'false')).toBe(false);
+      expect(readFlagAttribute('oos-escalate', '0')).toBe(false);
+      expect(() => readFlagAttribute('oos-escalate', 'maybe')).toThrow(/The oos-escalate attribute must be true or false/);
+    });
+
+    it('the words are translatable strings; oos-message and handoff-text win over strings', () => {
+      expect(mergeStrings(undefined)).toMatchObject({ outOfScope: DEFAULT_OOS_MESSAGE, handoff: DEFAULT_HANDOFF_TEXT });
+      const translated = { outOfScope: 'Ich helfe nur bei Bankfragen.', handoff: 'Mit einer Person sprechen', closest: 'Am nächsten:' };
+      expect(mergeStrings(translated)).toMatchObject(translated);
+      expect(mergeStrings(translated, { 'oos-message': 'Only banking here.', 'handoff-text': '  ' })).toMatchObject({
+        outOfScope: 'Only banking here.',
+        handoff: 'Mit einer Person sprechen',
+      });
+      expect(mergeStrings(undefined, { 'handoff-text': 'Call us' }).handoff).toBe('Call us');
+    });
+
+    it.each([
+      [undefined, '#contact'],
+      ['', '#contact'],
+      ['#support', '#support'],
+      ['/contact?via=widget', 'https://portal.bank.example/contact?via=widget'],
+      ['https://bank.example/help', 'https://bank.example/help'],
+      ['mailto:help@bank.example', 'mailto:help@bank.example'],
+      ['tel:+441234567890', 'tel:+441234567890'],
+    ])('handoff-url %s → %s', (href, expected) => {
+      expect(handoffUrl(href, PAGE, 'handoff-url attribute')).toBe(expected);
+    });
+
+    it.each(['javascript:alert(1)', ' JavaScript:alert(1)', 'java\tscript:alert(1)', 'data:text/html,<b>x</b>', 'ftp://bank.example/'])(
+      'handoff-url %s is refused, naming the attribute',
+      (href) => {
+        expect(() => handoffUrl(href, PAGE, 'handoff-url attribute')).toThrow(InvalidInputError);
+        expect(() => handoffUrl(href, PAGE, 'handoff-url attribute')).toThrow(
+          /handoff-url attribute .* is not a link a customer can follow/,
+        );
+      },
+    );
   });
 });
