@@ -184,7 +184,7 @@ async function mergeAndReport(work: string, out: string, argv: string[], evalLim
   const unfiltered = await collectPredictions(out, validationRows);
   const oos = chooseOosThreshold(
     validationRows.map((r) => r.label),
-    unfiltered,
+    unfiltered.map((p) => p.top[0]?.score ?? 0),
     MAX_IN_SCOPE_REJECTED,
   );
   console.log(`out-of-scope threshold ${oos.threshold}: ${JSON.stringify(oos.validation)}`);
