@@ -157,12 +157,16 @@ function modelId(value: string, setting: string): ModelId {
 const TRUE_WORDS = ['1', 'true', 'yes', 'on'];
 const FALSE_WORDS = ['0', 'false', 'no', 'off'];
 
-/** An on/off setting: `1`, `true`, `yes`, `on` or `0`, `false`, `no`, `off` (any case). */
-function flag(value: string, name: string): boolean {
-  const word = value.toLowerCase();
+/** An on/off setting: `1`, `true`, `yes`, `on` or `0`, `false`, `no`, `off` (any case); undefined for anything else. */
+export function parseFlag(value: string): boolean | undefined {
+  const word = value.trim().toLowerCase();
   if (TRUE_WORDS.includes(word)) return true;
   if (FALSE_WORDS.includes(word)) return false;
-  return invalid(`${name} must be true or false (1 or 0), got "${value}"`);
+  return undefined;
+}
+
+function flag(value: string, name: string): boolean {
+  return parseFlag(value) ?? invalid(`${name} must be true or false (1 or 0), got "${value}"`);
 }
 
 function optionalUrl(value: string | undefined, name: string): string | undefined {

@@ -3,6 +3,7 @@
  * the model settings, each readable from an attribute (JSON for the structured ones) or set as a
  * property. Everything here is validated: a bad value becomes an `InvalidInputError` naming it.
  */
+import { parseFlag } from '../core/config';
 import { InvalidInputError } from '../core/errors';
 import { DEFAULT_HANDOFF_TEXT, DEFAULT_OOS_MESSAGE, safeLink, WEB_SCHEMES } from '../ui/out-of-scope';
 
@@ -82,10 +83,10 @@ export function mergeStrings(value: unknown, attributes: StringAttributes = {}):
  */
 export function readFlagAttribute(name: string, text: string | null | undefined): boolean {
   if (text === null || text === undefined) return false;
-  const word = text.trim().toLowerCase();
-  if (word === '' || ['true', '1', 'yes', 'on'].includes(word)) return true;
-  if (['false', '0', 'no', 'off'].includes(word)) return false;
-  throw new InvalidInputError(`The ${name} attribute must be true or false, got "${text}".`);
+  // A bare attribute (`<banking-intent-widget oos-escalate>`) means on, as in HTML.
+  const value = text.trim() === '' ? true : parseFlag(text);
+  if (value === undefined) throw new InvalidInputError(`The ${name} attribute must be true or false, got "${text}".`);
+  return value;
 }
 
 /** Checks an action map; an entry whose href is not http(s) is an error, not a silent drop. */
