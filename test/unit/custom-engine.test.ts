@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, ModelFileError } from '../../src/core/errors';
-import { BANKING77_LABELS } from '../../src/core/labels';
+import { BANKING77_LABELS, OUT_OF_SCOPE } from '../../src/core/labels';
 import type { CustomEngine } from '../../src/engine/custom-engine';
 import { DEFAULT_MODEL_DIR, loadNodeEngine } from '../../src/engine/node-engine';
 
@@ -35,7 +35,34 @@ describe('custom engine on the shipped model', () => {
     expect((await engine.classify('What exchange rate do you use?')).intent).toBe('exchange_rate');
   });
 
-  it('answers with a real label for emoji, right-to-left, control, zero-width and markup input', async () => {
+  it('says out_of_scope for small talk and other domains, and still names what it was closest to', async () => {
+    for (const text of ['what is the weather tomorrow', 'book me a table for two at 8pm', 'hello', 'play some jazz']) {
+      const p = await engine.classify(text);
+      expect(p.intent, text).toBe(OUT_OF_SCOPE);
+      expect(p.top.map((t) => t.intent)).not.toContain(OUT_OF_SCOPE);
+      expect(p.top).toHaveLength(5);
+      expect(p.confidence).toBeCloseTo(1 - p.top[0]!.score, 6);
+      expect(p.top[0]!.score).toBeLessThan(engine.oosThreshold);
+    }
+  });
+
+  it('keeps its answer through typos and everyday phrasing', async () => {
+    expect((await engine.classify('I still havent recieved my new card')).intent).toBe('card_arrival');
+    expect((await engine.classify('my wallet was stolen with my card in it')).intent).toBe('lost_or_stolen_card');
+    expect((await engine.classify('whats the exchnage rate you use')).intent).toBe('exchange_rate');
+  });
+
+  it('stores its threshold, and a threshold of 0 turns rejection off', async () => {
+    expect(engine.oosThreshold).toBeGreaterThan(0);
+    expect(engine.oosThreshold).toBeLessThan(1);
+    const off = await engine.classify('what is the weather tomorrow', { oosThreshold: 0 });
+    expect(BANKING77_LABELS).toContain(off.intent);
+    expect(off.confidence).toBe(off.top[0]!.score);
+    // Everything is out of scope at 1: the threshold reaches the rule.
+    expect((await engine.classify('I still have not received my new card', { oosThreshold: 1 })).intent).toBe(OUT_OF_SCOPE);
+  });
+
+  it('answers with a real label or out_of_scope for emoji, right-to-left, control, zero-width and markup input', async () => {
     for (const text of [
       '💳💳💳 ???',
       'بطاقتي لم تصل',
@@ -44,7 +71,7 @@ describe('custom engine on the shipped model', () => {
       '<img src=x onerror=alert(1)><script>x()</script>',
     ]) {
       const p = await engine.classify(text);
-      expect(BANKING77_LABELS).toContain(p.intent);
+      expect([...BANKING77_LABELS, OUT_OF_SCOPE]).toContain(p.intent);
     }
   });
 

@@ -4,7 +4,7 @@
  * only the label. Validation rows are in neither.
  */
 import { describe, expect, it } from 'vitest';
-import { BANKING77_LABELS } from '../../src/core/labels';
+import { BANKING77_LABELS, OUT_OF_SCOPE } from '../../src/core/labels';
 import { makeClmBatch } from '../../src/models/llama/train-clm';
 import { promptCompletionExample } from '../../src/models/llama/train-qlora';
 import { readLabelledCsv } from '../../src/training/data';
@@ -53,8 +53,8 @@ describe('the demo Llama corpus', () => {
     expect(qloraTargets.slice(pair!.prompt.length)).toEqual(pair!.completion.map(() => 1));
   });
 
-  it('every Banking77 label spells out in known pieces', () => {
-    const all = BANKING77_LABELS.map((label) => ({ text: 'x', label }));
+  it('every Banking77 label and out_of_scope spell out in known pieces', () => {
+    const all = [...BANKING77_LABELS, OUT_OF_SCOPE].map((label) => ({ text: 'x', label }));
     expect(() => labelledClmExamples(all, tokenizer, config)).not.toThrow();
   });
 
