@@ -7,6 +7,8 @@
  * unseen word still maps to known pieces instead of one `[UNK]`.
  */
 
+import { SpellingCorrector } from './spelling';
+
 export const PAD = '[PAD]';
 export const UNK = '[UNK]';
 const CONTINUATION = '##';
@@ -19,6 +21,11 @@ export interface WordPieceJson {
   version: 1;
   /** Token strings; a token's id is its index. `[PAD]` is 0 and `[UNK]` is 1. */
   vocab: string[];
+  /**
+   * Optional: the training text's words with their counts. When present, a word not among them is
+   * first spelling-corrected to the most frequent one an edit away (see spelling.ts).
+   */
+  words?: [string, number][];
 }
 
 export interface Encoding {
@@ -49,6 +56,8 @@ export class WordPieceTokenizer {
   private readonly ids: Map<string, number>;
   readonly padId: number;
   readonly unkId: number;
+  private readonly speller: SpellingCorrector | undefined;
+  private readonly words: [string, number][] | undefined;
 
   constructor(json: WordPieceJson) {
     if (json?.type !== 'wordpiece' || !Array.isArray(json.vocab)) {
@@ -61,6 +70,14 @@ export class WordPieceTokenizer {
     if (pad === undefined || unk === undefined) throw new Error('tokenizer vocabulary lacks [PAD] or [UNK]');
     this.padId = pad;
     this.unkId = unk;
+    if (json.words !== undefined && !Array.isArray(json.words)) throw new Error('tokenizer "words" must be a list of [word, count]');
+    this.words = json.words;
+    this.speller = json.words ? new SpellingCorrector(json.words) : undefined;
+  }
+
+  /** The same vocabulary with spelling correction over `words` (from the training text). */
+  withWords(words: [string, number][]): WordPieceTokenizer {
+    return new WordPieceTokenizer({ ...this.toJSON(), words });
   }
 
   get size(): number {
@@ -74,7 +91,7 @@ export class WordPieceTokenizer {
   encode(text: string, maxTokens = Number.POSITIVE_INFINITY): Encoding {
     const ids: number[] = [];
     for (const word of preTokenize(normalize(text))) {
-      for (const id of this.wordPieces(word)) {
+      for (const id of this.wordPieces(this.speller ? this.speller.correct(word) : word)) {
         if (ids.length === maxTokens) return { ids, truncated: true };
         ids.push(id);
       }
@@ -105,7 +122,7 @@ export class WordPieceTokenizer {
   }
 
   toJSON(): WordPieceJson {
-    return { type: 'wordpiece', version: 1, vocab: [...this.vocab] };
+    return { type: 'wordpiece', version: 1, vocab: [...this.vocab], ...(this.words ? { words: this.words } : {}) };
   }
 }
 

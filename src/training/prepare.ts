@@ -4,7 +4,8 @@
  */
 import { BANKING77_LABELS, OUT_OF_SCOPE } from '../core/labels';
 import { DEFAULT_SHAPE, type EncoderShape } from '../models/custom/config';
-import { trainWordPiece, type WordPieceTokenizer } from '../tokenizer/wordpiece';
+import { countWords } from '../tokenizer/spelling';
+import { normalize, preTokenize, trainWordPiece, type WordPieceTokenizer } from '../tokenizer/wordpiece';
 import { labelSet, readLabelledCsv, stratifiedSplit, type Example } from './data';
 import type { MemberJob } from './members';
 import type { EncodedExample } from './batches';
@@ -45,6 +46,7 @@ export const DEFAULT_SETTINGS: Omit<TrainingSettings, 'data'> = {
 export interface PreparedTraining {
   /** In-scope labels, then `out_of_scope` last when there are negative examples. */
   labels: string[];
+  /** The shipped tokenizer: the learnt pieces plus the training text's words for spelling correction. */
   tokenizer: WordPieceTokenizer;
   shape: EncoderShape;
   train: Example[];
@@ -65,20 +67,25 @@ export function prepareTraining(s: TrainingSettings): PreparedTraining {
   const split = stratifiedSplit(rows, s.validationFraction, s.seed);
   const train = [...split.train, ...(bundled?.train ?? [])];
   const validation = [...split.validation, ...(bundled?.validation ?? [])];
-  const tokenizer = trainWordPiece(
+  const pieces = trainWordPiece(
     train.map((r) => r.text),
     { vocabSize: s.vocabSize },
   );
+  // The shipped tokenizer also corrects misspelt words (spelling.ts) against the training text's
+  // words. The members train on the raw, noisy text without it, so that they also learn to read
+  // the typos it cannot fix; calibration, the threshold and every answer go through it.
+  const tokenizer = pieces.withWords(countWords(train.flatMap((r) => [...preTokenize(normalize(r.text))])));
   const shape: EncoderShape = { ...s.shape, vocabSize: tokenizer.size, numLabels: labels.length };
   const labelIndex = new Map(labels.map((l, i) => [l, i]));
-  const encode = (list: Example[]) =>
-    list.map((r) => ({ ids: tokenizer.encode(r.text, shape.maxTokens).ids, label: labelIndex.get(r.label)! }));
+  const encodeWith = (t: WordPieceTokenizer) => (list: Example[]) =>
+    list.map((r) => ({ ids: t.encode(r.text, shape.maxTokens).ids, label: labelIndex.get(r.label)! }));
+  const encode = encodeWith(tokenizer);
   const trainTexts = train.map((r) => ({ text: r.text, label: labelIndex.get(r.label)! }));
-  const encodedValidation = encode(validation);
+  const encodedValidation = encodeWith(pieces)(validation);
   const jobs: MemberJob[] = Array.from({ length: s.members }, (_, k) => ({
     shape,
     train: trainTexts,
-    tokenizer: tokenizer.toJSON(),
+    tokenizer: pieces.toJSON(),
     noise: s.noise,
     validation: encodedValidation,
     seed: s.seed + k,

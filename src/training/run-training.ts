@@ -41,6 +41,8 @@ export interface TrainingReport {
   settings: TrainingSettings & { parallel: number };
   labels: number;
   vocabSize: number;
+  /** Known words in tokenizer.json for spelling correction. */
+  spellingWords: number;
   parametersPerMember: number;
   members: { seed: number; bestEpoch: number; validationAccuracy: number; wallSeconds: number; cached: boolean }[];
   temperature: number;
@@ -82,12 +84,18 @@ export async function runTraining(o: RunTrainingOptions): Promise<TrainingReport
   const nllAfter = nll(logits, labels, prep.labels.length, temperature);
   o.log(`calibration: temperature ${temperature.toFixed(3)}, validation NLL ${nllBefore.toFixed(4)} -> ${nllAfter.toFixed(4)}`);
 
-  // The threshold from the deployed, calibrated probabilities on validation (in-scope rows and negatives).
+  // The threshold from the deployed, calibrated probabilities on validation: the in-scope rows as
+  // written and with typos (customers misspell, and a misspelt question must not be turned away
+  // more than a clean one), and the negatives.
   const hasOos = prep.labels.includes(OUT_OF_SCOPE);
-  const outOfScope = hasOos
+  const misspelt = prep.validation
+    .filter((r) => r.label !== OUT_OF_SCOPE)
+    .map((r, i) => ({ ...r, text: perturbText(r.text, o.seed, i) }));
+  const misspeltLogits = hasOos ? ensembleLogits(prep.shape, deployed, prep.encode(misspelt), prep.tokenizer.padId) : undefined;
+  const outOfScope = misspeltLogits
     ? chooseOosThreshold(
-        prep.validation.map((r) => r.label),
-        bestInScope(logits, prep.labels, temperature),
+        [...prep.validation, ...misspelt].map((r) => r.label),
+        [...bestInScope(logits, prep.labels, temperature), ...bestInScope(misspeltLogits, prep.labels, temperature)],
         MAX_IN_SCOPE_REJECTED,
       )
     : undefined;
@@ -131,6 +139,7 @@ export async function runTraining(o: RunTrainingOptions): Promise<TrainingReport
     settings,
     labels: prep.labels.length,
     vocabSize: prep.tokenizer.size,
+    spellingWords: prep.tokenizer.toJSON().words?.length ?? 0,
     parametersPerMember: countParameters(prep.shape),
     members: members.map((m: MemberOutcome) => ({
       seed: m.seed,
