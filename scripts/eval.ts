@@ -65,18 +65,28 @@ runCli(async () => {
 
   const oos = report.out_of_scope;
   const worst = Object.entries(report.per_intent_f1).sort((a, b) => a[1] - b[1]);
-  const what = [typoSeed === undefined ? '' : ` with typos (seed ${typoSeed})`, values.negatives ? ` + ${oos.n_oos} held-out out-of-scope rows` : ''];
+  const what = [
+    typoSeed === undefined ? '' : ` with typos (seed ${typoSeed})`,
+    values.negatives ? ` + ${oos.n_oos} held-out out-of-scope rows` : '',
+  ];
   console.log(`model ${report.model} on ${report.device}, ${values.data}${what.join('')}: ${report.n} rows`);
   console.log(`accuracy   ${pct(report.accuracy)} (out_of_scope threshold ${oos.threshold}; a wrongly rejected row counts wrong)`);
-  console.log(`in-scope   ${pct(oos.in_scope_accuracy)} with rejection, ${pct(oos.in_scope_accuracy_without_rejection)} without (best in-scope label)`);
+  console.log(
+    `in-scope   ${pct(oos.in_scope_accuracy)} with rejection, ${pct(oos.in_scope_accuracy_without_rejection)} without (best in-scope label)`,
+  );
   console.log(`macro-F1   ${pct(report.macro_f1)}`);
   console.log(`ECE        ${report.ece.toFixed(4)} (15 bins)`);
-  console.log(`rejected   ${pct(oos.in_scope_rejected)} of ${oos.n_in_scope} in-scope rows` + (oos.n_oos > 0 ? `, ${pct(oos.oos_rejected)} of ${oos.n_oos} out-of-scope rows` : ''));
+  console.log(
+    `rejected   ${pct(oos.in_scope_rejected)} of ${oos.n_in_scope} in-scope rows` +
+      (oos.n_oos > 0 ? `, ${pct(oos.oos_rejected)} of ${oos.n_oos} out-of-scope rows` : ''),
+  );
   if (oos.auroc !== null) {
     console.log(`AUROC      ${oos.auroc.toFixed(4)} (rejection score 1 - best in-scope probability)`);
     console.log('threshold  out-of-scope rejected  in-scope rejected  in-scope accuracy');
     for (const p of oos.curve.filter((_, i) => i % 2 === 0))
-      console.log(`  ${p.threshold.toFixed(2)}     ${pct(p.oos_rejected).padStart(8)}              ${pct(p.in_scope_rejected).padStart(7)}           ${pct(p.in_scope_accuracy).padStart(7)}`);
+      console.log(
+        `  ${p.threshold.toFixed(2)}     ${pct(p.oos_rejected).padStart(8)}              ${pct(p.in_scope_rejected).padStart(7)}           ${pct(p.in_scope_accuracy).padStart(7)}`,
+      );
   }
   console.log(
     `latency    p50 ${report.p50_ms.toFixed(2)} ms, p95 ${report.p95_ms.toFixed(2)} ms, p99 ${report.p99_ms.toFixed(2)} ms (one query at a time)`,

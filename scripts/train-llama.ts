@@ -118,7 +118,10 @@ async function baseFromModel(work: string, from: string): Promise<void> {
   await writeHfLlama(dir, model.config, model.weights, model.tokenizer);
   const previous = JSON.parse(await readFile(join(from, 'training-report.json'), 'utf8')) as LlamaTrainingReport;
   // The card describes the model's whole history: the previous base's record, and what came after it.
-  const record = { ...previous.base, continuedFrom: { dir: from, qlora: previous.qlora, validationAccuracy: previous.validation.accuracy } };
+  const record = {
+    ...previous.base,
+    continuedFrom: { dir: from, qlora: previous.qlora, validationAccuracy: previous.validation.accuracy },
+  };
   await writeFile(join(dir, 'training.json'), prettyJson(record));
   console.log(`base: ${from} read back from its float32 graph → ${dir}`);
 }

@@ -5,7 +5,6 @@
 import type { AdapterHealth, ClassifyOptions, IntentAdapter, LoadOptions } from '../core/adapter';
 import { ModelUnavailableError, throwIfAborted } from '../core/errors';
 import { validateMessage } from '../core/input';
-import { DEFAULT_TOP_K, type Device, type Prediction } from '../core/prediction';
 import type { ServedEngine } from '../engine/engine-service';
 
 export abstract class InProcessAdapter<Engine extends ServedEngine> implements IntentAdapter {

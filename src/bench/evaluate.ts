@@ -89,7 +89,11 @@ export async function evaluate(
   const batchSize = options.batchSize ?? 32;
   if (classifier.classifyBatch && batchSize > 1) {
     const started = performance.now();
-    for (let i = 0; i < rows.length; i += batchSize) await classifier.classifyBatch(rows.slice(i, i + batchSize).map((r) => r.text), call);
+    for (let i = 0; i < rows.length; i += batchSize)
+      await classifier.classifyBatch(
+        rows.slice(i, i + batchSize).map((r) => r.text),
+        call,
+      );
     batched = { batched_qps: rows.length / ((performance.now() - started) / 1000), batch_size: batchSize };
   }
 
@@ -133,7 +137,12 @@ function outOfScopeReport(rows: { label: string }[], predictions: Prediction[], 
     ...outOfScopeRates(rows.map((row, i) => ({ label: row.label, predicted: predictions[i]!.intent }))),
     threshold: threshold ?? null,
     in_scope_accuracy_without_rejection: outOfScopeRates(at(0)).in_scope_accuracy,
-    auroc: hasBoth ? auroc(scores.filter((_, i) => isOos[i]), scores.filter((_, i) => !isOos[i])) : null,
+    auroc: hasBoth
+      ? auroc(
+          scores.filter((_, i) => isOos[i]),
+          scores.filter((_, i) => !isOos[i]),
+        )
+      : null,
     curve: CURVE.map((t) => {
       const answers = at(t);
       return { threshold: t, ...outOfScopeRates(answers), accuracy: accuracy(answers.map((a) => ({ ...a, confidence: 0 }))) };

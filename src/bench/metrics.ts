@@ -126,7 +126,7 @@ export function auroc(positives: number[], negatives: number[]): number {
   if (positives.length === 0 || negatives.length === 0) return Number.NaN;
   const all = [...positives.map((s) => ({ s, p: 1 })), ...negatives.map((s) => ({ s, p: 0 }))].sort((a, b) => a.s - b.s);
   let rankSum = 0;
-  for (let i = 0; i < all.length; ) {
+  for (let i = 0; i < all.length;) {
     let j = i;
     while (j < all.length && all[j]!.s === all[i]!.s) j++;
     const averageRank = (i + 1 + j) / 2; // ranks i+1 .. j share their mean

@@ -46,8 +46,9 @@ export interface Prediction {
    */
   masked: boolean;
   /**
-   * Set when an on-device answer was below the pipeline's `escalateBelow` confidence and this
-   * remote answer replaced it: the id of the on-device model that was unsure.
+   * Set when an on-device answer was below the pipeline's `escalateBelow` confidence, or was
+   * `out_of_scope` with `escalateOutOfScope` on, and this remote answer replaced it: the id of the
+   * on-device model that was unsure.
    */
   escalated_from?: string;
 }

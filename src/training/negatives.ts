@@ -55,7 +55,10 @@ export const DEFAULT_NEGATIVES: NegativeOptions = {
 };
 
 function readSource(path: string, prefix: string): Map<string, string[]> {
-  const rows = parse(readFileSync(path, 'utf8'), { columns: true, skip_empty_lines: true, bom: true }) as { text: string; intent: string }[];
+  const rows = parse(readFileSync(path, 'utf8'), { columns: true, skip_empty_lines: true, bom: true }) as {
+    text: string;
+    intent: string;
+  }[];
   const groups = new Map<string, string[]>();
   for (const { text, intent } of rows) {
     if (EXCLUDED_INTENTS.includes(intent) || BANKING_WORDS.test(text)) continue;
@@ -95,12 +98,163 @@ export function loadNegatives(o: NegativeOptions = DEFAULT_NEGATIVES, paths = { 
   return out;
 }
 
-const GREETINGS = ['hello', 'hi', 'hey', 'hi there', 'hello there', 'good morning', 'good afternoon', 'good evening', 'hey there', 'hiya', 'yo', 'morning', 'howdy', 'greetings', 'hello?', 'hi, anyone there', 'hey you'];
-const CLOSINGS = ['thanks', 'thank you', 'thanks a lot', 'cheers', 'thank you so much', 'ok thanks', 'great, thanks', 'bye', 'goodbye', 'see you', 'have a nice day', "that's all", "no that's it", 'perfect', 'awesome', 'cool', 'nice one', 'much appreciated', 'thx', 'ty'];
-const PERSON = ['talk to a human', 'can I speak to a person', 'I want a real person', 'agent please', 'let me talk to someone real', 'is this a bot', 'are you a robot', 'human please', 'operator', 'I want to speak to a human being', 'get me a real human', 'put me through to an actual person', 'are you a real person'];
-const CHAT = ["how are you", "what's your name", 'who made you', 'tell me a joke', 'what can you do', 'are you there', "i'm bored", 'do you like music', 'what time is it', "you're useless", 'lol', 'haha', 'ok', 'okay', 'yes', 'no', 'maybe', 'hmm', 'test', 'testing 123', 'what is the meaning of life', 'do you dream', 'sing me a song', "what's up", 'i love you', 'you are great', 'this is stupid', 'never mind', 'whatever', 'can you hear me', 'where are you from', 'how old are you', 'what is 2 plus 2', 'who won the game last night', 'recommend a good book'];
-const FOREIGN = ['hola, ¿cómo estás?', 'buenos días', 'bonjour, comment ça va', 'merci beaucoup', 'guten Tag', 'wie geht es dir', 'danke schön', 'grazie mille', 'ciao, come stai', 'obrigado', 'bom dia', 'goedemorgen', 'dank je wel', 'hej, hur mår du', 'dzień dobry', '你好', '谢谢', 'こんにちは', 'ありがとう', 'привет', 'спасибо', 'مرحبا', 'شكرا', 'नमस्ते', '안녕하세요', 'merhaba', 'γεια σου', 'שלום', 'xin chào', 'sawasdee', '¿dónde está la estación?', 'où est la gare', 'wo ist der bahnhof', "quanto costa un caffè", 'ich möchte ein bier', 'je voudrais un café'];
-const EMPTYISH = ['?', '...', '!!!', '??', '.', '-', ':)', ':(', '😀', '👍', '🙏', '🤔', 'a', 'x', 'k', 'hm', '123', '0', '42', 'ok.', '...?', '#', '*', '+1'];
+const GREETINGS = [
+  'hello',
+  'hi',
+  'hey',
+  'hi there',
+  'hello there',
+  'good morning',
+  'good afternoon',
+  'good evening',
+  'hey there',
+  'hiya',
+  'yo',
+  'morning',
+  'howdy',
+  'greetings',
+  'hello?',
+  'hi, anyone there',
+  'hey you',
+];
+const CLOSINGS = [
+  'thanks',
+  'thank you',
+  'thanks a lot',
+  'cheers',
+  'thank you so much',
+  'ok thanks',
+  'great, thanks',
+  'bye',
+  'goodbye',
+  'see you',
+  'have a nice day',
+  "that's all",
+  "no that's it",
+  'perfect',
+  'awesome',
+  'cool',
+  'nice one',
+  'much appreciated',
+  'thx',
+  'ty',
+];
+const PERSON = [
+  'talk to a human',
+  'can I speak to a person',
+  'I want a real person',
+  'agent please',
+  'let me talk to someone real',
+  'is this a bot',
+  'are you a robot',
+  'human please',
+  'operator',
+  'I want to speak to a human being',
+  'get me a real human',
+  'put me through to an actual person',
+  'are you a real person',
+];
+const CHAT = [
+  'how are you',
+  "what's your name",
+  'who made you',
+  'tell me a joke',
+  'what can you do',
+  'are you there',
+  "i'm bored",
+  'do you like music',
+  'what time is it',
+  "you're useless",
+  'lol',
+  'haha',
+  'ok',
+  'okay',
+  'yes',
+  'no',
+  'maybe',
+  'hmm',
+  'test',
+  'testing 123',
+  'what is the meaning of life',
+  'do you dream',
+  'sing me a song',
+  "what's up",
+  'i love you',
+  'you are great',
+  'this is stupid',
+  'never mind',
+  'whatever',
+  'can you hear me',
+  'where are you from',
+  'how old are you',
+  'what is 2 plus 2',
+  'who won the game last night',
+  'recommend a good book',
+];
+const FOREIGN = [
+  'hola, ¿cómo estás?',
+  'buenos días',
+  'bonjour, comment ça va',
+  'merci beaucoup',
+  'guten Tag',
+  'wie geht es dir',
+  'danke schön',
+  'grazie mille',
+  'ciao, come stai',
+  'obrigado',
+  'bom dia',
+  'goedemorgen',
+  'dank je wel',
+  'hej, hur mår du',
+  'dzień dobry',
+  '你好',
+  '谢谢',
+  'こんにちは',
+  'ありがとう',
+  'привет',
+  'спасибо',
+  'مرحبا',
+  'شكرا',
+  'नमस्ते',
+  '안녕하세요',
+  'merhaba',
+  'γεια σου',
+  'שלום',
+  'xin chào',
+  'sawasdee',
+  '¿dónde está la estación?',
+  'où est la gare',
+  'wo ist der bahnhof',
+  'quanto costa un caffè',
+  'ich möchte ein bier',
+  'je voudrais un café',
+];
+const EMPTYISH = [
+  '?',
+  '...',
+  '!!!',
+  '??',
+  '.',
+  '-',
+  ':)',
+  ':(',
+  '😀',
+  '👍',
+  '🙏',
+  '🤔',
+  'a',
+  'x',
+  'k',
+  'hm',
+  '123',
+  '0',
+  '42',
+  'ok.',
+  '...?',
+  '#',
+  '*',
+  '+1',
+];
 
 /** Everything the generator writes, by kind; the random parts come from `seed`. */
 export function generatedNegatives(seed: number): Record<string, string[]> {
@@ -115,7 +269,11 @@ export function generatedNegatives(seed: number): Record<string, string[]> {
     if (style === 0) {
       // Random letters in one to four "words".
       const words = 1 + Math.floor(random() * 4);
-      gibberish.push(Array.from({ length: words }, () => Array.from({ length: 2 + Math.floor(random() * 8) }, () => pick(letters.split(''))).join('')).join(' '));
+      gibberish.push(
+        Array.from({ length: words }, () =>
+          Array.from({ length: 2 + Math.floor(random() * 8) }, () => pick(letters.split(''))).join(''),
+        ).join(' '),
+      );
     } else if (style === 1) {
       // A run along one keyboard row.
       const row = pick(rows);
@@ -130,7 +288,11 @@ export function generatedNegatives(seed: number): Record<string, string[]> {
     }
   }
   const kinds: Record<string, string[]> = {
-    greeting: [...GREETINGS.map(decorate), ...GREETINGS.map((g) => g.toUpperCase()), ...GREETINGS.map((g) => `${g} ${pick(['how are you', 'there', 'friend', 'bot', 'again'])}`)],
+    greeting: [
+      ...GREETINGS.map(decorate),
+      ...GREETINGS.map((g) => g.toUpperCase()),
+      ...GREETINGS.map((g) => `${g} ${pick(['how are you', 'there', 'friend', 'bot', 'again'])}`),
+    ],
     closing: [...CLOSINGS.map(decorate), ...CLOSINGS.map((c) => `${pick(['ok', 'alright', 'right', 'great'])} ${c}`)],
     person: [...PERSON.map(decorate), ...PERSON.map((p) => `${pick(['please', 'can you', 'I need to', 'just'])} ${p.toLowerCase()}`)],
     chat: [...CHAT.map(decorate), ...CHAT.map((c) => `${pick(['hey', 'so', 'um', 'btw'])} ${c}`)],

@@ -88,9 +88,7 @@ export async function runTraining(o: RunTrainingOptions): Promise<TrainingReport
   // written and with typos (customers misspell, and a misspelt question must not be turned away
   // more than a clean one), and the negatives.
   const hasOos = prep.labels.includes(OUT_OF_SCOPE);
-  const misspelt = prep.validation
-    .filter((r) => r.label !== OUT_OF_SCOPE)
-    .map((r, i) => ({ ...r, text: perturbText(r.text, o.seed, i) }));
+  const misspelt = prep.validation.filter((r) => r.label !== OUT_OF_SCOPE).map((r, i) => ({ ...r, text: perturbText(r.text, o.seed, i) }));
   const misspeltLogits = hasOos ? ensembleLogits(prep.shape, deployed, prep.encode(misspelt), prep.tokenizer.padId) : undefined;
   const outOfScope = misspeltLogits
     ? chooseOosThreshold(
@@ -128,7 +126,9 @@ export async function runTraining(o: RunTrainingOptions): Promise<TrainingReport
     if (prep.heldOutNegatives) {
       testWithNegatives = await evaluate(engine, [...testRows, ...prep.heldOutNegatives.test]);
       const r = testWithNegatives.out_of_scope;
-      o.log(`+ held-out negatives: ${JSON.stringify({ oos_rejected: r.oos_rejected, in_scope_rejected: r.in_scope_rejected, auroc: r.auroc })}`);
+      o.log(
+        `+ held-out negatives: ${JSON.stringify({ oos_rejected: r.oos_rejected, in_scope_rejected: r.in_scope_rejected, auroc: r.auroc })}`,
+      );
     }
   }
   await engine.dispose();

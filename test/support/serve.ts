@@ -5,7 +5,8 @@
  *   npx tsx test/support/serve.ts vllm   [--port 8000] [--model banking-intent] [--api-key KEY]
  *   npx tsx test/support/serve.ts gemini [--port 8787] [--api-key KEY]
  *
- * These are test doubles of remote services: they pick labels by keyword, they do not classify.
+ * These are test doubles of remote services: they pick labels by keyword (and answer `out_of_scope`
+ * when it is offered and the message has no banking word, see not-banking.ts); they do not classify.
  */
 import { parseArgs } from 'node:util';
 import { startGeminiServer } from './gemini-server';

@@ -28,7 +28,9 @@ describe('loadNegatives', () => {
   it('leaves out the intents and the rows that are banking questions', () => {
     const all = [...n.groups.train, ...n.groups.validation, ...n.groups.test];
     for (const intent of EXCLUDED_INTENTS) expect(all).not.toContain(`hwu64:${intent}`);
-    const hwuCurrency = readLabelledCsv('data/hwu64/utterances.csv').filter((r) => r.label === 'qa_currency').map((r) => r.text);
+    const hwuCurrency = readLabelledCsv('data/hwu64/utterances.csv')
+      .filter((r) => r.label === 'qa_currency')
+      .map((r) => r.text);
     const texts = new Set([...n.train, ...n.validation, ...n.test].map((r) => r.text));
     expect(hwuCurrency.filter((t) => texts.has(t))).toEqual([]);
     for (const r of [...n.train, ...n.validation, ...n.test]) expect(r.text).not.toMatch(/\b(card|account|transfer|refund|balance)\b/i);

@@ -12,7 +12,14 @@ const LABELS = ['card_arrival', 'lost_or_stolen_card', 'exchange_rate', OUT_OF_S
 describe('decide', () => {
   it('answers the best in-scope label when its probability reaches the threshold', () => {
     const d = decide([0.6, 0.1, 0.05, 0.25], LABELS, 2, 0.5);
-    expect(d).toEqual({ intent: 'card_arrival', confidence: 0.6, top: [{ intent: 'card_arrival', score: 0.6 }, { intent: 'lost_or_stolen_card', score: 0.1 }] });
+    expect(d).toEqual({
+      intent: 'card_arrival',
+      confidence: 0.6,
+      top: [
+        { intent: 'card_arrival', score: 0.6 },
+        { intent: 'lost_or_stolen_card', score: 0.1 },
+      ],
+    });
   });
   it('answers out_of_scope below it, confidence 1 - best, top still in scope', () => {
     const d = decide([0.2, 0.1, 0.05, 0.65], LABELS, 5, 0.5);
@@ -55,7 +62,15 @@ describe('evaluate with out-of-scope rows', () => {
       const [label, s] = text.split(' ') as [string, string];
       const score = Number(s);
       const d = decide([score, 1 - score], [label, OUT_OF_SCOPE], 5, options?.oosThreshold ?? 0.5);
-      return { ...d, model: 'scripted', device: 'cpu', latency_ms: 0, truncated: false, fallback_from: [], masked: false } satisfies Prediction;
+      return {
+        ...d,
+        model: 'scripted',
+        device: 'cpu',
+        latency_ms: 0,
+        truncated: false,
+        fallback_from: [],
+        masked: false,
+      } satisfies Prediction;
     },
   };
   const rows = [

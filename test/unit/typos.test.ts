@@ -79,7 +79,9 @@ describe('augmentText (training noise)', () => {
   it('roughs up about the configured share of rows', () => {
     const random = mulberry32(9);
     let changed = 0;
-    for (let i = 0; i < 1000; i++) if (augmentText('please cancel the transfer', { ...DEFAULT_NOISE, casualRate: 0 }, random) !== 'please cancel the transfer') changed++;
+    for (let i = 0; i < 1000; i++)
+      if (augmentText('please cancel the transfer', { ...DEFAULT_NOISE, casualRate: 0 }, random) !== 'please cancel the transfer')
+        changed++;
     expect(changed / 1000).toBeGreaterThan(DEFAULT_NOISE.typoRate - 0.07);
     expect(changed / 1000).toBeLessThan(DEFAULT_NOISE.typoRate + 0.07);
   });

@@ -61,7 +61,10 @@ export function parseModelConfig(json: unknown): CustomModelConfig {
   if (!Array.isArray(c.labels) || c.labels.some((l) => typeof l !== 'string')) problems.push('labels must be a list of strings');
   else if (c.labels.length !== c.numLabels) problems.push(`labels has ${c.labels.length} entries but numLabels is ${c.numLabels}`);
   if (typeof c.temperature !== 'number' || !(c.temperature > 0)) problems.push('temperature must be a positive number');
-  if (c.outOfScope !== undefined && !(typeof c.outOfScope?.threshold === 'number' && c.outOfScope.threshold >= 0 && c.outOfScope.threshold <= 1))
+  if (
+    c.outOfScope !== undefined &&
+    !(typeof c.outOfScope?.threshold === 'number' && c.outOfScope.threshold >= 0 && c.outOfScope.threshold <= 1)
+  )
     problems.push('outOfScope.threshold must be a number between 0 and 1');
   if (typeof c.files?.model !== 'string' || typeof c.files?.tokenizer !== 'string')
     problems.push('files.model and files.tokenizer are required');

@@ -67,7 +67,7 @@ export async function writeLlamaModelCard(path: string, r: LlamaTrainingReport):
     '## Quality',
     '',
     "Label-constrained decoding (only one of the labels can come out); the label's probability is renormalised over the",
-    'labels. `out_of_scope` is one more label path: the answer is `out_of_scope` when the best in-scope label\'s probability',
+    "labels. `out_of_scope` is one more label path: the answer is `out_of_scope` when the best in-scope label's probability",
     `is below the threshold in \`classifier.json\`${r.oos ? ` (${r.oos.threshold}, the highest that turns away at most ${pct(r.oos.maxInScopeRejected)} of the in-scope validation rows)` : ''}.`,
     'Accuracy counts an `out_of_scope` answer to an in-scope row as wrong. Latency: one query at a time, transformers.js',
     'on the CPU of the training machine (onnxruntime-node, `onnx/model_q4.onnx`), in ms, including the exact top-5 scoring.',
