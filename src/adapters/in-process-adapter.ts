@@ -5,6 +5,7 @@
 import type { AdapterHealth, ClassifyOptions, IntentAdapter, LoadOptions } from '../core/adapter';
 import { ModelUnavailableError, throwIfAborted } from '../core/errors';
 import { validateMessage } from '../core/input';
+import type { Device, Prediction } from '../core/prediction';
 import type { ServedEngine } from '../engine/engine-service';
 
 export abstract class InProcessAdapter<Engine extends ServedEngine> implements IntentAdapter {
