@@ -197,7 +197,8 @@ export function renderPrediction(view: View, prediction: Prediction, handoff: Ha
     children.push(line);
   }
   const confidence = element('p', 'result__confidence');
-  confidence.append('Confidence ', element('strong', undefined, percent(prediction.confidence)));
+  // For out_of_scope the confidence is how sure the model is that no banking intent fits.
+  confidence.append(outOfScope ? 'Sure it is not banking ' : 'Confidence ', element('strong', undefined, percent(prediction.confidence)));
   children.push(confidence);
   for (const note of predictionNotes(prediction)) children.push(element('p', 'result__note', note));
 
