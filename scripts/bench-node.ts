@@ -29,7 +29,7 @@ import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { flopsPerQuery, measureMatmulRate, type MatmulRate } from '../src/bench/flops';
 import { percentile } from '../src/bench/metrics';
-import { buildPeerModel, peerSource } from '../src/bench/peer-model';
+import { buildPeerModel, DISTILBERT_SHAPE, peerSource } from '../src/bench/peer-model';
 import { PROBE_SET, verifyProbeSet } from '../src/bench/probe-set';
 import type { Device } from '../src/core/prediction';
 import { parseModelConfig } from '../src/models/custom/config';
@@ -110,7 +110,8 @@ runCli(async () => {
   };
 
   log('building the DistilBERT-shaped peer ...');
-  const peer = buildPeerModel(undefined, positiveInt(values.seed, 'seed', 1));
+  // The peer's head as wide as ours (77 intents, and out_of_scope where the model has it).
+  const peer = buildPeerModel({ ...DISTILBERT_SHAPE, numLabels: config.labels.length }, positiveInt(values.seed, 'seed', 1));
   log(`  ${(peer.bytes.byteLength / 1e6).toFixed(1)} MB, ${(peer.parameters / 1e6).toFixed(1)}M parameters, ${peer.buildMs.toFixed(0)} ms`);
   const sources: Record<Run['model'], ModelSource> = {
     custom: directorySource(modelDir),

@@ -21,7 +21,7 @@ import { exportEnsembleToOnnx } from '../models/custom/onnx-export';
 import type { WordPieceJson } from '../tokenizer/wordpiece';
 import type { ModelSource } from '../engine/model-source';
 
-/** The shapes of distilbert-base-uncased, with a 77-way classification head. */
+/** The shapes of distilbert-base-uncased, with a 77-way classification head (bench-node widens it to our model's labels). */
 export const DISTILBERT_SHAPE: EncoderShape = {
   vocabSize: 30522,
   maxTokens: 512,
