@@ -367,8 +367,9 @@ function readTokens(tokens: unknown): { spans: TokenSpan[]; text: string } | und
   return { spans, text };
 }
 
+/** A log-probability is finite and at most 0: anything else is a broken answer, never "100% sure". */
 function isLogprob(value: unknown): value is number {
-  return typeof value === 'number' && !Number.isNaN(value);
+  return typeof value === 'number' && Number.isFinite(value) && value <= 0;
 }
 
 /** A log-probability as a probability, clamped to [0, 1]. */

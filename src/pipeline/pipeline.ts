@@ -306,7 +306,7 @@ export class IntentPipeline extends EventTarget {
         const retryable = error instanceof IntentError ? error.retryable : false;
         if (retryable && retryAfterMs !== undefined && retryAfterMs > this.policy.maxRetryAfterMs) {
           // The server asked for a long pause: honour it by skipping this adapter meanwhile.
-          this.cooldowns.coolDown(id, retryAfterMs);
+          this.cooldowns.coolDown(id, Math.min(retryAfterMs, this.policy.maxServerCooldownMs));
         } else if (retryable && attempt < this.policy.retries) {
           await sleep(Math.max(retryAfterMs ?? 0, backoffDelay(this.policy, attempt, this.random)), options.signal);
           continue;

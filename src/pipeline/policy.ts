@@ -10,6 +10,8 @@ export interface RouterPolicy {
   maxBackoffMs: number;
   /** A server asking to wait longer than this (Retry-After, RetryInfo) is skipped for that long instead. */
   maxRetryAfterMs: number;
+  /** The longest a server's own Retry-After may keep it out of use: one header must not disable it for days. */
+  maxServerCooldownMs: number;
   /** Limit for one classify call on one adapter. */
   timeoutMs: number;
   /** Limit for loading an adapter (model download, session creation, server check). */
@@ -26,6 +28,7 @@ export const DEFAULT_POLICY: RouterPolicy = {
   backoffMs: 200,
   maxBackoffMs: 4_000,
   maxRetryAfterMs: 10_000,
+  maxServerCooldownMs: 300_000,
   timeoutMs: 15_000,
   loadTimeoutMs: 120_000,
   allowedFails: 3,

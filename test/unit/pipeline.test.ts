@@ -136,6 +136,15 @@ describe('waits, timeouts and cooldowns', () => {
     expect((await pl.status()).find((s) => s.id === 'gemini')!.coolingDownMs).toBeGreaterThan(50_000);
   });
 
+  it('caps a server\'s own Retry-After: 999999 s keeps vLLM out for maxServerCooldownMs, not 278 hours', async () => {
+    vllm.failNext(503, undefined, { times: 1, headers: { 'retry-after': '999999' }, path: '/v1/chat/completions' });
+    const pl = pipeline({ active: 'vllm', fallback: ['custom'], policy: { maxServerCooldownMs: 60_000 } });
+    expect(await pl.classify(CARD)).toMatchObject({ model: 'custom', fallback_from: ['vllm'] });
+    const cooling = (await pl.status()).find((s) => s.id === 'vllm')!.coolingDownMs;
+    expect(cooling).toBeGreaterThan(50_000);
+    expect(cooling).toBeLessThanOrEqual(60_000);
+  });
+
   it('cools an adapter down after allowedFails failures, then tries it again', async () => {
     vllm.failNext(500, undefined, { times: 2, path: '/v1/chat/completions' });
     const pl = pipeline({ fallback: ['custom'], policy: { retries: 0, allowedFails: 2, cooldownMs: 300 } });

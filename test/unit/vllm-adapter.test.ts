@@ -484,7 +484,10 @@ describe('labelLogprob', () => {
     expect(labelLogprob([token('card_arrival', -0.5), token('!', -0.25)], 'card_arrival')).toBeCloseTo(-0.75, 10);
   });
 
-  it('is undefined without usable logprobs', () => {
+  it('is undefined without usable logprobs, and a positive, infinite or NaN logprob is not usable', () => {
+    for (const bad of [0.5, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN])
+      expect(labelLogprob([token('card_arrival', bad)], 'card_arrival'), String(bad)).toBeUndefined();
+    expect(labelLogprob([token('card_arrival', 0)], 'card_arrival')).toBe(0);
     expect(labelLogprob(undefined, 'card_arrival')).toBeUndefined();
     expect(labelLogprob([], 'card_arrival')).toBeUndefined();
     expect(labelLogprob([{ token: 'x' }], 'card_arrival')).toBeUndefined();
