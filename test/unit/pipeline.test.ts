@@ -136,7 +136,7 @@ describe('waits, timeouts and cooldowns', () => {
     expect((await pl.status()).find((s) => s.id === 'gemini')!.coolingDownMs).toBeGreaterThan(50_000);
   });
 
-  it('caps a server\'s own Retry-After: 999999 s keeps vLLM out for maxServerCooldownMs, not 278 hours', async () => {
+  it("caps a server's own Retry-After: 999999 s keeps vLLM out for maxServerCooldownMs, not 278 hours", async () => {
     vllm.failNext(503, undefined, { times: 1, headers: { 'retry-after': '999999' }, path: '/v1/chat/completions' });
     const pl = pipeline({ active: 'vllm', fallback: ['custom'], policy: { maxServerCooldownMs: 60_000 } });
     expect(await pl.classify(CARD)).toMatchObject({ model: 'custom', fallback_from: ['vllm'] });
