@@ -8,15 +8,14 @@
  *   is never trained on nor used for any choice, so a model's rejection rate here is honest.
  * Rerunning it with the same arguments (and the same negatives) writes the same file, byte for byte.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parse } from 'csv-parse/sync';
 import { format, resolveConfig } from 'prettier';
 import { probeSetId, type ProbeItem, type ProbeSet } from '../src/bench/probe-hash';
 import { BANKING77_LABELS, OUT_OF_SCOPE } from '../src/core/labels';
 import { mulberry32, shuffle } from '../src/models/custom/random';
 import { readLabelledCsv } from '../src/training/data';
-import { DEFAULT_NEGATIVES, HWU64_CSV, SNIPS_CSV, generatedNegatives, loadNegatives } from '../src/training/negatives';
+import { DEFAULT_NEGATIVES, loadNegatives } from '../src/training/negatives';
 import { positiveInt, runCli } from './lib/cli';
 
 const PER_INTENT = 2;
@@ -77,9 +76,7 @@ runCli(async () => {
 });
 
 /**
- * The held-out negatives' distinct texts by source group, groups in `groups.test` order. The rows
- * do not say where they came from, so each text is traced back to the group that holds it: its
- * HWU64 or SNIPS intent (texts trimmed, as the loader does) or its kind of generated text. A text
+ * The held-out negatives' distinct texts by source group, groups in `groups.test` order. A text
  * that also occurs among the training or validation negatives (the sources repeat a few short
  * ones, such as "hello") is left out: a probe must be unseen.
  */
@@ -87,29 +84,9 @@ function heldOutNegativesByGroup(): Map<string, string[]> {
   const { train, validation, test, groups } = loadNegatives(DEFAULT_NEGATIVES);
   const seen = new Set([...train, ...validation].map((row) => row.text));
   const byGroup = new Map<string, string[]>(groups.test.map((group) => [group, []]));
-  const groupsOfText = new Map<string, string[]>();
-  const note = (text: string, group: string) => {
-    if (byGroup.has(group)) groupsOfText.set(text, [...(groupsOfText.get(text) ?? []), group]);
-  };
-  for (const [prefix, path] of [
-    ['hwu64', HWU64_CSV],
-    ['snips', SNIPS_CSV],
-  ] as const) {
-    const rows = parse(readFileSync(path, 'utf8'), { columns: true, skip_empty_lines: true, bom: true }) as {
-      text: string;
-      intent: string;
-    }[];
-    for (const { text, intent } of rows) note(text.trim(), `${prefix}:${intent}`);
-  }
-  for (const [kind, texts] of Object.entries(generatedNegatives(DEFAULT_NEGATIVES.seed)))
-    for (const text of texts) note(text, `generated:${kind}`);
-
-  for (const { text } of test) {
-    if (seen.has(text)) continue;
-    const group = groupsOfText.get(text)?.[0];
-    if (!group) throw new Error(`held-out negative "${text}" is in none of the held-out groups`);
+  for (const { text, group } of test) {
     const texts = byGroup.get(group)!;
-    if (!texts.includes(text)) texts.push(text);
+    if (!seen.has(text) && !texts.includes(text)) texts.push(text);
   }
   return byGroup;
 }

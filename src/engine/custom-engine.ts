@@ -102,7 +102,7 @@ export class CustomEngine {
 
   async classifyBatch(texts: string[], options: EngineClassifyOptions = {}): Promise<Prediction[]> {
     const topK = options.topK ?? DEFAULT_TOP_K;
-    const threshold = effectiveThreshold(options.oosThreshold, this.config.outOfScope?.threshold);
+    const threshold = effectiveThreshold(options.oosThreshold, this.oosThreshold);
     const started = performance.now();
     const encoded = texts.map((text) => this.tokenizer.encode(validateMessage(text), this.config.maxTokens));
     const time = Math.max(...encoded.map((e) => e.ids.length));

@@ -29,10 +29,15 @@ export const EXCLUDED_INTENTS: readonly string[] = ['qa_currency', 'qa_stock'];
 const BANKING_WORDS =
   /\b(bank|banks|banking|card|cards|account|accounts|transfer|transfers|money|pay|paid|payment|payments|refund|atm|pin|balance|top ?up|exchange|currency|currencies|cash|wallet|fee|fees|charge|charged|loan|credit|debit|transaction|transactions|euro|euros|dollar|dollars|pound|pounds|cost|price)\b/i;
 
+/** An out-of-scope row and the source group it came from (`hwu64:weather_query`, `generated:greeting`). */
+export interface NegativeExample extends Example {
+  group: string;
+}
+
 export interface NegativeSplits {
-  train: Example[];
-  validation: Example[];
-  test: Example[];
+  train: NegativeExample[];
+  validation: NegativeExample[];
+  test: NegativeExample[];
   /** Which source intents went where, for the model card. */
   groups: { train: string[]; validation: string[]; test: string[] };
 }
@@ -83,17 +88,18 @@ export function loadNegatives(o: NegativeOptions = DEFAULT_NEGATIVES, paths = { 
       const split = i < heldOut ? 'validation' : i < 2 * heldOut ? 'test' : 'train';
       const cap = split === 'train' ? o.trainPerGroup[name] : o.evalPerGroup[name];
       const texts = shuffle([...groups.get(key)!], random).slice(0, cap);
-      out[split].push(...texts.map((text) => ({ text, label: OUT_OF_SCOPE })));
+      out[split].push(...texts.map((text) => ({ text, label: OUT_OF_SCOPE, group: key })));
       out.groups[split].push(key);
     });
   }
   for (const [kind, texts] of Object.entries(generatedNegatives(o.seed))) {
-    const rows = shuffle(texts, random);
+    const group = `generated:${kind}`;
+    const rows = shuffle(texts, random).map((text) => ({ text, label: OUT_OF_SCOPE, group }));
     const n = Math.max(1, Math.round(rows.length * o.heldOutShare));
-    out.validation.push(...rows.slice(0, n).map((text) => ({ text, label: OUT_OF_SCOPE })));
-    out.test.push(...rows.slice(n, 2 * n).map((text) => ({ text, label: OUT_OF_SCOPE })));
-    out.train.push(...rows.slice(2 * n).map((text) => ({ text, label: OUT_OF_SCOPE })));
-    for (const split of ['train', 'validation', 'test'] as const) out.groups[split].push(`generated:${kind}`);
+    out.validation.push(...rows.slice(0, n));
+    out.test.push(...rows.slice(n, 2 * n));
+    out.train.push(...rows.slice(2 * n));
+    for (const split of ['train', 'validation', 'test'] as const) out.groups[split].push(group);
   }
   return out;
 }

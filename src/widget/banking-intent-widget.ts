@@ -277,14 +277,7 @@ export class BankingIntentWidget extends HTMLElement {
     const message = this.make('p', 'out-of-scope');
     message.textContent = strings.outOfScope;
     const lines: HTMLElement[] = [message];
-    if (detail.handoff) {
-      const line = document.createElement('p');
-      const link = this.make('a', 'handoff');
-      link.href = detail.handoff.href;
-      link.textContent = detail.handoff.label;
-      line.append(link);
-      lines.push(line);
-    }
+    if (detail.handoff) lines.push(this.linkLine('handoff', detail.handoff));
     const closest = detail.prediction.top.slice(0, CLOSEST_SHOWN).map((entry) => readableIntent(entry.intent));
     if (closest.length > 0) {
       const line = this.make('p', 'closest');
@@ -305,15 +298,19 @@ export class BankingIntentWidget extends HTMLElement {
     confidence.textContent = ` (${Math.round(detail.confidence * 100)} %)`;
     intent.append(`${strings.answer} `, name, confidence);
     const lines: HTMLElement[] = [intent];
-    if (detail.action) {
-      const line = document.createElement('p');
-      const link = this.make('a', 'action');
-      link.href = detail.action.href;
-      link.textContent = detail.action.label;
-      line.append(`${strings.action} `, link);
-      lines.push(line);
-    }
+    if (detail.action) lines.push(this.linkLine('action', detail.action, `${strings.action} `));
     return lines;
+  }
+
+  /** A line with one checked link (an intent's action, the hand-off), after an optional lead-in. */
+  private linkLine(part: 'action' | 'handoff', target: IntentAction, lead = ''): HTMLElement {
+    const line = document.createElement('p');
+    const link = this.make('a', part);
+    link.href = target.href;
+    link.textContent = target.label;
+    if (lead) line.append(lead);
+    line.append(link);
+    return line;
   }
 
   private fail(error: unknown): void {
