@@ -10,16 +10,20 @@
  *     default: "not banking" is an answer, and the text stays on the device).
  * An out-of-scope message prints intent out_of_scope; its top lists the closest banking intents.
  * With no texts, reads one message per line from standard input. Prints one line per input.
+ * Arguments of any size work (above 16 KB they are passed to a child process on standard input).
  */
 import { parseArgs } from 'node:util';
 import { toWireError } from '../src/core/errors';
 import { OUT_OF_SCOPE } from '../src/core/labels';
 import type { Prediction } from '../src/core/prediction';
-import { positiveInt, readStdinLines, runCli } from './lib/cli';
+import { cliArguments, positiveInt, readStdinLines, runCli } from './lib/cli';
 import { PIPELINE_FLAGS, pipelineFromFlags } from './lib/pipeline';
 
 runCli(async () => {
+  const args = await cliArguments();
+  if (!args) return; // too large for this process's command line: a child process has answered
   const { values, positionals } = parseArgs({
+    args,
     allowPositionals: true,
     options: { ...PIPELINE_FLAGS, json: { type: 'boolean', default: false }, top: { type: 'string' } },
   });

@@ -1,5 +1,44 @@
 /** Small helpers shared by the command-line entry points. */
+import { spawn } from 'node:child_process';
 import { toWireError } from '../../src/core/errors';
+
+/**
+ * onnxruntime-node 1.30 segfaults (exit 139, no message) creating a session in a process whose
+ * command line is larger than about 29 KB. Above this size the CLI runs itself again with the
+ * arguments on standard input instead, where any size works.
+ */
+export const MAX_ARGV_BYTES = 16 * 1024;
+const ARGV_ON_STDIN = 'BANKING_INTENT_ARGV_ON_STDIN';
+
+/**
+ * The command-line arguments (after the script), or undefined when they were too large for this
+ * process: the same script has then run as a child with them on standard input, and its exit
+ * status is this process's.
+ */
+export async function cliArguments(): Promise<string[] | undefined> {
+  if (process.env[ARGV_ON_STDIN] === '1') {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    const args: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    if (!Array.isArray(args) || !args.every((a) => typeof a === 'string'))
+      throw new Error('internal: arguments on standard input are not a list of strings');
+    return args;
+  }
+  const args = process.argv.slice(2);
+  if (Buffer.byteLength(args.join('\0')) <= MAX_ARGV_BYTES) return args;
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!], {
+    env: { ...process.env, [ARGV_ON_STDIN]: '1' },
+    stdio: ['pipe', 'inherit', 'inherit'],
+  });
+  child.stdin.end(JSON.stringify(args));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (c, s) => resolve([c, s]));
+  });
+  if (signal) throw new Error(`the classifier process stopped with ${signal}`);
+  process.exitCode = code ?? 1;
+  return undefined;
+}
 
 /** Runs `main`, printing a one-line error (not a stack) and exiting 1 when it throws. */
 export function runCli(main: () => Promise<void>): void {

@@ -12,6 +12,8 @@ export const MIN_CORRECTED_LENGTH = 4;
 export class SpellingCorrector {
   private readonly counts: Map<string, number>;
   private readonly alphabet: string[];
+  /** Longest known word, in code points: a word longer by 2+ has no known word one edit away. */
+  private readonly longest: number;
 
   /** `words`: each known word (normalised, as the tokenizer sees it) with its count in the training text. */
   constructor(words: readonly (readonly [string, number])[]) {
@@ -19,6 +21,7 @@ export class SpellingCorrector {
     const letters = new Set<string>();
     for (const [word] of words) for (const ch of word) letters.add(ch);
     this.alphabet = [...letters].filter((ch) => /\p{L}/u.test(ch)).sort();
+    this.longest = words.reduce((max, [word]) => Math.max(max, Array.from(word).length), 0);
   }
 
   get size(): number {
@@ -29,7 +32,8 @@ export class SpellingCorrector {
   correct(word: string): string {
     if (this.counts.has(word) || !/^\p{L}+$/u.test(word)) return word;
     const chars = Array.from(word);
-    if (chars.length < MIN_CORRECTED_LENGTH) return word;
+    // The edit search is quadratic in the word's length: a 20,000-letter "word" took minutes.
+    if (chars.length < MIN_CORRECTED_LENGTH || chars.length > this.longest + 1) return word;
     let best = word;
     let bestCount = 0;
     const consider = (candidate: string) => {

@@ -26,6 +26,13 @@ describe('SpellingCorrector', () => {
     expect(speller.correct('zzzzzz')).toBe('zzzzzz');
     expect(speller.correct('4532')).toBe('4532');
   });
+
+  it('leaves a word 2+ letters longer than any known word alone without searching (the search is quadratic)', () => {
+    // Before the length bound, one 20,000-letter word kept the CLI busy for 160 s; this one would not finish.
+    const long = 'a'.repeat(100_000);
+    expect(speller.correct(long)).toBe(long);
+    expect(speller.correct('transferr')).toBe('transfer'); // longest known word + 1 is still corrected
+  });
 });
 
 describe('WordPieceTokenizer with words', () => {
