@@ -3,6 +3,7 @@ import { dirname, join, relative } from 'node:path';
 import { defaultClientConditions, defineConfig } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
 import { viteStaticCopy } from 'vite-plugin-static-copy';
+import { envGuard } from './scripts/lib/env-guard.js';
 
 /**
  * The onnxruntime-web runtime that `onnxruntime-web/webgpu` loads once `env.wasm.wasmPaths` is
@@ -46,6 +47,7 @@ export default defineConfig({
   build: { target: 'es2022', chunkSizeWarningLimit: 1024 },
   preview: { host: '127.0.0.1', port: 4173 },
   plugins: [
+    envGuard(),
     viteStaticCopy({
       targets: [
         ...ORT_RUNTIME.map((file) => ({ src: `node_modules/onnxruntime-web/dist/${file}`, dest: 'ort' })),
@@ -65,10 +67,16 @@ export default defineConfig({
         display: 'standalone',
         icons: [{ src: 'favicon.svg', sizes: 'any', type: 'image/svg+xml', purpose: 'any' }],
       },
-      workbox: {
+      // Our own service worker (src/sw/sw.ts): Workbox's precache and routes as before, but the
+      // model files are checked against their folder's manifest.json each time they are served,
+      // so a broken cached copy is replaced instead of being served forever. Still built to sw.js.
+      strategies: 'injectManifest',
+      srcDir: 'src/sw',
+      filename: 'sw.ts',
+      injectManifest: {
         // The app shell, the ORT runtime in /ort/, the custom model's files in /models/custom/ and
-        // the Llama's q4 files in /models/llama-qlora/. The plugin adds the web manifest and its
-        // icon (favicon.svg) itself.
+        // the Llama's q4 files in /models/llama-qlora/ (those two handled by src/sw/model-files.ts).
+        // The plugin adds the web manifest and its icon (favicon.svg) itself.
         globPatterns: ['**/*.{html,js,mjs,css,wasm,json,onnx}'],
         globIgnores: [
           '**/node_modules/**/*',
@@ -77,27 +85,13 @@ export default defineConfig({
           'widget/**',
           // The Llama's fp32 reference: browsers load model_q4.onnx.
           'models/llama-qlora/onnx/model.onnx',
+          // Training records: no page loads them.
+          'models/*/training-report.json',
           // transformers.js's own ~27 MB runtime: kept in a cache of its own once the Llama has
-          // been used (below), rather than downloaded by every visitor.
+          // been used (src/sw/sw.ts), rather than downloaded by every visitor.
           'ort-transformers/**',
         ],
-        runtimeCaching: [
-          {
-            // Network first: a new build's runtime replaces the cached one (the names stay the
-            // same across onnxruntime versions); offline, the cached copy answers.
-            urlPattern: /\/ort-transformers\/[^/]+$/,
-            handler: 'NetworkFirst',
-            // The page also adds the files here once the Llama has loaded (src/ui/main.ts). Servers
-            // answer with `Vary: Origin`, and the worker's module import sends an Origin that the
-            // page's request did not: without ignoreVary the cached copy would never match.
-            options: { cacheName: 'ort-transformers', matchOptions: { ignoreVary: true } },
-          },
-        ],
         maximumFileSizeToCacheInBytes: MAX_PRECACHE_BYTES,
-        navigateFallback: 'index.html',
-        cleanupOutdatedCaches: true,
-        clientsClaim: true,
-        skipWaiting: true,
       },
     }),
   ],

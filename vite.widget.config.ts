@@ -7,9 +7,11 @@
  */
 import { defaultClientConditions, defineConfig } from 'vite';
 import { viteStaticCopy } from 'vite-plugin-static-copy';
+import { envGuard } from './scripts/lib/env-guard.js';
 import { ORT_RUNTIME } from './vite.config.js';
 
-const MODEL_FILES = ['config.json', 'tokenizer.json', 'model.onnx'];
+// manifest.json too: the engine refuses a model folder without it (src/engine/model-manifest.ts).
+const MODEL_FILES = ['config.json', 'tokenizer.json', 'model.onnx', 'manifest.json'];
 
 export default defineConfig({
   base: './',
@@ -29,6 +31,7 @@ export default defineConfig({
     },
   },
   plugins: [
+    envGuard(),
     viteStaticCopy({
       targets: [
         ...ORT_RUNTIME.map((file) => ({ src: `node_modules/onnxruntime-web/dist/${file}`, dest: 'ort' })),

@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NodeLlamaAdapter } from '../src/adapters/llama-node';
 import { evaluate } from '../src/bench/evaluate';
+import { writeModelManifest } from '../src/engine/model-manifest-node';
 import { fromHfConfig } from '../src/models/llama/config';
 import { prettyJson } from '../src/models/llama/hf-folder';
 import { mergeToTransformersJs } from '../src/models/llama/merge-export';
@@ -161,6 +162,8 @@ async function mergeAndReport(work: string, out: string, argv: string[], evalLim
   const merge = (adapterDir: string, outDir: string, fp32: 'auto' | false = 'auto') =>
     mergeToTransformersJs({ baseDir: join(work, 'base'), adapterDir, outDir, baseNf4: true, fp32, log: console.log });
   const summary = await merge(join(work, 'adapter'), out);
+  // The engine checks the folder against its manifest: one for these files before evaluating them.
+  writeModelManifest(out);
   const mergeSeconds = (performance.now() - started) / 1000;
   for (const w of summary.warnings) console.warn(`warning: ${w}`);
 
@@ -192,6 +195,7 @@ async function mergeAndReport(work: string, out: string, argv: string[], evalLim
   );
   console.log(`out-of-scope threshold ${oos.threshold}: ${JSON.stringify(oos.validation)}`);
   await writeClassifierSpec(out, oos.threshold);
+  writeModelManifest(out); // classifier.json changed
   const validation = await evaluateDir('validation', out, validationRows);
   const test = await evaluateDir('test', out, readLabelledCsv(BANKING77_TEST).slice(0, evalLimit));
   const heldOutNegatives = await evaluateDir('held-out out-of-scope', out, negatives.test.slice(0, evalLimit));

@@ -3,17 +3,20 @@
  * onnxruntime-node, in this process. Used by the command line and by the pipeline's tests.
  */
 import type { CustomEngine } from '../engine/custom-engine';
-import { DEFAULT_MODEL_DIR, loadNodeEngine } from '../engine/node-engine';
+import { DEFAULT_MODEL_DIR, loadNodeEngine, type NodeEngineOptions } from '../engine/node-engine';
 import { InProcessAdapter } from './in-process-adapter';
 
 export class NodeCustomAdapter extends InProcessAdapter<CustomEngine> {
   readonly id = 'custom';
 
-  constructor(private readonly modelDir = DEFAULT_MODEL_DIR) {
+  constructor(
+    private readonly modelDir = DEFAULT_MODEL_DIR,
+    private readonly options: NodeEngineOptions = {},
+  ) {
     super('cpu');
   }
 
   protected loadEngine(): Promise<CustomEngine> {
-    return loadNodeEngine(this.modelDir);
+    return loadNodeEngine(this.modelDir, this.options);
   }
 }

@@ -13,6 +13,8 @@ export interface CustomAdapterOptions {
   ortBaseUrl: string;
   /** `false` keeps the model off WebGPU even where the browser has it. Default true. */
   preferWebGPU?: boolean;
+  /** Default true: a model folder without manifest.json is refused. False only for development. */
+  requireManifest?: boolean;
   /** Starts the worker; replaceable in tests. */
   createWorker?: () => Worker;
 }
@@ -42,6 +44,7 @@ export class CustomAdapter extends WorkerAdapter<HostLoadRequest, HostLoadResult
       ortBaseUrl: this.options.ortBaseUrl,
       preferWebGPU: this.options.preferWebGPU,
       modelId: MODEL_ID,
+      requireManifest: this.options.requireManifest,
     };
   }
 }

@@ -21,8 +21,10 @@
  * header and strip it in our `fetch` before the request leaves; the SDK then logs "API key should
  * be set" once per client, which is expected.)
  *
- * Privacy: the message is masked (`maskPersonalData`) before it leaves the device, unless the
- * `mask` option is false; `Prediction.masked` says whether anything was replaced.
+ * Privacy: the message goes out only through the privacy gate (./remote-gate.ts), which cannot be
+ * switched off; `Prediction.masked` and `masked_categories` say what kind of data was replaced.
+ * The SDK fetches through ./remote-fetch.ts: no redirect is followed (the key header must never
+ * reach another origin) and answers over `maxResponseBytes` are refused unread.
  */
 import { ApiError, GoogleGenAI, Type, type GenerateContentResponse } from '@google/genai';
 import type { ClassifyOptions } from '../core/adapter';
@@ -30,8 +32,9 @@ import { AbortedError, IntentError, ModelUnavailableError, RemoteCallError, thro
 import { validateMessage } from '../core/input';
 import { BANKING77_LABELS, OUT_OF_SCOPE } from '../core/labels';
 import type { Device, Prediction } from '../core/prediction';
-import { maskPersonalData } from '../privacy/mask';
 import { AdapterLifecycle } from './adapter-lifecycle';
+import { remoteFetch } from './remote-fetch';
+import { gateOutgoing, type PrivacyConfig } from './remote-gate';
 import { OUT_OF_SCOPE_INSTRUCTION, labelsWithOutOfScope } from './remote-labels';
 
 export interface GeminiAdapterOptions {
@@ -43,8 +46,13 @@ export interface GeminiAdapterOptions {
   model?: string;
   /** The in-scope labels Gemini chooses from (`out_of_scope` is always offered too). Default the 77 Banking77 intents. */
   labels?: readonly string[];
-  /** Mask card numbers, IBANs, emails, phone and account numbers before sending. Default true. */
-  mask?: boolean;
+  /**
+   * The privacy guard's settings (a bank's own recognisers, its time budget). Masking itself
+   * cannot be switched off: no setting lets raw text leave the device.
+   */
+  privacy?: PrivacyConfig;
+  /** Largest answer accepted, in bytes; a larger one is refused unread. Default 1 MiB. */
+  maxResponseBytes?: number;
   /** `confidence` when Gemini sends no log probability; see {@link GEMINI_UNSCORED_CONFIDENCE}. */
   unscoredConfidence?: number;
   /**
@@ -135,7 +143,12 @@ export class GeminiAdapter extends AdapterLifecycle {
         // The SDK retries only when given retry options (v2.32: 5 attempts for 408/429/5xx when
         // set); one attempt, said out loud, in case a later version changes that default.
         retryOptions: { attempts: 1 },
-        ...(apiKey ? {} : { headers: { [API_KEY_HEADER]: '' }, fetch: fetchWithoutEmptyKey }),
+        ...(apiKey ? {} : { headers: { [API_KEY_HEADER]: '' } }),
+        fetch: remoteFetch({
+          service: 'Gemini',
+          fetch: apiKey ? undefined : fetchWithoutEmptyKey,
+          maxResponseBytes: this.options.maxResponseBytes,
+        }),
       },
     });
     return Promise.resolve('remote');
@@ -145,11 +158,12 @@ export class GeminiAdapter extends AdapterLifecycle {
     const { signal } = options;
     throwIfAborted(signal);
     const message = validateMessage(text);
+    // Masked before anything else; fails closed (PrivacyGuardError) so that nothing is sent.
+    const { text: outgoing, masked, categories } = gateOutgoing(message, 'Gemini', this.options.privacy);
     await this.whenLoaded(signal);
     const client = this.client;
     if (!client) throw new ModelUnavailableError(this.reason ?? 'Gemini is not configured.', MODEL_ID);
 
-    const { text: outgoing, masked } = this.options.mask === false ? { text: message, masked: false } : maskPersonalData(message);
     const maxChars = this.options.maxChars ?? GEMINI_MAX_CHARS;
     const truncated = outgoing.length > maxChars;
     const sent = truncated ? outgoing.slice(0, maxChars) : outgoing;
@@ -190,6 +204,7 @@ export class GeminiAdapter extends AdapterLifecycle {
       truncated,
       fallback_from: [],
       masked,
+      masked_categories: categories,
     };
   }
 
@@ -228,7 +243,11 @@ export class GeminiAdapter extends AdapterLifecycle {
     // DNS failure, TLS error, CORS refusal in a browser. Worth another try later.
     if (error instanceof TypeError) {
       const cause = describeCause(error);
-      return new RemoteCallError(`Could not reach Gemini at ${this.endpoint}${cause}.`, undefined, true);
+      return new RemoteCallError(
+        `Could not reach Gemini at ${this.endpoint}${cause}. Check the URL and that it answers without a redirect (redirects are never followed).`,
+        undefined,
+        true,
+      );
     }
     const detail = error instanceof Error ? error.message : String(error);
     return new RemoteCallError(`The Gemini call failed: ${detail}`, undefined, false);

@@ -26,6 +26,7 @@ export function loadNodeLlamaEngine(options: NodeLlamaAdapterOptions & Pick<Load
     device: 'cpu',
     dtype: options.dtype,
     readText: (path) => readFile(path, 'utf8'),
+    readBytes: async (path) => new Uint8Array(await readFile(path)),
     onProgress: options.onProgress,
   });
 }

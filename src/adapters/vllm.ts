@@ -11,16 +11,18 @@
  *
  * One `classify()` is one HTTP request: retries, backoff, cooldowns and timeouts belong to the
  * pipeline, which reads `status`, `retryable` and `retryAfterMs` from the `RemoteCallError`s thrown
- * here. Personal data is masked before the text leaves the page.
+ * here. The text goes out only through the privacy gate (./remote-gate.ts), and every request
+ * through ./remote-fetch.ts (no redirects, a size cap on answers).
  */
 import type { ClassifyOptions } from '../core/adapter';
 import { IntentError, ModelUnavailableError, RemoteCallError } from '../core/errors';
 import { validateMessage } from '../core/input';
 import { BANKING77_LABELS, OUT_OF_SCOPE } from '../core/labels';
 import { DEFAULT_TOP_K, type Device, type Prediction, type ScoredIntent } from '../core/prediction';
-import { maskPersonalData } from '../privacy/mask';
 import { abortReason } from '../core/abort';
 import { AdapterLifecycle } from './adapter-lifecycle';
+import { remoteFetch } from './remote-fetch';
+import { gateOutgoing, type PrivacyConfig } from './remote-gate';
 import { OUT_OF_SCOPE_INSTRUCTION, labelsWithOutOfScope } from './remote-labels';
 
 export interface VllmAdapterOptions {
@@ -37,9 +39,14 @@ export interface VllmAdapterOptions {
    * head has it). Chat mode offers these plus `out_of_scope`. Default: the 77 Banking77 intents.
    */
   labels?: readonly string[];
-  /** Mask card numbers, emails and other personal data before sending. Default true. */
-  mask?: boolean;
-  /** The `fetch` to use. Default: the global one. */
+  /**
+   * The privacy guard's settings (a bank's own recognisers, its time budget). Masking itself
+   * cannot be switched off: no setting lets raw text leave the device.
+   */
+  privacy?: PrivacyConfig;
+  /** Largest answer accepted, in bytes; a larger one is refused unread. Default 1 MiB. */
+  maxResponseBytes?: number;
+  /** The `fetch` to use, wrapped so that it never follows redirects. Default: the global one. */
   fetch?: typeof fetch;
 }
 
@@ -71,8 +78,7 @@ export class VllmAdapter extends AdapterLifecycle {
     this.labelSet = new Set(this.labels);
     this.choices = labelsWithOutOfScope(this.labels);
     this.choiceSet = new Set(this.choices);
-    // Called through a wrapper: a bare `window.fetch` called as a method of another object throws.
-    this.fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.fetch = remoteFetch({ service: 'vLLM', fetch: options.fetch, maxResponseBytes: options.maxResponseBytes });
   }
 
   protected override get title(): string {
@@ -84,9 +90,10 @@ export class VllmAdapter extends AdapterLifecycle {
     if (signal?.aborted) throw abortReason(signal);
     // First, before any request: an empty message never reaches the server.
     const message = validateMessage(text);
+    // Masked before anything is sent, the server check included; fails closed (PrivacyGuardError).
+    const { text: sent, masked, categories } = gateOutgoing(message, 'vLLM', this.options.privacy);
     await this.whenLoaded(signal);
 
-    const { text: sent, masked } = this.options.mask === false ? { text: message, masked: false } : maskPersonalData(message);
     const controller = new AbortController();
     this.inFlight.add(controller);
     const started = performance.now();
@@ -104,6 +111,7 @@ export class VllmAdapter extends AdapterLifecycle {
         truncated: false,
         fallback_from: [],
         masked,
+        masked_categories: categories,
       };
     } catch (error) {
       if (error instanceof RemoteCallError && error.status === 404 && this.state === 'ready') {
@@ -264,7 +272,7 @@ export class VllmAdapter extends AdapterLifecycle {
       if (call.callerSignal?.aborted) throw abortReason(call.callerSignal);
       if (call.signal.aborted) throw abortReason(call.signal);
       throw new RemoteCallError(
-        `Could not reach vLLM at ${url} (${networkDetail(error)}). Check that the server runs and allows this page (CORS).`,
+        `Could not reach vLLM at ${url} (${networkDetail(error)}). Check that the server runs, allows this page (CORS) and answers without a redirect (redirects are never followed).`,
         undefined,
         true,
       );

@@ -16,12 +16,30 @@
  *   `round`          BenchmarkRound                   a round finished (already appended to the store)
  *   `round-error`    { error, trigger, request_count, round? }  a round failed, or (with `round`)
  *                    finished but could not be stored
+ *
+ * Remote models (`remote` limits, `setRemoteLimits`): a probe to vLLM or Gemini is a call to a
+ * bank's server, or a paid, quota-limited API that users' requests share. So:
+ *  - automatic rounds skip them when `autoRounds` is off: the site turns it off when `?bench=` set
+ *    the schedule, since a link must not be able to make the page call a server;
+ *  - automatic and manual rounds probe one at most once per `minIntervalMs` (default 30 min);
+ *    `cli` rounds (`window.bankingIntent`, `npm run bench`) are explicit and exempt;
+ *  - probes to one are spaced to at most `maxProbesPerMinute` (default unpaced; the site sets 60).
+ *    The wait is not the model's latency: it is taken out of the record's latencies.
+ * A skipped remote model is in the record as `unavailable`, with the reason.
  */
+import { sleep as abortableSleep } from '../core/abort';
+import type { AdapterHealth, ClassifyOptions, IntentAdapter, LoadOptions } from '../core/adapter';
+import { isRemoteModel } from '../core/config';
 import { AbortedError } from '../core/errors';
+import type { Prediction } from '../core/prediction';
+import { UnconfiguredAdapter } from '../pipeline/registry';
+import { percentile } from './metrics';
 import { PROBE_SET, type ProbeSet } from './probe-set';
 import {
+  DEFAULT_PROBE_TIMEOUT_MS,
   runBenchmarkRound,
   selectModels,
+  summarize,
   type BenchmarkPipeline,
   type BenchmarkRound,
   type BenchmarkTrigger,
@@ -31,6 +49,26 @@ import {
 import type { RoundStore } from './store';
 
 export const DEFAULT_EVERY = 50;
+export const DEFAULT_REMOTE_INTERVAL_MS = 30 * 60_000;
+
+/** How rounds treat the models that send text off the device (see the top of this file). */
+export interface RemoteRoundLimits {
+  /** Which adapter ids are remote. Default: vllm and gemini. */
+  isRemote: (id: string) => boolean;
+  /** Whether automatic rounds probe remote models. Default true; off for a schedule a URL set. */
+  autoRounds: boolean;
+  /** Automatic and manual rounds probe one remote model at most once per this many ms. Default 30 min. */
+  minIntervalMs: number;
+  /** At most this many probes a minute to one remote model, evenly spaced; Infinity: unpaced (the default). */
+  maxProbesPerMinute: number;
+}
+
+export const DEFAULT_REMOTE_LIMITS: RemoteRoundLimits = {
+  isRemote: isRemoteModel,
+  autoRounds: true,
+  minIntervalMs: DEFAULT_REMOTE_INTERVAL_MS,
+  maxProbesPerMinute: Number.POSITIVE_INFINITY,
+};
 
 export interface RoundStartDetail {
   trigger: BenchmarkTrigger;
@@ -60,6 +98,12 @@ export interface SchedulerOptions {
   every?: number;
   /** Passed to every round: `timeoutMs`, `yieldToUsers`, `environment`, ... */
   round?: Omit<Partial<RoundOptions>, 'pipeline' | 'probeSet' | 'trigger' | 'requestCount' | 'models' | 'signal' | 'onProgress'>;
+  /** Limits for remote models; see `RemoteRoundLimits`. */
+  remote?: Partial<RemoteRoundLimits>;
+  /** Clock for the remote limits (ms). Default `Date.now`. */
+  now?: () => number;
+  /** How the pacing waits. Default: a timer that the round's signal cancels. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 export interface RunNowOptions {
@@ -82,11 +126,33 @@ export class BenchmarkScheduler extends EventTarget {
   private next: Scheduled | undefined;
   private readonly controller = new AbortController();
   private readonly onRequest = (event: Event) => this.countRequest(event);
+  private remote: RemoteRoundLimits = { ...DEFAULT_REMOTE_LIMITS };
+  /** Remote model id → when a round last sent it a probe (`now()`). */
+  private readonly lastRemoteRound = new Map<string, number>();
+  /** Remote model id → the earliest `now()` its next probe may start. */
+  private readonly nextProbeAt = new Map<string, number>();
+  private readonly now: () => number;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 
   constructor(private readonly options: SchedulerOptions) {
     super();
     this.every = options.every ?? DEFAULT_EVERY;
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? abortableSleep;
+    this.setRemoteLimits(options.remote ?? {});
     options.pipeline.addEventListener('request', this.onRequest);
+  }
+
+  get remoteLimits(): Readonly<RemoteRoundLimits> {
+    return { ...this.remote };
+  }
+
+  /** Changes some remote limits, from the next model a round reaches. Throws `RangeError` for a bad value. */
+  setRemoteLimits(limits: Partial<RemoteRoundLimits>): void {
+    const next = { ...this.remote, ...limits };
+    if (!(next.minIntervalMs >= 0)) throw new RangeError(`minIntervalMs must be >= 0, got ${next.minIntervalMs}`);
+    if (!(next.maxProbesPerMinute > 0)) throw new RangeError(`maxProbesPerMinute must be > 0, got ${next.maxProbesPerMinute}`);
+    this.remote = next;
   }
 
   /** User requests between automatic rounds; 0 = off. Changing it keeps the requests counted so far. */
@@ -186,9 +252,16 @@ export class BenchmarkScheduler extends EventTarget {
     try {
       this.controller.signal.throwIfAborted();
       this.emit('round-start', { trigger, request_count });
+      const view = new LimitedPipeline(this.options.pipeline, (id, adapter) => this.limit(id, adapter, trigger));
+      const gapMs = this.gapMs();
+      const keepLatencies = this.options.round?.keepLatencies !== false;
       const round = await runBenchmarkRound({
         ...this.options.round,
-        pipeline: this.options.pipeline,
+        // A paced probe's wait counts against its timeout: allow for it.
+        timeoutMs: (this.options.round?.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS) + gapMs,
+        // Needed to take the waits out; dropped again below if not wanted.
+        keepLatencies: keepLatencies || gapMs > 0,
+        pipeline: view,
         probeSet: this.options.probeSet ?? PROBE_SET,
         trigger,
         requestCount: request_count,
@@ -196,6 +269,8 @@ export class BenchmarkScheduler extends EventTarget {
         signal: this.controller.signal,
         onProgress: (progress) => this.emit('round-progress', progress),
       });
+      withoutWaits(round, view.paced);
+      if (!keepLatencies) for (const model of Object.values(round.models)) delete model.latencies_ms;
       try {
         await this.options.store?.append(round);
       } catch (error) {
@@ -219,4 +294,160 @@ export class BenchmarkScheduler extends EventTarget {
   private emit<K extends keyof BenchmarkSchedulerEvents>(type: K, detail: BenchmarkSchedulerEvents[K]): void {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
+
+  private gapMs(): number {
+    const perMinute = this.remote.maxProbesPerMinute;
+    return Number.isFinite(perMinute) ? 60_000 / perMinute : 0;
+  }
+
+  /** The adapter a round gets for `id`: itself on the device; for a remote one, skipped or paced. */
+  private limit(id: string, adapter: IntentAdapter, trigger: BenchmarkTrigger): IntentAdapter {
+    if (!this.remote.isRemote(id)) return adapter;
+    if (trigger === 'auto' && !this.remote.autoRounds) {
+      return new UnconfiguredAdapter(
+        id,
+        'Not probed: automatic rounds on a schedule set by the page address (?bench=) benchmark on-device models only.',
+      );
+    }
+    const last = this.lastRemoteRound.get(id);
+    const since = last === undefined ? Number.POSITIVE_INFINITY : this.now() - last;
+    if (trigger !== 'cli' && since < this.remote.minIntervalMs) {
+      const minutes = (ms: number) => `${Math.max(1, Math.ceil(ms / 60_000))} min`;
+      return new UnconfiguredAdapter(
+        id,
+        `Not probed: remote models are benchmarked at most once every ${minutes(this.remote.minIntervalMs)}; the next round may probe ${id} in ${minutes(this.remote.minIntervalMs - since)}.`,
+      );
+    }
+    let first = true;
+    return new PacedAdapter(adapter, async (signal) => {
+      const now = this.now();
+      const start = Math.max(now, this.nextProbeAt.get(id) ?? now);
+      // The slot is taken before waiting, so that nothing else can have it meanwhile.
+      this.nextProbeAt.set(id, start + this.gapMs());
+      if (start > now) await this.sleep(start - now, signal);
+      if (first) this.lastRemoteRound.set(id, this.now());
+      first = false;
+    });
+  }
+}
+
+/**
+ * The pipeline as one round sees it: the same in every way, except that `adapter(id)` passes
+ * through `limit` (once per id).
+ */
+class LimitedPipeline implements BenchmarkPipeline {
+  readonly paced = new Map<string, PacedAdapter>();
+  private readonly made = new Map<string, IntentAdapter>();
+
+  constructor(
+    private readonly inner: BenchmarkPipeline,
+    private readonly limit: (id: string, adapter: IntentAdapter) => IntentAdapter,
+  ) {}
+
+  get available(): string[] {
+    return this.inner.available;
+  }
+
+  get inFlight(): number {
+    return this.inner.inFlight;
+  }
+
+  get policy(): BenchmarkPipeline['policy'] {
+    return this.inner.policy;
+  }
+
+  coolingDown(id: string): number {
+    return this.inner.coolingDown(id);
+  }
+
+  getStats(): ReturnType<BenchmarkPipeline['getStats']> {
+    return this.inner.getStats();
+  }
+
+  adapter(id: string): IntentAdapter {
+    let adapter = this.made.get(id);
+    if (!adapter) {
+      adapter = this.limit(id, this.inner.adapter(id));
+      this.made.set(id, adapter);
+      if (adapter instanceof PacedAdapter) this.paced.set(id, adapter);
+    }
+    return adapter;
+  }
+
+  addEventListener(...args: Parameters<EventTarget['addEventListener']>): void {
+    this.inner.addEventListener(...args);
+  }
+
+  removeEventListener(...args: Parameters<EventTarget['removeEventListener']>): void {
+    this.inner.removeEventListener(...args);
+  }
+
+  dispatchEvent(event: Event): boolean {
+    return this.inner.dispatchEvent(event);
+  }
+}
+
+/**
+ * A remote adapter whose probes wait for their turn first. It records how long each answered
+ * probe waited (on the clock the round times probes with), so that the wait can be taken out of
+ * the latency. It does not own the adapter: disposing it leaves the pipeline's alone.
+ */
+class PacedAdapter implements IntentAdapter {
+  /** Per answered probe, in order: ms spent waiting for its turn. */
+  readonly waits: number[] = [];
+  waited = false;
+
+  constructor(
+    private readonly inner: IntentAdapter,
+    private readonly turn: (signal?: AbortSignal) => Promise<void>,
+  ) {}
+
+  get id(): string {
+    return this.inner.id;
+  }
+
+  load(options?: LoadOptions): Promise<void> {
+    return this.inner.load(options);
+  }
+
+  async classify(text: string, options: ClassifyOptions = {}): Promise<Prediction> {
+    const started = performance.now();
+    await this.turn(options.signal);
+    const waitMs = performance.now() - started;
+    if (waitMs >= 1) this.waited = true;
+    const prediction = await this.inner.classify(text, options);
+    // A probe the round gave up on (timeout) is an error there, with no latency: not counted here either.
+    if (!options.signal?.aborted) this.waits.push(waitMs);
+    return prediction;
+  }
+
+  health(): Promise<AdapterHealth> {
+    return this.inner.health();
+  }
+
+  dispose(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** Takes the pacing waits out of the paced models' latencies, then recomputes their figures and the summary. */
+function withoutWaits(round: BenchmarkRound, paced: ReadonlyMap<string, PacedAdapter>): void {
+  let changed = false;
+  for (const [id, adapter] of paced) {
+    const model = round.models[id];
+    const latencies = model?.latencies_ms;
+    if (!model || !latencies || !adapter.waited || latencies.length !== adapter.waits.length || latencies.length === 0) continue;
+    const fixed = latencies.map((ms, i) => round3(Math.max(0, ms - adapter.waits[i]!)));
+    model.latencies_ms = fixed;
+    model.avg_latency_ms = round3(fixed.reduce((a, b) => a + b, 0) / fixed.length);
+    model.p50_latency_ms = round3(percentile(fixed, 50));
+    model.p95_latency_ms = round3(percentile(fixed, 95));
+    model.p99_latency_ms = round3(percentile(fixed, 99));
+    changed = true;
+  }
+  if (changed) round.summary = summarize(round.models, round.probe_set.n);
+}
+
+function round3(value: number): number {
+  return Math.round(value * 1000) / 1000;
 }

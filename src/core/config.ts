@@ -12,18 +12,52 @@
  *       VITE_OOS_ESCALATE=true                    send on-device out_of_scope answers on to the remote models
  *       VITE_VLLM_URL=https://vllm.bank.internal  VITE_VLLM_MODEL=…  VITE_VLLM_MODE=chat | classify
  *       VITE_GEMINI_BASE_URL=https://proxy.bank   VITE_GEMINI_MODEL=gemini-2.5-flash
+ *       VITE_REMOTE=vllm,gemini                   remote models the page may send text to (see below)
  *  3. URL parameters: `?model=gemini&fallback=custom&escalate=0.6`, `?llama_wasm=1`, `?oos_threshold=0.3`;
  *  4. what the user picks in the UI, or what code passes (`overrides`).
  *
  * API keys are never read from env or URLs: anything in env ends up in the built bundle, and a
  * URL can be shared. Keys come from a runtime setting (or a bank's proxy adds them). For the same
- * reason server endpoints are not taken from URL parameters: a link must not be able to send a
- * customer's text to another server.
+ * reason server endpoints are not taken from URL parameters, and a URL that carries credentials
+ * (`https://user:pass@host`, `?key=…`) is refused from every source (vite.config.ts's env guard
+ * refuses it at build time too).
+ *
+ * A link must not be able to send a customer's text off the device. A remote model is *allowed*
+ * when the build's env names it (`VITE_REMOTE`, `VITE_MODEL` or `VITE_FALLBACK`) or code / the
+ * user does (`overrides`: the CLI's flags, the widget's attributes, the site's "Remote models"
+ * panel). URL parameters choose only among allowed models: a `?model=` or `?fallback=` naming a
+ * remote model that is configured (it has a server) but not allowed is dropped and listed in
+ * `remote.refused`, for the page to say so. One that is not configured is kept: it cannot send
+ * anything, and says why when asked.
  */
 import { InvalidInputError } from './errors';
+import { credentialsInUrl } from './url-credentials';
+
+export { credentialsInUrl };
 
 export const MODEL_IDS = ['custom', 'llama-qlora', 'vllm', 'gemini'] as const;
 export type ModelId = (typeof MODEL_IDS)[number];
+
+/** The models that send text off the device. */
+export const REMOTE_MODEL_IDS = ['vllm', 'gemini'] as const;
+export type RemoteModelId = (typeof REMOTE_MODEL_IDS)[number];
+
+export function isRemoteModel(id: string): id is RemoteModelId {
+  return (REMOTE_MODEL_IDS as readonly string[]).includes(id);
+}
+
+/** URL parameters that decide where a message may go. */
+export type RoutingParam = 'model' | 'fallback' | 'escalate' | 'oos_escalate';
+
+/** Which remote models may receive text, and what the page's address asked for (see the top of this file). */
+export interface RemoteConsent {
+  /** Remote models the build's env or code/the user allowed. */
+  allowed: RemoteModelId[];
+  /** Remote models a URL parameter asked for that are configured but not allowed: ignored. */
+  refused: { param: 'model' | 'fallback'; id: RemoteModelId }[];
+  /** Routing settings that came from the URL (for the page to say where messages go, and why). */
+  fromUrl: RoutingParam[];
+}
 
 export interface RuntimeConfig {
   model: ModelId;
@@ -44,6 +78,7 @@ export interface RuntimeConfig {
   outOfScope: { threshold?: number; escalate: boolean };
   vllm: { url?: string; model?: string; mode: 'chat' | 'classify'; apiKey?: string };
   gemini: { baseUrl?: string; model: string; apiKey?: string };
+  remote: RemoteConsent;
 }
 
 export const DEFAULT_CONFIG: RuntimeConfig = {
@@ -53,6 +88,7 @@ export const DEFAULT_CONFIG: RuntimeConfig = {
   outOfScope: { escalate: false },
   vllm: { mode: 'chat' },
   gemini: { model: 'gemini-2.5-flash' },
+  remote: { allowed: [], refused: [], fromUrl: [] },
 };
 
 export type EnvSource = Record<string, string | boolean | undefined>;
@@ -70,6 +106,7 @@ export const CONFIG_ENV_KEYS = [
   'VITE_VLLM_MODE',
   'VITE_GEMINI_BASE_URL',
   'VITE_GEMINI_MODEL',
+  'VITE_REMOTE',
 ] as const;
 
 export interface ConfigOverrides {
@@ -80,6 +117,8 @@ export interface ConfigOverrides {
   outOfScope?: Partial<RuntimeConfig['outOfScope']>;
   vllm?: Partial<RuntimeConfig['vllm']>;
   gemini?: Partial<RuntimeConfig['gemini']>;
+  /** Remote models the user or code allows besides those named in `model` and `fallback` (the site's settings panel). */
+  allowRemote?: string[];
 }
 
 /** Merges the sources above and validates the result; throws `InvalidInputError` naming the bad setting. */
@@ -90,24 +129,72 @@ export function resolveConfig(sources: { env?: EnvSource; params?: URLSearchPara
   };
   const param = (key: string) => sources.params?.get(key)?.trim() || undefined;
   const o = sources.overrides ?? {};
+  const fromUrl: RoutingParam[] = [];
 
-  const model = o.model ?? param('model') ?? env('VITE_MODEL') ?? DEFAULT_CONFIG.model;
-  const fallbackText = param('fallback') ?? env('VITE_FALLBACK');
-  const fallback =
-    o.fallback ??
-    (fallbackText
-      ? fallbackText
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : DEFAULT_CONFIG.fallback);
-  const escalateText = param('escalate') ?? env('VITE_ESCALATE_BELOW');
-  const escalateBelow = o.escalateBelow ?? (escalateText === undefined ? undefined : Number(escalateText));
   const vllmMode = o.vllm?.mode ?? env('VITE_VLLM_MODE') ?? DEFAULT_CONFIG.vllm.mode;
+  const vllm: RuntimeConfig['vllm'] = {
+    url: optionalUrl(o.vllm?.url ?? env('VITE_VLLM_URL'), 'vLLM URL'),
+    model: o.vllm?.model ?? env('VITE_VLLM_MODEL'),
+    mode: vllmMode === 'chat' || vllmMode === 'classify' ? vllmMode : invalid(`vLLM mode must be chat or classify, got "${vllmMode}"`),
+    apiKey: o.vllm?.apiKey,
+  };
+  const gemini: RuntimeConfig['gemini'] = {
+    baseUrl: optionalUrl(o.gemini?.baseUrl ?? env('VITE_GEMINI_BASE_URL'), 'Gemini base URL'),
+    model: o.gemini?.model ?? env('VITE_GEMINI_MODEL') ?? DEFAULT_CONFIG.gemini.model,
+    apiKey: o.gemini?.apiKey,
+  };
+
+  const envModel = env('VITE_MODEL');
+  const envFallback = list(env('VITE_FALLBACK'));
+  const allowed = new Set<RemoteModelId>();
+  for (const id of list(env('VITE_REMOTE'))) {
+    if (!isRemoteModel(id))
+      invalid(`VITE_REMOTE lists the remote models the page may send messages to (${REMOTE_MODEL_IDS.join(', ')}); got "${id}".`);
+    allowed.add(id);
+  }
+  for (const id of [envModel, ...envFallback, o.model, ...(o.fallback ?? []), ...(o.allowRemote ?? [])]) {
+    if (id !== undefined && isRemoteModel(id)) allowed.add(id);
+  }
+  const refused: RemoteConsent['refused'] = [];
+  // What a URL parameter may name: any on-device model, a remote one the configuration allows,
+  // or one without a server (it cannot send anything).
+  const permitted = (id: ModelId, name: 'model' | 'fallback') => {
+    if (!isRemoteModel(id) || allowed.has(id) || !remoteConfigured({ vllm, gemini }, id)) return true;
+    refused.push({ param: name, id });
+    return false;
+  };
+
+  let model = o.model;
+  const modelParam = param('model');
+  if (model === undefined && modelParam !== undefined && permitted(modelId(modelParam, 'model'), 'model')) {
+    model = modelParam;
+    fromUrl.push('model');
+  }
+  model ??= envModel ?? DEFAULT_CONFIG.model;
+
+  let fallback = o.fallback;
+  const fallbackParam = param('fallback');
+  if (fallback === undefined && fallbackParam !== undefined) {
+    const asked = list(fallbackParam).map((id) => modelId(id, 'fallback'));
+    const kept = asked.filter((id) => permitted(id, 'fallback'));
+    // Left empty only by refusals, the parameter is ignored as a whole: the build's chain applies.
+    if (kept.length > 0 || kept.length === asked.length) {
+      fallback = kept;
+      fromUrl.push('fallback');
+    }
+  }
+  fallback ??= envFallback.length > 0 ? envFallback : DEFAULT_CONFIG.fallback;
+
+  const escalateParam = o.escalateBelow === undefined ? param('escalate') : undefined;
+  if (escalateParam !== undefined) fromUrl.push('escalate');
+  const escalateText = escalateParam ?? env('VITE_ESCALATE_BELOW');
+  const escalateBelow = o.escalateBelow ?? (escalateText === undefined ? undefined : Number(escalateText));
   const llamaWasmText = param('llama_wasm') ?? env('VITE_LLAMA_ALLOW_WASM');
   const oosThresholdText = param('oos_threshold') ?? env('VITE_OOS_THRESHOLD');
   const oosThreshold = o.outOfScope?.threshold ?? (oosThresholdText === undefined ? undefined : Number(oosThresholdText));
-  const oosEscalateText = param('oos_escalate') ?? env('VITE_OOS_ESCALATE');
+  const oosEscalateParam = o.outOfScope?.escalate === undefined ? param('oos_escalate') : undefined;
+  if (oosEscalateParam !== undefined) fromUrl.push('oos_escalate');
+  const oosEscalateText = oosEscalateParam ?? env('VITE_OOS_ESCALATE');
 
   const config: RuntimeConfig = {
     model: modelId(model, 'model'),
@@ -122,25 +209,30 @@ export function resolveConfig(sources: { env?: EnvSource; params?: URLSearchPara
         o.outOfScope?.escalate ??
         (oosEscalateText === undefined ? DEFAULT_CONFIG.outOfScope.escalate : flag(oosEscalateText, 'oos_escalate (VITE_OOS_ESCALATE)')),
     },
-    vllm: {
-      url: optionalUrl(o.vllm?.url ?? env('VITE_VLLM_URL'), 'vLLM URL'),
-      model: o.vllm?.model ?? env('VITE_VLLM_MODEL'),
-      mode: vllmMode === 'chat' || vllmMode === 'classify' ? vllmMode : invalid(`vLLM mode must be chat or classify, got "${vllmMode}"`),
-      apiKey: o.vllm?.apiKey,
-    },
-    gemini: {
-      baseUrl: optionalUrl(o.gemini?.baseUrl ?? env('VITE_GEMINI_BASE_URL'), 'Gemini base URL'),
-      model: o.gemini?.model ?? env('VITE_GEMINI_MODEL') ?? DEFAULT_CONFIG.gemini.model,
-      apiKey: o.gemini?.apiKey,
-    },
+    vllm,
+    gemini,
+    remote: { allowed: REMOTE_MODEL_IDS.filter((id) => allowed.has(id)), refused, fromUrl },
   };
   if (escalateBelow !== undefined) {
     if (!(escalateBelow >= 0 && escalateBelow <= 1))
-      invalid(`escalate-below must be a number between 0 and 1, got "${escalateText ?? escalateBelow}"`);
+      invalid(`escalate-below must be a number between 0 and 1, got "${o.escalateBelow ?? escalateText}"`);
     config.escalateBelow = escalateBelow;
   }
   if (oosThreshold !== undefined) config.outOfScope.threshold = checkOosThreshold(oosThreshold, oosThresholdText);
   return config;
+}
+
+/**
+ * Whether a remote model has what it needs to send text anywhere (the same test as
+ * src/pipeline/registry.ts): vLLM a URL and a model name, Gemini a proxy URL or an API key.
+ */
+export function remoteConfigured(config: Pick<RuntimeConfig, 'vllm' | 'gemini'>, id: RemoteModelId): boolean {
+  return id === 'vllm' ? Boolean(config.vllm.url && config.vllm.model) : Boolean(config.gemini.apiKey || config.gemini.baseUrl);
+}
+
+/** Whether `id` may receive text under `config` (on-device models always may). */
+export function remoteAllowed(config: Pick<RuntimeConfig, 'remote'>, id: string): boolean {
+  return !isRemoteModel(id) || config.remote.allowed.includes(id);
 }
 
 /** An out-of-scope threshold is a probability: 0 (rejection off) to 1 (reject everything). */
@@ -171,13 +263,31 @@ function flag(value: string, name: string): boolean {
 
 function optionalUrl(value: string | undefined, name: string): string | undefined {
   if (value === undefined) return undefined;
+  let url: URL;
   try {
-    const url = new URL(value);
+    url = new URL(value);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
-    return value.replace(/\/+$/, '');
   } catch {
-    return invalid(`The ${name} "${value}" is not an http(s) URL.`);
+    // Quoted only when it cannot hold a secret (`user:pass@host` without a scheme is not a URL either).
+    const shown = /[@?#]/.test(value) ? '' : ` "${value}"`;
+    return invalid(`The ${name}${shown} is not an http(s) URL.`);
   }
+  const credentials = credentialsInUrl(url);
+  // The value itself is not repeated: it holds a secret.
+  if (credentials) {
+    invalid(
+      `The ${name} carries credentials (${credentials}). A URL is shown, logged and built into pages: let the bank's proxy add them, or give the API key as its own setting.`,
+    );
+  }
+  return value.replace(/\/+$/, '');
+}
+
+/** A comma-separated list, trimmed, without empty items. */
+function list(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function invalid(message: string): never {

@@ -2,7 +2,8 @@
  * Typed errors. Callers (the pipeline's fallback, the UI, the CLI) decide what to do from the
  * class and its fields, never by parsing messages. Messages tell the user what to do next.
  */
-export type ErrorCode = 'invalid_input' | 'model_unavailable' | 'model_file' | 'remote_call' | 'timeout' | 'aborted' | 'all_failed';
+export type ErrorCode =
+  'invalid_input' | 'model_unavailable' | 'model_file' | 'remote_call' | 'timeout' | 'aborted' | 'all_failed' | 'privacy_guard';
 
 export abstract class IntentError extends Error {
   abstract readonly code: ErrorCode;
@@ -56,6 +57,15 @@ export class RemoteCallError extends IntentError {
     super(message);
     this.name = 'RemoteCallError';
     this.retryable = retryable;
+  }
+}
+
+/** Personal data could not be masked (the guard threw or ran out of time): the text stayed on the device. */
+export class PrivacyGuardError extends IntentError {
+  readonly code = 'privacy_guard';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PrivacyGuardError';
   }
 }
 
@@ -138,6 +148,8 @@ export function fromWireError(wire: WireError): Error {
       return new AbortedError(wire.message);
     case 'all_failed':
       return new AllAdaptersFailedError(wire.attempts ?? []);
+    case 'privacy_guard':
+      return new PrivacyGuardError(wire.message);
     default: {
       const error = new Error(wire.message);
       error.name = wire.name;

@@ -46,6 +46,12 @@ export interface Prediction {
    */
   masked: boolean;
   /**
+   * Which kinds of personal data were masked (the privacy guard's category names, e.g. `card`,
+   * `email`), sorted, each once, for audits. Names only, never the values; `[]` when nothing was
+   * masked and for every on-device answer (the text never left).
+   */
+  masked_categories: string[];
+  /**
    * Set when an on-device answer was below the pipeline's `escalateBelow` confidence, or was
    * `out_of_scope` with `escalateOutOfScope` on, and this remote answer replaced it: the id of the
    * on-device model that was unsure.

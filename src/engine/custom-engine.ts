@@ -11,7 +11,16 @@ import { decide, effectiveThreshold } from '../core/out-of-scope';
 import { DEFAULT_TOP_K, type Device, type Prediction } from '../core/prediction';
 import { parseModelConfig, type CustomModelConfig } from '../models/custom/config';
 import { WordPieceTokenizer, type WordPieceJson } from '../tokenizer/wordpiece';
-import type { ModelSource } from './model-source';
+import {
+  firstNonFinite,
+  MODEL_MANIFEST_FILE,
+  ModelIntegrityError,
+  nonFiniteOutputError,
+  parseModelManifest,
+  verifyModelFile,
+  type ModelManifest,
+} from './model-manifest';
+import { MissingModelFileError, type ModelSource } from './model-source';
 import { SESSION_OPTIONS } from './session-options';
 
 /** The parts of an onnxruntime package the engine uses: both onnxruntime-web and -node fit. */
@@ -27,6 +36,12 @@ export interface EngineLoadOptions {
   /** What to report as `device` in predictions. */
   device: Device;
   modelId?: string;
+  /**
+   * Whether a folder without `manifest.json` is refused. A manifest that is there is always
+   * checked. Default false for sources made in memory (benchmarks); the browser host and the Node
+   * loader of real folders ask for true.
+   */
+  requireManifest?: boolean;
   signal?: AbortSignal;
   onProgress?: (progress: LoadProgress) => void;
 }
@@ -49,16 +64,31 @@ export class CustomEngine {
       source.read(file, { signal: o.signal, onProgress: (p) => progress(`fetching ${p.file}`, p.loaded, p.total) });
 
     progress('fetching config.json');
-    const config = parseFile('config.json', await read('config.json'), parseModelConfig);
+    // config.json is read and parsed before the manifest, so that an empty or wrong folder (or a
+    // server answering index.html for anything) is named by its first file, as before manifests.
+    const configBytes = await read('config.json');
+    const config = parseFile('config.json', configBytes, parseModelConfig);
+    const manifest = await readManifest(source, read, o.requireManifest ?? false);
+    // Every file is checked before it is used or handed to onnxruntime: a corrupt or altered file
+    // is named here rather than failing somewhere inside, or answering NaN.
+    const verified = async (file: string, bytes: Uint8Array) => {
+      if (manifest) await verifyModelFile(manifest, file, bytes);
+      return bytes;
+    };
+    await verified('config.json', configBytes);
     const tokenizerFile = config.files.tokenizer;
-    const tokenizer = parseFile(tokenizerFile, await read(tokenizerFile), (json) => new WordPieceTokenizer(json as WordPieceJson));
+    const tokenizer = parseFile(
+      tokenizerFile,
+      await verified(tokenizerFile, await read(tokenizerFile)),
+      (json) => new WordPieceTokenizer(json as WordPieceJson),
+    );
     if (tokenizer.size !== config.vocabSize) {
       throw new ModelFileError(
         `${tokenizerFile} has ${tokenizer.size} tokens but config.json expects ${config.vocabSize}: the files are from different trainings.`,
         tokenizerFile,
       );
     }
-    const modelBytes = await read(config.files.model);
+    const modelBytes = await verified(config.files.model, await read(config.files.model));
     throwIfAborted(o.signal);
 
     progress('creating session', modelBytes.byteLength, modelBytes.byteLength);
@@ -120,6 +150,9 @@ export class CustomEngine {
       attention_mask: new this.ort.Tensor('int64', mask, dims),
     });
     const probabilities = (await outputs.probabilities!.getData()) as Float32Array;
+    // Weights that parse but compute NaN would otherwise answer "NaN%" (or nothing at all).
+    const bad = firstNonFinite(probabilities);
+    if (bad !== undefined) throw nonFiniteOutputError(this.config.files.model, bad);
     const latency = performance.now() - started;
     const n = this.labels.length;
     return encoded.map((e, row) => {
@@ -132,6 +165,7 @@ export class CustomEngine {
         fallback_from: [],
         // The text never leaves the device: nothing to mask.
         masked: false,
+        masked_categories: [],
       };
     });
   }
@@ -139,6 +173,27 @@ export class CustomEngine {
   async dispose(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** The folder's manifest; undefined when it has none (or it cannot be read) and none is required. */
+async function readManifest(
+  source: ModelSource,
+  read: (file: string) => Promise<Uint8Array>,
+  required: boolean,
+): Promise<ModelManifest | undefined> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await read(MODEL_MANIFEST_FILE);
+  } catch (error) {
+    // Not required: a source without one (a model built in memory) loads unchecked.
+    if (!required) return undefined;
+    if (!(error instanceof MissingModelFileError)) throw error;
+    throw new ModelIntegrityError(
+      `Model file ${MODEL_MANIFEST_FILE} is missing in ${source.location}: without it the model files cannot be checked. Rebuild the model, or run \`npm run models:manifest\` for a folder you trust.`,
+      MODEL_MANIFEST_FILE,
+    );
+  }
+  return parseModelManifest(bytes);
 }
 
 function parseFile<T>(file: string, bytes: Uint8Array, parse: (json: unknown) => T): T {

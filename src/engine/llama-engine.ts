@@ -6,7 +6,9 @@
  *
  * The model folder is what transformers.js loads for LlamaForCausalLM (config.json,
  * generation_config.json, tokenizer.json, tokenizer_config.json, onnx/model_q4.onnx, ...; see
- * src/models/llama/hf-folder.ts) plus one file of ours, `classifier.json`:
+ * src/models/llama/hf-folder.ts) plus `manifest.json` (see model-manifest.ts: when the folder has
+ * one, every file transformers.js reads is checked against it first) and one file of ours,
+ * `classifier.json`:
  *
  *   {
  *     "labels": ["activate_my_card", "age_limit", ...],   // what the model may answer, non-empty, unique
@@ -23,7 +25,7 @@
  * The label is generated right after `prompt` + `separator` under a label constraint
  * (src/models/llama/constrained-decoding.ts), so the answer is always one of `labels`.
  */
-import type { PreTrainedModel, PreTrainedTokenizer } from '@huggingface/transformers';
+import { Tensor, type PreTrainedModel, type PreTrainedTokenizer } from '@huggingface/transformers';
 import type { EngineClassifyOptions, LoadProgress } from '../core/adapter';
 import { OUT_OF_SCOPE } from '../core/labels';
 import { decide, effectiveThreshold } from '../core/out-of-scope';
@@ -32,6 +34,17 @@ import { validateMessage } from '../core/input';
 import type { Prediction } from '../core/prediction';
 import { classifyWithLlama } from '../models/llama/constrained-decoding';
 import { DEFAULT_TOP_K } from '../core/prediction';
+import {
+  firstNonFinite,
+  manifestMismatch,
+  MODEL_MANIFEST_FILE,
+  ModelIntegrityError,
+  nonFiniteOutputError,
+  parseModelManifest,
+  verifyModelFile,
+  type ModelManifest,
+} from './model-manifest';
+import { MissingModelFileError } from './model-source';
 
 export const LLAMA_MODEL_ID = 'llama-qlora';
 export const CLASSIFIER_FILE = 'classifier.json';
@@ -57,7 +70,12 @@ export interface TransformersModule {
     allowRemoteModels: boolean;
     allowLocalModels: boolean;
     localModelPath: string;
+    remoteHost?: string;
+    remotePathTemplate?: string;
     backends: { onnx: { wasm?: { wasmPaths?: unknown } } };
+    /** Set while loading, so that transformers.js reads the files through the manifest check. */
+    useCustomCache: boolean;
+    customCache: unknown;
   };
   AutoTokenizer: { from_pretrained(id: string, options?: object): Promise<PreTrainedTokenizer> };
   AutoModelForCausalLM: { from_pretrained(id: string, options?: object): Promise<PreTrainedModel> };
@@ -87,7 +105,35 @@ export interface LlamaLoadOptions {
   gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> };
   /** Reads a text file of the folder by its full path or URL; default `fetch`. Node passes a file reader. */
   readText?: (location: string) => Promise<string>;
+  /**
+   * Reads a file of the folder as bytes, for the check against `manifest.json`; default `fetch`.
+   * Node passes a file reader. When given, classifier.json and the manifest are read with it too.
+   */
+  readBytes?: (location: string) => Promise<Uint8Array>;
+  /**
+   * Whether a folder without `manifest.json` is refused. A manifest that is there is always
+   * checked: every file transformers.js reads from the folder is verified before it gets it.
+   */
+  requireManifest?: boolean;
   onProgress?: (progress: LoadProgress) => void;
+}
+
+/**
+ * The folder's `manifest.json`, or undefined when it has none and none is required. A manifest
+ * that is there but unreadable or corrupt is an error either way.
+ */
+async function readManifest(folder: string, read: (location: string) => Promise<Uint8Array>, required: boolean) {
+  let content: Uint8Array;
+  try {
+    content = await read(folder + MODEL_MANIFEST_FILE);
+  } catch (error) {
+    if (isMissing(error) && !required) return undefined;
+    throw new ModelIntegrityError(
+      `Model file ${MODEL_MANIFEST_FILE} is ${isMissing(error) ? 'missing' : 'unreadable'} (${(error as Error).message}): without it the model files cannot be checked. Rebuild the model, or run \`npm run models:manifest\` for a folder you trust.`,
+      MODEL_MANIFEST_FILE,
+    );
+  }
+  return parseModelManifest(content);
 }
 
 /** Where a model folder path splits into what transformers.js calls the local root and the model id. */
@@ -97,10 +143,86 @@ function splitModelPath(modelPath: string): { root: string; id: string } {
   return { root: cut >= 0 ? trimmed.slice(0, cut + 1) : './', id: trimmed.slice(cut + 1) };
 }
 
-async function fetchText(location: string): Promise<string> {
+async function fetchBytes(location: string): Promise<Uint8Array> {
   const response = await fetch(location);
+  if (response.status === 404 || response.status === 410) throw new MissingModelFileError(`HTTP ${response.status}`, location);
   if (!response.ok) throw new Error(`HTTP ${response.status}`);
-  return response.text();
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/** Whether a read failed because the file is not there (rather than unreadable). */
+function isMissing(error: unknown): boolean {
+  return (
+    error instanceof MissingModelFileError ||
+    (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT' ||
+    /^HTTP 4(04|10)$/.test((error as Error | undefined)?.message ?? '')
+  );
+}
+
+/**
+ * The file of the folder a transformers.js cache key names, if any. It looks a file up by its
+ * local path, `pathJoin(localModelPath, id/file)`; in Node it then reads an ONNX file back by its
+ * Hub URL, `pathJoin(remoteHost, remotePathTemplate, file)`, even for a local model (hub.js, 4.3).
+ */
+function cacheKeyReader(env: TransformersModule['env'], root: string, id: string): (key: string) => string | undefined {
+  const join = (...parts: string[]) =>
+    parts
+      .map((p, i) => (i ? p.replace(/^\//, '') : p))
+      .map((p, i, all) => (i < all.length - 1 ? p.replace(/\/$/, '') : p))
+      .join('/');
+  const local = join(root, `${id}/`).replaceAll('\\', '/');
+  const template = env.remotePathTemplate ?? '{model}/resolve/{revision}/';
+  const remote = join(env.remoteHost ?? 'https://huggingface.co/', template.replaceAll('{model}', id).replaceAll('{revision}', 'main'), '');
+  return (key) => {
+    const normalised = key.replaceAll('\\', '/');
+    for (const prefix of [local, remote]) if (normalised.startsWith(prefix)) return normalised.slice(prefix.length);
+    return undefined;
+  };
+}
+
+/**
+ * A transformers.js cache (`env.customCache`) that answers for the files of one model folder with
+ * bytes read by us and checked against its manifest; anything else (other files, its runtime's
+ * files) it leaves to transformers.js. The model is thus built from the very bytes that were
+ * checked, read once. A file that fails the check answers with a body that fails to read, so the
+ * load stops there; `failures` keeps the error, which the caller reports. `fileOf` turns a cache key
+ * into the file of the folder it names, if it names one.
+ */
+function verifyingCache(
+  fileOf: (key: string) => string | undefined,
+  manifest: ModelManifest,
+  read: (file: string) => Promise<Uint8Array>,
+  failures: ModelIntegrityError[],
+) {
+  const reads = new Map<string, Promise<{ bytes: Uint8Array; mismatch?: ModelIntegrityError } | undefined>>();
+  const check = (file: string) => {
+    let pending = reads.get(file);
+    if (!pending) {
+      pending = read(file).then(
+        async (bytes) => ({ bytes, mismatch: await manifestMismatch(manifest, file, bytes) }),
+        // Unreadable or absent: transformers.js reads it itself and reports that in its own words.
+        () => undefined,
+      );
+      reads.set(file, pending);
+    }
+    return pending;
+  };
+  return {
+    async match(key: string): Promise<Response | undefined> {
+      const file = fileOf(key);
+      if (file === undefined) return undefined;
+      // Not listed: nothing to check it against (an optional file transformers.js probes for).
+      if (!manifest.files[file]) return undefined;
+      const checked = await check(file);
+      if (!checked) return undefined;
+      const headers = { 'content-length': String(checked.bytes.byteLength) };
+      const { mismatch } = checked;
+      if (!mismatch) return new Response(checked.bytes as Uint8Array<ArrayBuffer>, { headers });
+      if (!failures.includes(mismatch)) failures.push(mismatch);
+      return new Response(new ReadableStream({ pull: (controller) => controller.error(mismatch) }), { headers });
+    },
+    async put(): Promise<void> {},
+  };
 }
 
 const DTYPES: readonly LlamaDtype[] = ['q4', 'fp32', 'q4f16'];
@@ -213,18 +335,26 @@ export class LlamaEngine {
     const folder = `${root}${id}/`;
 
     onProgress?.({ stage: `fetching ${CLASSIFIER_FILE}`, loaded: 0, total: 0 });
-    let text: string;
+    // The small files as bytes (the check hashes bytes): readText is for callers that only have that.
+    const readSmall =
+      options.readBytes ??
+      (options.readText ? async (location: string) => new TextEncoder().encode(await options.readText!(location)) : fetchBytes);
+    let classifierBytes: Uint8Array;
     try {
-      text = await (options.readText ?? fetchText)(folder + CLASSIFIER_FILE);
+      classifierBytes = await readSmall(folder + CLASSIFIER_FILE);
     } catch (error) {
       throw new ModelFileError(`Model file ${CLASSIFIER_FILE} is missing or unreadable: ${(error as Error).message}`, CLASSIFIER_FILE);
     }
     let raw: unknown;
     try {
-      raw = JSON.parse(text);
+      raw = JSON.parse(new TextDecoder().decode(classifierBytes));
     } catch (error) {
       throw new ModelFileError(`Model file ${CLASSIFIER_FILE} is corrupt: ${(error as Error).message}`, CLASSIFIER_FILE);
     }
+    // Parsed before the manifest is read, so that an empty or wrong folder is named by its first
+    // file; checked before it is used.
+    const manifest = await readManifest(folder, readSmall, options.requireManifest ?? false);
+    if (manifest) await verifyModelFile(manifest, CLASSIFIER_FILE, classifierBytes);
     const spec = parseClassifierSpec(raw);
     const placement = await choosePlacement(options, spec);
 
@@ -238,21 +368,40 @@ export class LlamaEngine {
       if (info.status === 'progress' && info.file)
         onProgress?.({ stage: `fetching ${info.file}`, loaded: info.loaded ?? 0, total: info.total ?? 0 });
     };
-    let tokenizer: PreTrainedTokenizer;
-    try {
-      tokenizer = await transformers.AutoTokenizer.from_pretrained(id, { progress_callback });
-    } catch (error) {
-      throw toFileError(error, 'tokenizer.json');
+    // transformers.js fetches the folder's files itself; with a manifest, it gets them through a
+    // cache of ours that checks each one first (see verifyingCache).
+    const failures: ModelIntegrityError[] = [];
+    const saved = { useCustomCache: env.useCustomCache, customCache: env.customCache };
+    if (manifest) {
+      const readBytes = options.readBytes ?? fetchBytes;
+      env.customCache = verifyingCache(cacheKeyReader(env, root, id), manifest, (file) => readBytes(folder + file), failures);
+      env.useCustomCache = true;
     }
+    let tokenizer: PreTrainedTokenizer;
     let model: PreTrainedModel;
     try {
-      model = await transformers.AutoModelForCausalLM.from_pretrained(id, {
-        device: placement.device,
-        dtype: placement.dtype,
-        progress_callback,
-      });
-    } catch (error) {
-      throw toFileError(error, onnxFileFor(placement.dtype));
+      try {
+        tokenizer = await transformers.AutoTokenizer.from_pretrained(id, { progress_callback });
+      } catch (error) {
+        throw failures[0] ?? toFileError(error, 'tokenizer.json');
+      }
+      try {
+        model = await transformers.AutoModelForCausalLM.from_pretrained(id, {
+          device: placement.device,
+          dtype: placement.dtype,
+          progress_callback,
+        });
+      } catch (error) {
+        throw failures[0] ?? toFileError(error, onnxFileFor(placement.dtype));
+      }
+    } finally {
+      env.useCustomCache = saved.useCustomCache;
+      env.customCache = saved.customCache;
+    }
+    if (failures[0]) {
+      // Loaded, yet from a file that failed its check (transformers.js read it some other way).
+      await model.dispose();
+      throw failures[0];
     }
     onProgress?.({ stage: 'ready', loaded: 0, total: 0 });
     return new LlamaEngine(model, tokenizer, spec, placement);
@@ -271,12 +420,7 @@ export class LlamaEngine {
       ? tokenizer.decode(ids.slice(0, spec.maxTextTokens), { skip_special_tokens: true })
       : defuseSpecialTokens(message, tokenizer.all_special_tokens);
     const prompt = spec.prompt.replace('{text}', () => kept);
-    const result = await classifyWithLlama({
-      model: this.model,
-      tokenizer,
-      prompt,
-      labels: spec.labels,
-      separator: spec.separator,
+    const result = await this.decode(prompt, {
       // One more than asked, so that `out_of_scope` among them still leaves topK in-scope labels.
       topK: Math.max(1, Math.min(topK + (spec.labels.includes(OUT_OF_SCOPE) ? 1 : 0), spec.labels.length)),
     });
@@ -297,6 +441,7 @@ export class LlamaEngine {
       truncated,
       fallback_from: [],
       masked: false,
+      masked_categories: [],
     };
   }
 
@@ -305,14 +450,43 @@ export class LlamaEngine {
    * shaders (seconds on a software adapter), better now than in the user's first request.
    */
   async warmUp(): Promise<void> {
+    await this.decode(this.spec.prompt.replace('{text}', 'hello'), {});
+  }
+
+  /**
+   * The constrained decode, refusing to answer from weights that compute NaN: they would give a
+   * NaN confidence ("NaN%"), or make the decode fail on tokens outside every label.
+   */
+  private async decode(prompt: string, options: { topK?: number }) {
     const { spec } = this;
-    await classifyWithLlama({
-      model: this.model,
-      tokenizer: this.tokenizer,
-      prompt: spec.prompt.replace('{text}', 'hello'),
-      labels: spec.labels,
-      separator: spec.separator,
-    });
+    let result: Awaited<ReturnType<typeof classifyWithLlama>>;
+    try {
+      result = await classifyWithLlama({
+        model: this.model,
+        tokenizer: this.tokenizer,
+        prompt,
+        labels: spec.labels,
+        separator: spec.separator,
+        ...options,
+      });
+    } catch (error) {
+      // Why did it fail? Logits of the prompt that are not numbers say it is the weights.
+      const bad = await this.nonFiniteLogit(prompt).catch(() => undefined);
+      if (bad !== undefined) throw nonFiniteOutputError(onnxFileFor(this.placement.dtype), bad);
+      throw error;
+    }
+    const bad = firstNonFinite([result.confidence, ...(result.alternatives ?? []).map((a) => a.probability)]);
+    if (bad !== undefined) throw nonFiniteOutputError(onnxFileFor(this.placement.dtype), bad);
+    return result;
+  }
+
+  /** The first non-finite logit of one forward pass over `prompt`, or undefined. */
+  private async nonFiniteLogit(prompt: string): Promise<number | undefined> {
+    const ids = this.tokenizer.encode(prompt);
+    const input_ids = new Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]);
+    const attention_mask = new Tensor('int64', BigInt64Array.from(ids.map(() => 1n)), [1, ids.length]);
+    const out = (await this.model({ input_ids, attention_mask })) as { logits: { data: ArrayLike<number> } };
+    return firstNonFinite(out.logits.data);
   }
 
   async dispose(): Promise<void> {

@@ -10,6 +10,12 @@ export interface FileProgress {
   total: number;
 }
 
+/**
+ * The file is not there (HTTP 404 or 410, no such file on disk), as opposed to unreadable: lets a
+ * caller tell an absent optional file from a broken one. Still a `ModelFileError` everywhere else.
+ */
+export class MissingModelFileError extends ModelFileError {}
+
 export interface ModelSource {
   /** Human-readable location, used in error messages (`https://…/models/custom/`, `public/models/custom`). */
   readonly location: string;
@@ -30,7 +36,12 @@ export function httpSource(baseUrl: string, fetchImpl: typeof fetch = fetch): Mo
         throwIfAborted(options.signal);
         throw new ModelFileError(`Could not download ${file} from ${url}: ${(error as Error).message}`, file);
       }
-      if (!response.ok) throw new ModelFileError(`Model file ${file} is missing: ${url} answered HTTP ${response.status}.`, file);
+      if (!response.ok) {
+        const message = `Model file ${file} is missing: ${url} answered HTTP ${response.status}.`;
+        throw response.status === 404 || response.status === 410
+          ? new MissingModelFileError(message, file)
+          : new ModelFileError(message, file);
+      }
       const total = Number(response.headers.get('content-length') ?? 0);
       if (!response.body) return new Uint8Array(await response.arrayBuffer());
       const chunks: Uint8Array[] = [];

@@ -5,6 +5,17 @@ import { directorySource } from './node-source';
 
 export const DEFAULT_MODEL_DIR = 'public/models/custom';
 
-export function loadNodeEngine(dir = DEFAULT_MODEL_DIR): Promise<CustomEngine> {
-  return CustomEngine.load(directorySource(dir), { ort, executionProviders: ['cpu'], device: 'cpu', modelId: 'custom' });
+export interface NodeEngineOptions {
+  /** Default true: a folder without manifest.json is refused. False loads such a folder unchecked (development only). */
+  requireManifest?: boolean;
+}
+
+export function loadNodeEngine(dir = DEFAULT_MODEL_DIR, options: NodeEngineOptions = {}): Promise<CustomEngine> {
+  return CustomEngine.load(directorySource(dir), {
+    ort,
+    executionProviders: ['cpu'],
+    device: 'cpu',
+    modelId: 'custom',
+    requireManifest: options.requireManifest ?? true,
+  });
 }

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ModelFileError } from '../core/errors';
-import type { ModelSource } from './model-source';
+import { MissingModelFileError, type ModelSource } from './model-source';
 
 export function directorySource(dir: string): ModelSource {
   return {
@@ -14,8 +14,8 @@ export function directorySource(dir: string): ModelSource {
         return bytes;
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        const why = code === 'ENOENT' ? 'is missing' : `cannot be read (${code ?? (error as Error).message})`;
-        throw new ModelFileError(`Model file ${file} ${why} in ${resolve(dir)}.`, file);
+        if (code === 'ENOENT') throw new MissingModelFileError(`Model file ${file} is missing in ${resolve(dir)}.`, file);
+        throw new ModelFileError(`Model file ${file} cannot be read (${code ?? (error as Error).message}) in ${resolve(dir)}.`, file);
       }
     },
   };

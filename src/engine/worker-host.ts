@@ -8,6 +8,7 @@
 import type { Device } from '../core/prediction';
 import { CustomEngine, type OrtModule } from './custom-engine';
 import { serveEngine, type EngineService } from './engine-service';
+import { ModelIntegrityError } from './model-manifest';
 import { httpSource, type ModelSource } from './model-source';
 
 /** What the host needs from onnxruntime-web: the engine's part plus the runtime settings. */
@@ -34,6 +35,8 @@ export interface HostLoadRequest {
   /** `false` skips WebGPU even where it exists (`?device=wasm`). Default true. */
   preferWebGPU?: boolean;
   modelId?: string;
+  /** Default true: a folder without manifest.json is refused. False only for development. */
+  requireManifest?: boolean;
 }
 
 export interface HostLoadResult {
@@ -70,7 +73,14 @@ export function createWorkerHost(ort: WebOrtModule, environment: HostEnvironment
     // Files are fetched once even when the WebGPU attempt fails and WASM tries again.
     const source = memoized(httpSource(request.modelBaseUrl, environment.fetch));
     const attempt = async (device: 'webgpu' | 'wasm') => {
-      const loaded = await CustomEngine.load(source, { ort, executionProviders: [device], device, modelId, onProgress });
+      const loaded = await CustomEngine.load(source, {
+        ort,
+        executionProviders: [device],
+        device,
+        modelId,
+        requireManifest: request.requireManifest ?? true,
+        onProgress,
+      });
       // The first run compiles WebGPU shaders (seconds on a software adapter): do it now rather
       // than in the user's first request, and treat a failure like a failed session.
       try {
@@ -92,6 +102,9 @@ export function createWorkerHost(ort: WebOrtModule, environment: HostEnvironment
       try {
         return { engine: await attempt('webgpu'), result: { device: 'webgpu', modelId } };
       } catch (error) {
+        // A file that fails its manifest is broken on every device: say so now. (NaN scores may be
+        // the WebGPU backend's doing, so those still get their WASM attempt.)
+        if (error instanceof ModelIntegrityError) throw error;
         // A broken file fails on WASM too, and then that error is the one reported.
         webgpuSkipped = `WebGPU failed: ${(error as Error).message}`;
       }

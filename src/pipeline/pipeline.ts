@@ -1,17 +1,25 @@
 /**
  * The pipeline: one `classify` over many adapters. It owns the adapters (created on first use
  * from one factory table), the active model (switchable at runtime), the fallback chain, retries
- * with backoff, per-attempt timeouts, cooldowns, the out-of-scope threshold, and the cascade from
+ * with backoff, per-attempt timeouts, a circuit breaker per adapter, the out-of-scope threshold, and the cascade from
  * on-device to remote models. Any number of concurrent calls each get exactly one answer or one
  * error. An `out_of_scope` answer is an answer like any other: it ends the chain.
  */
 import type { AdapterHealth, ClassifyOptions, IntentAdapter, LoadOptions } from '../core/adapter';
 import { checkOosThreshold } from '../core/config';
-import { AbortedError, AllAdaptersFailedError, InvalidInputError, IntentError, RemoteCallError, type AttemptFailure } from '../core/errors';
+import {
+  AbortedError,
+  AllAdaptersFailedError,
+  InvalidInputError,
+  IntentError,
+  PrivacyGuardError,
+  RemoteCallError,
+  type AttemptFailure,
+} from '../core/errors';
 import { validateMessage } from '../core/input';
 import { OUT_OF_SCOPE } from '../core/labels';
 import type { Prediction } from '../core/prediction';
-import { Cooldowns } from './cooldowns';
+import { CircuitBreakers } from './cooldowns';
 import { backoffDelay, resolvePolicy, type RouterPolicy } from './policy';
 import { raceAbort, sleep } from '../core/abort';
 import { withTimeout } from './signals';
@@ -66,14 +74,14 @@ type CallOptions = Pick<ClassifyOptions, 'signal' | 'topK'>;
 
 export interface AdapterStatus extends AdapterHealth {
   id: string;
-  /** Milliseconds until a cooling-down adapter is tried again. */
+  /** Milliseconds until an adapter whose circuit is open is tried again (see `coolingDown`). */
   coolingDownMs: number;
 }
 
 export class IntentPipeline extends EventTarget {
   readonly policy: RouterPolicy;
   private readonly adapters = new Map<string, IntentAdapter>();
-  private readonly cooldowns: Cooldowns;
+  private readonly breakers: CircuitBreakers;
   private readonly now: () => number;
   private readonly random: () => number;
   private activeId: string;
@@ -95,7 +103,7 @@ export class IntentPipeline extends EventTarget {
     this.policy = resolvePolicy(options.policy);
     this.now = options.now ?? (() => performance.now());
     this.random = options.random ?? Math.random;
-    this.cooldowns = new Cooldowns(this.policy, this.now);
+    this.breakers = new CircuitBreakers(this.policy, this.now);
     for (const id of [options.active, ...(options.fallback ?? [])]) this.checkKnown(id);
     if (options.escalateBelow !== undefined && !(options.escalateBelow >= 0 && options.escalateBelow <= 1)) {
       throw new InvalidInputError(`escalateBelow must be between 0 and 1, got ${options.escalateBelow}`);
@@ -166,7 +174,7 @@ export class IntentPipeline extends EventTarget {
     return Promise.all(
       this.available.map(async (id) => {
         const health: AdapterHealth = this.adapters.has(id) ? await this.adapter(id).health() : { state: 'idle' };
-        return { id, ...health, coolingDownMs: this.cooldowns.remaining(id) };
+        return { id, ...health, coolingDownMs: this.breakers.remaining(id) };
       }),
     );
   }
@@ -209,9 +217,12 @@ export class IntentPipeline extends EventTarget {
     }
   }
 
-  /** Milliseconds until `id` is tried again after repeated failures; 0 when it may be used. */
+  /**
+   * Milliseconds until `id` is tried again after repeated failures; 0 when it may be used. While
+   * one request probes it (half-open), the time that probe may still take.
+   */
   coolingDown(id: string): number {
-    return this.cooldowns.remaining(id);
+    return this.breakers.remaining(id);
   }
 
   async dispose(): Promise<void> {
@@ -225,7 +236,7 @@ export class IntentPipeline extends EventTarget {
     for (const [index, id] of chain.entries()) {
       const prediction = await this.tryAdapter(id, text, options, failures);
       if (!prediction) continue;
-      const answer = { ...prediction, fallback_from: failures.map((f) => f.model) };
+      const answer = { ...withMaskedCategories(prediction), fallback_from: failures.map((f) => f.model) };
       return this.maybeEscalate(answer, chain.slice(index + 1), text, options);
     }
     throw new AllAdaptersFailedError(failures);
@@ -246,7 +257,7 @@ export class IntentPipeline extends EventTarget {
       const remote = await this.tryAdapter(id, text, options, ignored);
       if (remote) {
         this.stats.escalationsAnswered++;
-        return { ...remote, fallback_from: answer.fallback_from, escalated_from: answer.model };
+        return { ...withMaskedCategories(remote), fallback_from: answer.fallback_from, escalated_from: answer.model };
       }
     }
     return answer;
@@ -264,6 +275,8 @@ export class IntentPipeline extends EventTarget {
   /**
    * One adapter, with retries for retryable errors. Returns the prediction, or undefined after
    * recording why it failed. Rethrows only what no other adapter could fix: the caller's abort.
+   * An adapter whose circuit is open is skipped; when it is half-open this request may be its one
+   * probe, which gets a single attempt.
    */
   private async tryAdapter(
     id: string,
@@ -271,56 +284,66 @@ export class IntentPipeline extends EventTarget {
     options: ClassifyOptions,
     failures: AttemptFailure[],
   ): Promise<Prediction | undefined> {
-    const waitMs = this.cooldowns.remaining(id);
-    if (waitMs > 0) {
+    const admission = this.breakers.admit(id);
+    if (!admission.admitted) {
       failures.push({
         model: id,
         code: 'cooling_down',
-        message: `cooling down for another ${Math.ceil(waitMs / 1000)} s after repeated failures`,
+        message: admission.probing
+          ? 'skipped after repeated failures while one request checks whether it is back'
+          : `cooling down for another ${Math.ceil(admission.waitMs / 1000)} s after repeated failures`,
       });
       return undefined;
     }
+    const { probe } = admission;
     const adapter = this.adapter(id);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        if ((await adapter.health()).state !== 'ready') {
-          // The load is shared with other requests: stop waiting on timeout or abort, never cancel it.
-          await withTimeout(
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          if ((await adapter.health()).state !== 'ready') {
+            // The load is shared with other requests: stop waiting on timeout or abort, never cancel it.
+            await withTimeout(
+              options.signal,
+              this.policy.loadTimeoutMs,
+              `${id} did not load within ${this.policy.loadTimeoutMs} ms`,
+              (signal) => raceAbort(adapter.load(), signal),
+            );
+          }
+          const prediction = await withTimeout(
             options.signal,
-            this.policy.loadTimeoutMs,
-            `${id} did not load within ${this.policy.loadTimeoutMs} ms`,
-            (signal) => raceAbort(adapter.load(), signal),
+            this.policy.timeoutMs,
+            `${id} did not answer within ${this.policy.timeoutMs} ms`,
+            (signal) => raceAbort(adapter.classify(text, { signal, topK: options.topK, oosThreshold: options.oosThreshold }), signal),
           );
+          this.breakers.recordSuccess(id);
+          return prediction;
+        } catch (error) {
+          if (options.signal?.aborted) throw new AbortedError();
+          const retryAfterMs = error instanceof RemoteCallError ? error.retryAfterMs : undefined;
+          const retryable = error instanceof IntentError ? error.retryable : false;
+          if (error instanceof PrivacyGuardError) {
+            // The text stayed here: nothing to retry, and nothing learned about the adapter.
+          } else if (retryable && retryAfterMs !== undefined && retryAfterMs > this.policy.maxRetryAfterMs) {
+            // The server asked for a long pause: honour it by skipping this adapter meanwhile.
+            this.breakers.coolDown(id, Math.min(retryAfterMs, this.policy.maxServerCooldownMs));
+          } else if (retryable && !probe && attempt < this.policy.retries) {
+            await sleep(Math.max(retryAfterMs ?? 0, backoffDelay(this.policy, attempt, this.random)), options.signal);
+            continue;
+          } else {
+            this.breakers.recordFailure(id, probe);
+          }
+          failures.push({
+            model: id,
+            code: error instanceof IntentError ? error.code : 'internal',
+            message: error instanceof Error ? error.message : String(error),
+          });
+          this.dispatchEvent(new Event('change'));
+          return undefined;
         }
-        const prediction = await withTimeout(
-          options.signal,
-          this.policy.timeoutMs,
-          `${id} did not answer within ${this.policy.timeoutMs} ms`,
-          (signal) => raceAbort(adapter.classify(text, { signal, topK: options.topK, oosThreshold: options.oosThreshold }), signal),
-        );
-        this.cooldowns.recordSuccess(id);
-        return prediction;
-      } catch (error) {
-        if (options.signal?.aborted) throw new AbortedError();
-        const retryAfterMs = error instanceof RemoteCallError ? error.retryAfterMs : undefined;
-        const retryable = error instanceof IntentError ? error.retryable : false;
-        if (retryable && retryAfterMs !== undefined && retryAfterMs > this.policy.maxRetryAfterMs) {
-          // The server asked for a long pause: honour it by skipping this adapter meanwhile.
-          this.cooldowns.coolDown(id, Math.min(retryAfterMs, this.policy.maxServerCooldownMs));
-        } else if (retryable && attempt < this.policy.retries) {
-          await sleep(Math.max(retryAfterMs ?? 0, backoffDelay(this.policy, attempt, this.random)), options.signal);
-          continue;
-        } else {
-          this.cooldowns.recordFailure(id);
-        }
-        failures.push({
-          model: id,
-          code: error instanceof IntentError ? error.code : 'internal',
-          message: error instanceof Error ? error.message : String(error),
-        });
-        this.dispatchEvent(new Event('change'));
-        return undefined;
       }
+    } finally {
+      // A probe that ended without a verdict (abort, privacy guard) hands the probe to the next request.
+      if (probe) this.breakers.release(id);
     }
   }
 
@@ -336,3 +359,8 @@ export class IntentPipeline extends EventTarget {
 }
 
 const DEFAULT_REMOTE = ['vllm', 'gemini'];
+
+/** `masked_categories` is `[]` on answers that lack it (an on-device engine from an older cached bundle). */
+function withMaskedCategories(prediction: Prediction): Prediction {
+  return Array.isArray(prediction.masked_categories) ? prediction : { ...prediction, masked_categories: [] };
+}

@@ -1,6 +1,7 @@
 /**
- * How the pipeline retries, waits, times out and cools adapters down: the behaviour users know
- * from LiteLLM's router, in one validated object.
+ * How the pipeline retries, waits, times out and skips failing adapters: retries and timeouts as
+ * users know them from LiteLLM's router, a circuit breaker per adapter (./cooldowns.ts) for
+ * outages, in one validated object.
  */
 export interface RouterPolicy {
   /** Extra attempts on the same adapter after a retryable error (timeout, 408, 409, 429, >= 500, network). */
@@ -10,17 +11,25 @@ export interface RouterPolicy {
   maxBackoffMs: number;
   /** A server asking to wait longer than this (Retry-After, RetryInfo) is skipped for that long instead. */
   maxRetryAfterMs: number;
-  /** The longest a server's own Retry-After may keep it out of use: one header must not disable it for days. */
+  /**
+   * The longest a server's own Retry-After may keep it out of use: one header must not disable it
+   * for days. After that, one probe request checks it as after any outage.
+   */
   maxServerCooldownMs: number;
   /** Limit for one classify call on one adapter. */
   timeoutMs: number;
   /** Limit for loading an adapter (model download, session creation, server check). */
   loadTimeoutMs: number;
-  /** Failures within `failureWindowMs` that put an adapter in cooldown. */
+  /** Failures within `failureWindowMs` that open an adapter's circuit (it is skipped meanwhile). */
   allowedFails: number;
   failureWindowMs: number;
-  /** How long a failing adapter is skipped before it is tried again. */
-  cooldownMs: number;
+  /**
+   * How long an open circuit waits before one request probes the adapter (the others keep
+   * skipping it). A failed probe doubles the wait, up to `maxProbeIntervalMs`; a good one closes
+   * the circuit. Replaces the former fixed `cooldownMs`.
+   */
+  probeIntervalMs: number;
+  maxProbeIntervalMs: number;
 }
 
 export const DEFAULT_POLICY: RouterPolicy = {
@@ -33,7 +42,8 @@ export const DEFAULT_POLICY: RouterPolicy = {
   loadTimeoutMs: 120_000,
   allowedFails: 3,
   failureWindowMs: 60_000,
-  cooldownMs: 30_000,
+  probeIntervalMs: 2_000,
+  maxProbeIntervalMs: 60_000,
 };
 
 /** Exponential backoff with jitter (half fixed, half random) so that clients do not retry in step. */
@@ -44,11 +54,24 @@ export function backoffDelay(policy: RouterPolicy, attempt: number, random: () =
 
 /** Checks a partial policy from config; returns the full policy or throws naming the bad field. */
 export function resolvePolicy(partial: Partial<RouterPolicy> = {}): RouterPolicy {
+  for (const key of Object.keys(partial)) {
+    // A setting that does nothing must not look as if it did (e.g. the former `cooldownMs`).
+    if (!(key in DEFAULT_POLICY)) {
+      const hint = key === 'cooldownMs' ? ': use probeIntervalMs and maxProbeIntervalMs' : '';
+      throw new Error(`router policy: unknown field ${key}${hint}`);
+    }
+  }
   const policy = { ...DEFAULT_POLICY, ...partial };
   for (const [key, value] of Object.entries(policy)) {
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
       throw new Error(`router policy: ${key} must be a number >= 0, got ${String(value)}`);
   }
   if (policy.allowedFails < 1) throw new Error('router policy: allowedFails must be at least 1');
+  // 0 would probe a dead server on every request: the breaker would not break anything.
+  if (policy.probeIntervalMs < 1) throw new Error('router policy: probeIntervalMs must be at least 1');
+  if (policy.maxProbeIntervalMs < policy.probeIntervalMs)
+    throw new Error(
+      `router policy: maxProbeIntervalMs (${policy.maxProbeIntervalMs}) must be at least probeIntervalMs (${policy.probeIntervalMs})`,
+    );
   return policy;
 }

@@ -1,6 +1,7 @@
-/** Writes a trained ensemble as the folder the engine loads: model.onnx, tokenizer.json, config.json. */
+/** Writes a trained ensemble as the folder the engine loads: model.onnx, tokenizer.json, config.json, manifest.json. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeModelManifest } from '../engine/model-manifest-node';
 import type { CustomModelConfig, EncoderShape } from '../models/custom/config';
 import type { NamedWeights } from '../models/custom/model';
 import { exportEnsembleToOnnx } from '../models/custom/onnx-export';
@@ -39,5 +40,7 @@ export function writeModelFolder(o: WriteModelOptions): CustomModelConfig {
   writeFileSync(join(o.dir, config.files.model), onnx);
   writeFileSync(join(o.dir, config.files.tokenizer), JSON.stringify(o.tokenizer.toJSON()));
   writeFileSync(join(o.dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+  // Last: the engine refuses files that do not match it.
+  writeModelManifest(o.dir);
   return config;
 }

@@ -23,7 +23,9 @@ export interface BankingIntentAutomation {
   readonly ready: Promise<void>;
   /**
    * Runs one round now (after the running one, if any) and resolves with its record once it is
-   * stored; rejects if the round fails.
+   * stored; rejects if the round fails. Remote models are probed only if this page may send them
+   * text, and paced (src/bench/scheduler.ts); a `cli` round is not held to the interval between
+   * remote rounds, a `manual` one is (the model is then `unavailable` in the record, with the reason).
    */
   runBenchmark(options?: RunBenchmarkOptions): Promise<BenchmarkRound>;
   /** Every stored round, oldest first. */

@@ -5,7 +5,10 @@
  * servers) is the runtime config of `src/core/config.ts`, shared with the command line: Vite env
  * (`VITE_MODEL`, `VITE_VLLM_URL`, ... from `vite --mode vllm`), then the URL parameters
  * `?model=`, `?fallback=`, `?escalate=`, then what the user enters in the page (`overrides`).
- * Server endpoints and API keys never come from the URL; keys only from the page, in memory.
+ * Server endpoints and API keys never come from the URL; keys only from the page, in memory. The
+ * URL parameters choose only among the remote models the build allows (`VITE_REMOTE`, or named in
+ * `VITE_MODEL` / `VITE_FALLBACK`) or the user allows in the page (by choosing one in the Model
+ * list, or applying the "Remote models" panel with its server): see src/core/config.ts.
  *
  * Where the site's own files are, which exists only in the browser, is read here:
  *
@@ -13,7 +16,8 @@
  *   /?device=wasm            force the WASM backend (also `?device=webgpu`, `?device=auto`); the
  *                            Llama then runs only with `?llama_wasm=1`, else it is unavailable
  *   /?models=/other/folder/  load the custom model's files from another folder of this site
- *   /?bench=20               a benchmark round every 20 requests (default 50; `?bench=0`: none)
+ *   /?bench=20               a benchmark round every 20 requests (default 50; `?bench=0`: none);
+ *                            rounds on a schedule set here probe on-device models only
  *   /?model=vllm&fallback=custom&escalate=0.5   see src/core/config.ts (also `?oos_threshold=`)
  *
  * and, from the build's env, what an out-of-scope answer says (src/ui/out-of-scope.ts):
@@ -22,6 +26,11 @@
  *   VITE_HANDOFF_TEXT="Talk to a person"                          the link to a person...
  *   VITE_HANDOFF_URL=#contact                                     ...and where it goes: http(s),
  *                                                                 mailto:, tel: or #section
+ *
+ * and how benchmark rounds treat remote models (src/bench/scheduler.ts):
+ *
+ *   VITE_BENCH_REMOTE_INTERVAL_MIN=30    automatic and manual rounds probe one at most this often
+ *   VITE_BENCH_REMOTE_PER_MINUTE=60      at most this many probes a minute to one remote model
  *
  * `<base>` is Vite's `base` (`import.meta.env.BASE_URL`, `BASE_PATH=/sub/ npm run build`). The
  * onnxruntime-web runtime always comes from `<base>ort/` on this origin, never from a CDN; the
@@ -56,6 +65,10 @@ export interface SiteConfig {
   device: DeviceChoice;
   /** A benchmark round every this many user requests; 0 = no automatic rounds. */
   benchEvery: number;
+  /** Whether `?bench=` set that schedule: its rounds then leave remote models alone. */
+  benchFromUrl: boolean;
+  /** Limits on benchmarking remote models, from the build's env. */
+  benchRemote: { minIntervalMs: number; maxProbesPerMinute: number };
   /** What an out-of-scope answer says, and its link to a person. */
   handoff: Handoff;
 }
@@ -95,7 +108,29 @@ export function readSiteConfig(pageUrl: string, baseUrl: string = import.meta.en
     llamaOrtBaseUrl: new URL('ort-transformers/', base).href,
     device,
     benchEvery: readBenchEvery(params.get('bench')),
+    benchFromUrl: params.has('bench'),
+    benchRemote: readBenchRemote(env),
     handoff: readHandoff(env, page.href),
+  };
+}
+
+export const DEFAULT_BENCH_REMOTE_INTERVAL_MIN = 30;
+export const DEFAULT_BENCH_REMOTE_PER_MINUTE = 60;
+
+/** The remote benchmark limits of the build's env, each defaulting on its own; never from the URL. */
+export function readBenchRemote(env: EnvSource): SiteConfig['benchRemote'] {
+  const number = (key: 'VITE_BENCH_REMOTE_INTERVAL_MIN' | 'VITE_BENCH_REMOTE_PER_MINUTE', fallback: number, min: number) => {
+    const value = env[key];
+    if (typeof value !== 'string' || value.trim() === '') return fallback;
+    const parsed = Number(value.trim());
+    if (!(parsed >= min) || !Number.isFinite(parsed)) {
+      throw new InvalidInputError(`${key} must be a number of at least ${min}, got "${value}".`);
+    }
+    return parsed;
+  };
+  return {
+    minIntervalMs: number('VITE_BENCH_REMOTE_INTERVAL_MIN', DEFAULT_BENCH_REMOTE_INTERVAL_MIN, 0) * 60_000,
+    maxProbesPerMinute: number('VITE_BENCH_REMOTE_PER_MINUTE', DEFAULT_BENCH_REMOTE_PER_MINUTE, 1),
   };
 }
 
@@ -141,6 +176,7 @@ export const BUILD_ENV: EnvSource = {
   VITE_VLLM_MODE: import.meta.env.VITE_VLLM_MODE,
   VITE_GEMINI_BASE_URL: import.meta.env.VITE_GEMINI_BASE_URL,
   VITE_GEMINI_MODEL: import.meta.env.VITE_GEMINI_MODEL,
+  VITE_REMOTE: import.meta.env.VITE_REMOTE,
 };
 
 /** The site's own `VITE_*` settings (not the pipeline's, so not in `CONFIG_ENV_KEYS`), named one by one likewise. */
@@ -148,6 +184,8 @@ export const SITE_ENV = {
   VITE_OOS_MESSAGE: import.meta.env.VITE_OOS_MESSAGE as string | undefined,
   VITE_HANDOFF_TEXT: import.meta.env.VITE_HANDOFF_TEXT as string | undefined,
   VITE_HANDOFF_URL: import.meta.env.VITE_HANDOFF_URL as string | undefined,
+  VITE_BENCH_REMOTE_INTERVAL_MIN: import.meta.env.VITE_BENCH_REMOTE_INTERVAL_MIN as string | undefined,
+  VITE_BENCH_REMOTE_PER_MINUTE: import.meta.env.VITE_BENCH_REMOTE_PER_MINUTE as string | undefined,
 } satisfies EnvSource;
 
 /**

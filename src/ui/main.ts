@@ -3,7 +3,9 @@
  * The selected model loads as soon as the page opens (the custom model in a worker, by default;
  * llama-qlora in a worker of its own, on transformers.js and WebGPU, its code fetched on first
  * use); switching models needs no reload. A remote adapter is created, and its server contacted,
- * only once it is selected or in the fallback chain, and configured (or a benchmark round probes it).
+ * only once it is selected or in the fallback chain, configured and allowed (or a benchmark round
+ * probes it): a link cannot send text off the device (src/ui/remote-consent.ts), and the line
+ * under the message box says, before anything is sent, every place a message may go.
  * The out-of-scope threshold beside the selector also applies from the next message; an
  * out-of-scope answer shows the bank's words and its link to a person (src/ui/out-of-scope.ts).
  * Every 50 requests (`?bench=N`) a benchmark round runs in the background; the "Benchmarks"
@@ -15,7 +17,15 @@ import { registerSW } from 'virtual:pwa-register';
 import { CustomAdapter } from '../adapters/custom';
 import type { LlamaQloraAdapter } from '../adapters/llama-qlora';
 import type { IntentAdapter, LoadProgress } from '../core/adapter';
-import type { ConfigOverrides, RuntimeConfig } from '../core/config';
+import {
+  isRemoteModel,
+  REMOTE_MODEL_IDS,
+  remoteAllowed,
+  remoteConfigured,
+  type ConfigOverrides,
+  type RemoteModelId,
+  type RuntimeConfig,
+} from '../core/config';
 import { AbortedError, InvalidInputError } from '../core/errors';
 import { validateMessage } from '../core/input';
 import { IntentPipeline, type AdapterStatus } from '../pipeline/pipeline';
@@ -26,6 +36,7 @@ import { SiteBenchmarks } from './benchmarks';
 import { LLAMA_RUNTIME_CACHE, LLAMA_RUNTIME_FILES, readRuntimeConfig, readSiteConfig, type SiteConfig } from './config';
 import { Dashboard, findDashboardView } from './dashboard';
 import { readOosThreshold } from './out-of-scope';
+import { ConsentGate, describeDestinations, refusedNotice, remoteTarget } from './remote-consent';
 import {
   clearError,
   clearResult,
@@ -64,6 +75,10 @@ class Site {
   /** A new request supersedes the one in flight: its late answer must not replace the new one. */
   private inFlight: AbortController | undefined;
   private readonly onChange = () => void this.refresh();
+  /** Remote models the user chose in the Model list: that choice allows them, for this page. */
+  private readonly chosen = new Set<string>();
+  /** Under the message box: where messages go, and what the address asked for in vain. */
+  private readonly notes: MessageNotes;
 
   constructor(
     private readonly view: View,
@@ -71,8 +86,11 @@ class Site {
     config: RuntimeConfig,
   ) {
     this.config = config;
+    this.notes = messageNotes(view);
     this.install(config);
     this.benchmarks = new SiteBenchmarks(this.pipeline, site.benchEvery);
+    // A schedule from the address (`?bench=`) must not make the page call a server.
+    this.benchmarks.scheduler.setRemoteLimits({ autoRounds: !site.benchFromUrl, ...site.benchRemote });
   }
 
   /**
@@ -82,6 +100,8 @@ class Site {
   start(): Promise<void> {
     const { view } = this;
     fillSettings(view, this.config);
+    // Before the first message can be sent.
+    this.showDestinations();
     new Dashboard(findDashboardView(document), this.benchmarks).start();
     // A round may have loaded (or failed to load) an adapter: the selector shows its new state.
     this.benchmarks.scheduler.on('round', () => void this.refresh());
@@ -123,8 +143,15 @@ class Site {
         preferWebGPU: this.site.device !== 'wasm',
       }));
     const makeLlama = () => (this.llama ??= llamaAdapter(this.site, config.llama.allowWasm));
+    const all = createFactories(config, { custom: makeCustom, llama: makeLlama });
+    for (const id of REMOTE_MODEL_IDS) {
+      // Unconfigured, it cannot send anything and says why; configured, it waits for consent.
+      if (!remoteConfigured(config, id)) continue;
+      const make = all[id];
+      all[id] = () => new ConsentGate(id, make, () => this.allows(config, id), notAllowedReason(config, id));
+    }
     const factories = Object.fromEntries(
-      Object.entries(createFactories(config, { custom: makeCustom, llama: makeLlama })).map(([id, make]) => [
+      Object.entries(all).map(([id, make]) => [
         id,
         () => {
           const adapter = make();
@@ -149,9 +176,16 @@ class Site {
     if (this.llama) this.pipeline.adapter(LLAMA_ID);
   }
 
-  /** Switches the model for the next message, and starts loading it. */
+  /** Whether `config`'s pipeline may send text to the remote model `id`. */
+  private allows(config: RuntimeConfig, id: string): boolean {
+    return remoteAllowed(config, id) || this.chosen.has(id);
+  }
+
+  /** Switches the model for the next message, and starts loading it. Choosing a remote model allows it. */
   private select(id: string): void {
+    if (isRemoteModel(id)) this.chosen.add(id);
     this.pipeline.setActive(id);
+    this.showDestinations();
     const url = new URL(location.href);
     url.searchParams.set('model', id);
     history.replaceState(history.state, '', url);
@@ -265,6 +299,7 @@ class Site {
       .then(() => Promise.all(retired.map((adapter) => adapter.dispose())))
       .catch((error: unknown) => console.warn('Closing the previous remote models failed.', error));
     settings.status.textContent = 'Settings applied.';
+    this.showDestinations();
     void this.refresh();
     void this.load(this.pipeline.active).catch(() => undefined);
   }
@@ -286,9 +321,12 @@ class Site {
       this.llamaRuntimeKept = true;
       void keepForOffline(this.site.llamaOrtBaseUrl);
     }
+    const destinations = this.showDestinations();
     const entries: ModelEntry[] = this.statuses.map((status) => {
       const adapter = this.created.get(status.id);
-      return { status, progress: adapter && this.progress.get(adapter), privacy: this.privacy(status.id) };
+      // Only the selected model's sentence is shown: where the next message may go, all of it.
+      const privacy = status.id === active ? destinations : this.privacy(status.id);
+      return { status, progress: adapter && this.progress.get(adapter), privacy };
     });
     renderModels(view, entries, active);
 
@@ -307,24 +345,30 @@ class Site {
     return undefined;
   }
 
-  /** Where a model's messages go, in one sentence. */
+  /** Where one model's messages go, in one sentence (for a model that is not the selected one). */
   private privacy(id: string): string {
-    const masked = 'personal data is masked first';
-    switch (id) {
-      case 'custom':
-      case LLAMA_ID:
-        return 'Messages stay in this page.';
-      case 'vllm':
-        return this.config.vllm.url ? `Messages go to ${this.config.vllm.url}; ${masked}.` : 'Set its server under "Remote models" below.';
-      case 'gemini':
-        return this.config.gemini.baseUrl
-          ? `Messages go to ${this.config.gemini.baseUrl}; ${masked}.`
-          : this.config.gemini.apiKey
-            ? `Messages go to Google's Gemini API; ${masked}.`
-            : 'Set its proxy or API key under "Remote models" below.';
-      default:
-        return '';
-    }
+    if (!isRemoteModel(id)) return 'Messages stay in this page.';
+    return remoteConfigured(this.config, id)
+      ? `Messages go to ${remoteTarget(this.config, id)}; personal data is masked first.`
+      : 'Set its server under "Remote models" below.';
+  }
+
+  /**
+   * Says under the message box where the next message may go (fallback and cascade included) and
+   * what the address asked for that this page does not allow; returns the first sentence.
+   */
+  private showDestinations(): string {
+    const allowed = (id: string) => this.allows(this.config, id);
+    const destinations = describeDestinations(this.config, this.pipeline.active, allowed);
+    const { line, notice } = this.notes;
+    line.textContent = destinations.text;
+    line.dataset.remote = String(destinations.remote);
+    // Plain while messages stay here; a visible box once any may leave.
+    line.className = destinations.remote ? 'warning message-destinations' : 'hint message-destinations';
+    const refused = refusedNotice(this.config, allowed);
+    notice.textContent = refused ?? '';
+    notice.hidden = refused === undefined;
+    return destinations.text;
   }
 }
 
@@ -381,6 +425,35 @@ function footerText(id: string, status: AdapterStatus | undefined): string {
   }
 }
 
+interface MessageNotes {
+  /** Where messages go: `Messages stay in this page.`, or every server they may reach. */
+  line: HTMLElement;
+  /** What the page's address asked for and did not get. */
+  notice: HTMLElement;
+}
+
+/** The two lines under the message box, where the customer reads them before sending. */
+function messageNotes(view: View): MessageNotes {
+  const notice = document.createElement('p');
+  notice.id = 'address-notice';
+  notice.className = 'warning';
+  notice.setAttribute('role', 'alert');
+  notice.hidden = true;
+  const line = document.createElement('p');
+  line.id = 'message-destinations';
+  line.className = 'hint message-destinations';
+  line.setAttribute('role', 'status');
+  view.message.after(notice, line);
+  const described = view.message.getAttribute('aria-describedby');
+  view.message.setAttribute('aria-describedby', [described, line.id].filter(Boolean).join(' '));
+  return { line, notice };
+}
+
+/** Why a configured remote model that is not allowed does not answer (the selector's tooltip, a benchmark record). */
+function notAllowedReason(config: RuntimeConfig, id: RemoteModelId): string {
+  return `Not in use: this page sends messages to ${remoteTarget(config, id)} only once you choose ${id} in the Model list or under "Remote models".`;
+}
+
 /** Shows the settings that apply now. The API key field keeps whatever the user typed. */
 function fillSettings(view: View, config: RuntimeConfig): void {
   const { settings } = view;
@@ -413,8 +486,16 @@ function readSettings(view: View, model: string, oosThreshold: number | undefine
     vllm: { url: value(settings.vllmUrl), model: value(settings.vllmModel) },
     gemini: { baseUrl: value(settings.geminiBaseUrl), apiKey: value(settings.geminiApiKey) },
     outOfScope: { threshold: oosThreshold, escalate: settings.oosEscalate.checked },
+    // Applying the panel with a server in it is the user's choice to use that server.
+    allowRemote: [
+      ...(value(settings.vllmUrl) ? ['vllm'] : []),
+      ...(value(settings.geminiBaseUrl) || value(settings.geminiApiKey) ? ['gemini'] : []),
+    ],
   };
   const config = readRuntimeConfig(location.href, overrides);
+  // Everything that routes a message now comes from the panel the user applied, not the address.
+  config.remote.fromUrl = [];
+  config.remote.refused = [];
   if (overrides.vllm?.url === undefined) delete config.vllm.url;
   if (overrides.vllm?.model === undefined) delete config.vllm.model;
   if (overrides.gemini?.baseUrl === undefined) delete config.gemini.baseUrl;

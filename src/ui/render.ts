@@ -255,9 +255,24 @@ export function predictionNotes(prediction: Prediction): string[] {
     // The cascade escalates an unsure answer and, where allowed, an out-of-scope one.
     notes.push(`Escalated from ${prediction.escalated_from}: its answer was unsure or out of scope.`);
   }
-  if (prediction.masked) notes.push('Personal data was masked before sending.');
+  if (prediction.masked) notes.push(maskedNote(prediction.masked_categories ?? []));
   if (prediction.truncated) notes.push('This message is long: only its beginning was read.');
   return notes;
+}
+
+/** Readable names of the privacy guard's categories; others are shown with spaces for underscores. */
+const MASKED_CATEGORY_NAMES: Record<string, string> = {
+  card: 'card number',
+  iban: 'IBAN',
+  email: 'email',
+  phone: 'phone number',
+  account: 'account number',
+};
+
+/** `Personal data (card number, email) was masked before sending.`: the kinds, never the values. */
+function maskedNote(categories: readonly string[]): string {
+  const names = [...new Set(categories.map((category) => MASKED_CATEGORY_NAMES[category] ?? category.replace(/_/g, ' ')))];
+  return names.length > 0 ? `Personal data (${names.join(', ')}) was masked before sending.` : 'Personal data was masked before sending.';
 }
 
 function listOf(items: readonly string[]): string {

@@ -3,6 +3,7 @@
  * looks like markup, a missing or corrupt model file, a model folder on another site.
  * Service workers are blocked in these contexts so that `route` sees every request.
  */
+import { createHash } from 'node:crypto';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import { validateMessage } from '../../src/core/input';
@@ -34,6 +35,23 @@ async function open(path = '/', setup?: (context: BrowserContext) => Promise<unk
   const page = await context.newPage();
   await page.goto(site.origin + path);
   return page;
+}
+
+/**
+ * The folder's manifest.json rewritten to match files this test serves in place of the real ones,
+ * so that the check below the manifest is the one that answers (model-integrity.test.ts covers files
+ * that do not match their manifest).
+ */
+async function manifestMatching(context: BrowserContext, files: Record<string, () => Buffer | undefined>): Promise<void> {
+  await context.route('**/models/custom/manifest.json', async (route) => {
+    const response = await route.fetch();
+    const manifest = (await response.json()) as { files: Record<string, { sha256: string; bytes: number }> };
+    for (const [file, body] of Object.entries(files)) {
+      const bytes = body();
+      if (bytes) manifest.files[file] = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.byteLength };
+    }
+    await route.fulfill({ response, json: manifest });
+  });
 }
 
 function emptyMessageError(): string {
@@ -73,12 +91,15 @@ test('markup in the message or in model labels is shown as text, never parsed', 
   const markup = '<img src=x onerror="window.__xss=1">';
   // Labels are model output: give every label markup too.
   const page = await open('/?device=wasm', async (context) => {
+    let served: Buffer | undefined;
     await context.route('**/models/custom/config.json', async (route) => {
       const response = await route.fetch();
       const config = (await response.json()) as { labels: string[] };
       config.labels = config.labels.map((label, i) => `<img src=x id=label${i} onerror="window.__xss=1">${label}`);
-      await route.fulfill({ response, json: config });
+      served = Buffer.from(JSON.stringify(config));
+      await route.fulfill({ response, body: served });
     });
+    await manifestMatching(context, { 'config.json': () => served });
   });
   const dialogs: string[] = [];
   page.on('dialog', (dialog) => {
@@ -108,11 +129,12 @@ test('a missing model.onnx is reported by name', async () => {
 
 test('a corrupt model.onnx is reported by name, on WebGPU and then WASM', async () => {
   const garbage = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251));
-  const page = await open('/', (context) =>
-    context.route('**/models/custom/model.onnx', (route) =>
+  const page = await open('/', async (context) => {
+    await context.route('**/models/custom/model.onnx', (route) =>
       route.fulfill({ status: 200, contentType: 'application/octet-stream', body: garbage }),
-    ),
-  );
+    );
+    await manifestMatching(context, { 'model.onnx': () => garbage });
+  });
   const error = page.getByRole('alert');
   await error.waitFor({ state: 'visible' });
   const text = (await error.textContent()) ?? '';

@@ -104,7 +104,7 @@ test('switches from the custom model to a vLLM server and back, without a reload
   const remote = await classify(page, `My new card ${card} still has not arrived`);
   expect(remote, logs.join('\n')).toEqual({ intent: 'card_arrival', device: 'remote', model: 'vllm' });
   const text = await resultText(page);
-  expect(text).toContain('Personal data was masked before sending.');
+  expect(text).toContain('Personal data (card number) was masked before sending.');
   expect(text).toContain('Remote server');
   const sent = vllm.requestsTo('/v1/chat/completions');
   expect(sent).toHaveLength(1);

@@ -15,11 +15,13 @@
  * `out_of_scope` when the enum offers it and the message has no banking word
  * (test/support/not-banking.ts), else a keyword, else the first label of the request's enum. Every
  * request is recorded (path, query, headers, parsed and raw body) so tests assert on what was sent.
- * Behaviour is switched per test with `set()`, and `reset()` goes back to plain answers.
+ * Behaviour is switched per test with `set()` (errors, useless answers, a delay, a redirect to
+ * another server, an answer too large to read), and `reset()` goes back to plain answers.
  */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { outOfScopeAnswer } from './not-banking';
+import { streamHuge, type StreamRecord } from './vllm-server';
 
 export type GeminiFailure = 'invalid-argument' | 'permission-denied' | 'resource-exhausted' | 'internal' | 'unavailable';
 /** Answers with HTTP 200 that carry no usable label. */
@@ -36,6 +38,10 @@ export interface GeminiBehaviour {
   delayMs?: number;
   /** Put `avgLogprobs` on the candidate. */
   avgLogprobs?: number;
+  /** Answer every request with this redirect, as a proxy in front of the API might. */
+  redirect?: { status: 301 | 302 | 303 | 307 | 308; location: string };
+  /** Answer every request with a 200 of this many bytes (not JSON), streamed as the client reads. */
+  huge?: { bytes: number; contentLength: boolean };
 }
 
 export interface RecordedRequest {
@@ -64,6 +70,8 @@ export interface GeminiStandIn {
   /** Base URL to give the SDK (`httpOptions.baseUrl`), e.g. `http://127.0.0.1:41234`. */
   readonly url: string;
   readonly requests: RecordedRequest[];
+  /** Every huge answer sent (`set({huge})`): how far the client read. */
+  readonly streams: StreamRecord[];
   /** The `responseSchema.enum` of each request, in order: what the client let the model answer. */
   receivedEnums(): (string[] | undefined)[];
   set(behaviour: GeminiBehaviour): void;
@@ -128,6 +136,7 @@ const FAILURES: Record<GeminiFailure, { code: number; status: string; message: s
 
 export async function startGeminiServer(options: GeminiStandInOptions): Promise<GeminiStandIn> {
   const requests: RecordedRequest[] = [];
+  const streams: StreamRecord[] = [];
   let behaviour: GeminiBehaviour = {};
 
   const server = createServer((req, res) => {
@@ -146,7 +155,14 @@ export async function startGeminiServer(options: GeminiStandInOptions): Promise<
         body,
       });
       const current = behaviour;
-      const answer = () => respond(res, current, req.method ?? '', url, req.headers, body, options.apiKey);
+      const answer = () => {
+        if (current.redirect) {
+          res.writeHead(current.redirect.status, { location: current.redirect.location, 'content-type': 'text/html; charset=UTF-8' });
+          return void res.end();
+        }
+        if (current.huge) return void streamHuge(res, current.huge, {}, streams);
+        respond(res, current, req.method ?? '', url, req.headers, body, options.apiKey);
+      };
       if (!current.delayMs) return answer();
       const timer = setTimeout(answer, current.delayMs);
       res.on('close', () => clearTimeout(timer));
@@ -158,6 +174,7 @@ export async function startGeminiServer(options: GeminiStandInOptions): Promise<
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    streams,
     receivedEnums: () => requests.map((request) => request.body?.generationConfig?.responseSchema?.enum),
     set: (next) => {
       behaviour = { ...next };
@@ -165,6 +182,7 @@ export async function startGeminiServer(options: GeminiStandInOptions): Promise<
     reset: () => {
       behaviour = {};
       requests.length = 0;
+      streams.length = 0;
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

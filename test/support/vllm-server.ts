@@ -9,7 +9,10 @@
  * keywords, so every answer is known in advance; `receivedEnums()` shows what each chat request
  * offered. It records every request (method, path, headers, parsed body) and whether the client
  * hung up before the answer, and its failures are switchable per test: `failNext(status, body, { times, headers, path })`, `setMode('nonsense')`,
- * `setDelay(ms)`, `setRandomFailures({ rate, statuses, seed })`; `reset()` undoes them all.
+ * `setDelay(ms)`, `setRandomFailures({ rate, statuses, seed })`, `redirectNext(307, url)` (a
+ * redirect to another server, e.g. a second stand-in that logs what reaches it),
+ * `sendHugeNext(bytes)` (an answer too large to read, streamed as the client reads it);
+ * `reset()` undoes them all.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -75,6 +78,22 @@ interface Failure {
   path: string | undefined;
 }
 
+interface Huge {
+  bytes: number;
+  contentLength: boolean;
+  times: number;
+  path: string | undefined;
+}
+
+/** One streamed huge answer: how much of it went out before the client hung up. */
+export interface StreamRecord {
+  total: number;
+  /** Bytes handed to the socket (the client may not have read them all). */
+  written: number;
+  /** Whether every byte was written: the client read it to the end. */
+  completed: boolean;
+}
+
 /** Deterministic answers for texts the tests send; first match wins. */
 const KEYWORDS: [RegExp, string][] = [
   [/\b(arriv|deliver|come)\w*/i, 'card_arrival'],
@@ -107,6 +126,9 @@ export class VllmStandIn {
   private readonly outcomes = new Map<RecordedRequest, Promise<'answered' | 'cancelled'>>();
   private readonly waiters: (() => void)[] = [];
   private readonly failures: Failure[] = [];
+  private readonly huge: Huge[] = [];
+  /** Every huge answer sent (`sendHugeNext`), in order. */
+  readonly streams: StreamRecord[] = [];
   private mode: StandInMode = 'ok';
   private label: string | undefined;
   private confidence = DEFAULT_CONFIDENCE;
@@ -154,6 +176,20 @@ export class VllmStandIn {
       times: options.times ?? 1,
       path: options.path,
     });
+  }
+
+  /** The next `times` requests (to `path`, if given) are redirected to `location` with `status`. */
+  redirectNext(status: 301 | 302 | 303 | 307 | 308, location: string, options: { times?: number; path?: string } = {}): void {
+    this.failNext(status, '', { ...options, headers: { location } });
+  }
+
+  /**
+   * The next `times` requests (to `path`, if given) get a 200 answer of `bytes` bytes, streamed as
+   * fast as the client reads (`streams` says how far it got), with a `Content-Length` header
+   * unless `contentLength` is false (then chunked, so the client learns the size only by reading).
+   */
+  sendHugeNext(bytes: number, options: { contentLength?: boolean; times?: number; path?: string } = {}): void {
+    this.huge.push({ bytes, contentLength: options.contentLength ?? true, times: options.times ?? 1, path: options.path });
   }
 
   setMode(mode: StandInMode): void {
@@ -226,6 +262,8 @@ export class VllmStandIn {
     this.outcomes.clear();
     this.answers.clear();
     this.failures.length = 0;
+    this.huge.length = 0;
+    this.streams.length = 0;
     this.mode = 'ok';
     this.label = undefined;
     this.confidence = DEFAULT_CONFIDENCE;
@@ -271,6 +309,13 @@ export class VllmStandIn {
         });
       });
       if (res.destroyed || res.writableEnded) return;
+    }
+    const huge = this.huge.find((h) => h.path === undefined || h.path === record.path);
+    if (huge) {
+      huge.times -= 1;
+      if (huge.times <= 0) this.huge.splice(this.huge.indexOf(huge), 1);
+      await streamHuge(res, huge, cors, this.streams);
+      return;
     }
     const [status, body, headers] = this.answer(record);
     const payload = typeof body === 'string' ? body : JSON.stringify(body);
@@ -448,6 +493,42 @@ function tokenLogprobs(content: string, label: string, others: readonly string[]
 /** How the stand-in splits text into tokens: runs of up to 5 letters, or 1-2 other characters. */
 function tokenize(text: string): string[] {
   return text.match(/[A-Za-z]{1,5}|[^A-Za-z]{1,2}/g) ?? [];
+}
+
+/** Writes `huge.bytes` bytes (not JSON), waiting for the client to read each chunk; shared with the Gemini stand-in. */
+export async function streamHuge(
+  res: ServerResponse,
+  huge: { bytes: number; contentLength: boolean },
+  headers: Record<string, string>,
+  streams: StreamRecord[],
+): Promise<void> {
+  const record: StreamRecord = { total: huge.bytes, written: 0, completed: false };
+  streams.push(record);
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    ...headers,
+    ...(huge.contentLength ? { 'content-length': String(huge.bytes) } : {}),
+  });
+  const chunk = Buffer.alloc(64 * 1024, 'x');
+  while (record.written < huge.bytes && !res.destroyed) {
+    const size = Math.min(chunk.length, huge.bytes - record.written);
+    const drained = res.write(size === chunk.length ? chunk : chunk.subarray(0, size));
+    record.written += size;
+    if (!drained) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+    }
+  }
+  if (res.destroyed) return;
+  res.end();
+  record.completed = true;
 }
 
 /** vLLM's current error envelope. */

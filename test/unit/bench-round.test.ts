@@ -211,7 +211,18 @@ class ScriptedAdapter implements IntentAdapter {
     const intent = this.answer(PROBE_SET.items.find((i) => i.text === text)!);
     const top = intent === OUT_OF_SCOPE ? [{ intent: 'card_arrival', score: 0.2 }] : [{ intent, score: 0.9 }];
     const confidence = intent === OUT_OF_SCOPE ? 0.8 : 0.9;
-    return { intent, confidence, top, model: this.id, device: 'cpu', latency_ms: 0, truncated: false, fallback_from: [], masked: false };
+    return {
+      intent,
+      confidence,
+      top,
+      model: this.id,
+      device: 'cpu',
+      latency_ms: 0,
+      truncated: false,
+      fallback_from: [],
+      masked: false,
+      masked_categories: [],
+    };
   }
 
   load(): Promise<void> {

@@ -83,6 +83,92 @@ describe('runtime config', () => {
     expect(JSON.stringify(config)).not.toContain('evil');
   });
 
+  it('refuses a URL that carries credentials, from env, code or the widget alike, without repeating the secret', () => {
+    const cases: Parameters<typeof resolveConfig>[0][] = [
+      { env: { VITE_VLLM_URL: 'https://svc:S3CRET-VALUE@vllm.bank.test' } },
+      { env: { VITE_GEMINI_BASE_URL: 'https://proxy.bank.test/v1?key=S3CRET-VALUE' } },
+      { overrides: { vllm: { url: 'https://vllm.bank.test/?api_key=S3CRET-VALUE' } } },
+      { overrides: { gemini: { baseUrl: 'https://proxy.bank.test/#access_token=S3CRET-VALUE' } } },
+    ];
+    for (const sources of cases) {
+      const error = (() => {
+        try {
+          resolveConfig(sources);
+        } catch (e) {
+          return e as Error;
+        }
+        return undefined;
+      })();
+      expect(error).toBeInstanceOf(InvalidInputError);
+      expect(error!.message).toMatch(
+        /carries credentials \((a user name or password before the host|the (query|fragment) parameter "\w+")\)/,
+      );
+      expect(error!.message).not.toContain('S3CRET');
+    }
+    // Not a URL at all, and maybe a secret: not quoted either.
+    expect(() => resolveConfig({ env: { VITE_VLLM_URL: 'svc:S3CRET-VALUE@vllm.bank.test' } })).toThrow(
+      /^The vLLM URL is not an http\(s\) URL\.$/,
+    );
+    // An ordinary query parameter is not a credential.
+    expect(resolveConfig({ env: { VITE_VLLM_URL: 'https://vllm.bank.test/?region=eu' } }).vllm.url).toBe(
+      'https://vllm.bank.test/?region=eu',
+    );
+  });
+
+  describe('a URL parameter never sends text to a remote model the configuration does not allow', () => {
+    const vllmConfigured = { VITE_VLLM_URL: 'https://vllm.bank.test', VITE_VLLM_MODEL: 'intent' };
+    const params = (query: string) => new URLSearchParams(query);
+
+    it('drops ?fallback= and ?model= naming a configured remote model that is not allowed, and says so', () => {
+      const config = resolveConfig({ env: vllmConfigured, params: params('escalate=1&fallback=vllm') });
+      expect(config.fallback).toEqual([]);
+      expect(config.model).toBe('custom');
+      expect(config.escalateBelow).toBe(1); // harmless now: no remote model in the chain
+      expect(config.remote).toEqual({ allowed: [], refused: [{ param: 'fallback', id: 'vllm' }], fromUrl: ['escalate'] });
+
+      const switched = resolveConfig({ env: vllmConfigured, params: params('model=vllm&fallback=vllm,custom&oos_escalate=1') });
+      expect(switched).toMatchObject({ model: 'custom', fallback: ['custom'], outOfScope: { escalate: true } });
+      expect(switched.remote.refused).toEqual([
+        { param: 'model', id: 'vllm' },
+        { param: 'fallback', id: 'vllm' },
+      ]);
+      expect(switched.remote.fromUrl).toEqual(['fallback', 'oos_escalate']);
+    });
+
+    it("keeps the build's own chain when the URL's whole fallback list was refused", () => {
+      const env = { ...vllmConfigured, VITE_FALLBACK: 'custom' };
+      expect(resolveConfig({ env, params: params('fallback=vllm') }).fallback).toEqual(['custom']);
+    });
+
+    it('honours them when the build allows the model: VITE_REMOTE, VITE_MODEL or VITE_FALLBACK', () => {
+      for (const allow of [{ VITE_REMOTE: 'vllm' }, { VITE_REMOTE: 'gemini, vllm' }, { VITE_FALLBACK: 'vllm' }, { VITE_MODEL: 'vllm' }]) {
+        const config = resolveConfig({ env: { ...vllmConfigured, ...allow }, params: params('escalate=1&fallback=vllm') });
+        expect(config.fallback).toEqual(['vllm']);
+        expect(config.remote.allowed).toContain('vllm');
+        expect(config.remote.refused).toEqual([]);
+        expect(config.remote.fromUrl).toEqual(['fallback', 'escalate']);
+      }
+    });
+
+    it('honours them when code or the user allowed the model (overrides), as the CLI, the widget and the panel do', () => {
+      expect(resolveConfig({ env: vllmConfigured, params: params('model=vllm'), overrides: { allowRemote: ['vllm'] } }).model).toBe('vllm');
+      const cli = resolveConfig({ overrides: { model: 'custom', fallback: ['vllm'], vllm: { url: 'http://127.0.0.1:8000', model: 'x' } } });
+      expect(cli.remote.allowed).toEqual(['vllm']);
+    });
+
+    it('keeps a remote model that has no server: it cannot send anything, and says why', () => {
+      const config = resolveConfig({ params: params('model=gemini&fallback=vllm') });
+      expect(config).toMatchObject({ model: 'gemini', fallback: ['vllm'] });
+      expect(config.remote.refused).toEqual([]);
+      expect(config.remote.fromUrl).toEqual(['model', 'fallback']);
+    });
+
+    it('validates VITE_REMOTE', () => {
+      expect(() => resolveConfig({ env: { VITE_REMOTE: 'vllm,custom' } })).toThrow(/VITE_REMOTE lists .*vllm, gemini.*got "custom"/);
+      expect(resolveConfig({ env: { VITE_REMOTE: ' ' } }).remote.allowed).toEqual([]);
+    });
+  });
+
   it.each([
     [{ params: new URLSearchParams('model=gpt') }, /Unknown model "gpt": choose one of custom, llama-qlora, vllm, gemini/],
     [{ params: new URLSearchParams('model=llama') }, /Unknown model "llama"/],

@@ -77,6 +77,7 @@ describe('GeminiAdapter requests', () => {
       truncated: false,
       fallback_from: [],
       masked: false,
+      masked_categories: [],
     });
     expect(prediction.latency_ms).toBeGreaterThan(0);
   });
@@ -111,13 +112,15 @@ describe('GeminiAdapter requests', () => {
     expect(sent).not.toContain('jane.doe');
     expect(sent).toContain('I lost my card');
     expect(prediction.masked).toBe(true);
+    expect(prediction.masked_categories.length).toBeGreaterThanOrEqual(2);
+    expect(JSON.stringify(prediction)).not.toContain('jane.doe');
     expect(prediction.intent).toBe('lost_or_stolen_card');
   });
 
-  it('sends the text as it is when masking is switched off', async () => {
-    const prediction = await adapter({ mask: false }).classify('card 4111 1111 1111 1111');
-    expect(server.requests[0]!.rawBody).toContain('4111 1111 1111 1111');
-    expect(prediction.masked).toBe(false);
+  it('has no switch that sends the text unmasked: the former mask: false is ignored', async () => {
+    const prediction = await adapter({ mask: false } as GeminiAdapterOptions).classify('card 4111 1111 1111 1111');
+    expect(server.requests[0]!.rawBody).not.toContain('4111 1111 1111 1111');
+    expect(prediction.masked).toBe(true);
   });
 
   it('cuts very long messages and says so', async () => {

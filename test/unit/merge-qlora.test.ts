@@ -480,6 +480,7 @@ describe('npm run merge-qlora', () => {
       input_ids: int64(ids),
       attention_mask: int64(ids.map(() => 1)),
       position_ids: int64(ids.map((_, i) => i)),
+      num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(0n), []),
     };
     for (let i = 0; i < LAYERS; i++)
       for (const kind of ['key', 'value'])
@@ -567,7 +568,7 @@ describe('npm run merge-qlora', () => {
     expect(stderr).toMatch(/no classifier\.json/);
     expect(stderr).toMatch(/no tokenizer\.json/);
     const written = await readdir(outDir, { recursive: true });
-    expect(written.sort()).toEqual(['config.json', 'onnx', 'onnx/model_q4.onnx']);
+    expect(written.sort()).toEqual(['config.json', 'onnx', 'onnx/model_q4.onnx', 'onnx/model_q4f16.onnx']);
   });
 
   it('a config.json that does not fit the tensors is refused before anything is written', async () => {

@@ -70,6 +70,7 @@ describe('evaluate with out-of-scope rows', () => {
         truncated: false,
         fallback_from: [],
         masked: false,
+        masked_categories: [],
       } satisfies Prediction;
     },
   };

@@ -145,9 +145,9 @@ describe('waits, timeouts and cooldowns', () => {
     expect(cooling).toBeLessThanOrEqual(60_000);
   });
 
-  it('cools an adapter down after allowedFails failures, then tries it again', async () => {
+  it('opens the circuit after allowedFails failures, then one probe after probeIntervalMs closes it again', async () => {
     vllm.failNext(500, undefined, { times: 2, path: '/v1/chat/completions' });
-    const pl = pipeline({ fallback: ['custom'], policy: { retries: 0, allowedFails: 2, cooldownMs: 300 } });
+    const pl = pipeline({ fallback: ['custom'], policy: { retries: 0, allowedFails: 2, probeIntervalMs: 300 } });
     expect((await pl.classify(CARD)).model).toBe('custom');
     expect((await pl.classify(CARD)).model).toBe('custom');
     expect(chatRequests()).toHaveLength(2);
@@ -155,8 +155,48 @@ describe('waits, timeouts and cooldowns', () => {
     expect(skipped).toMatchObject({ model: 'custom', fallback_from: ['vllm'] });
     expect(chatRequests()).toHaveLength(2);
     await new Promise((resolve) => setTimeout(resolve, 350));
-    expect((await pl.classify(CARD)).model).toBe('vllm'); // recovered
+    expect((await pl.classify(CARD)).model).toBe('vllm'); // the probe answered: recovered
     expect(chatRequests()).toHaveLength(3);
+    expect(pl.coolingDown('vllm')).toBe(0);
+  });
+
+  it('half-open: while the probe is in flight the other requests skip the adapter; a failed probe doubles the wait', async () => {
+    let now = 0;
+    const pl = pipeline({
+      fallback: ['custom'],
+      now: () => now,
+      policy: { retries: 2, allowedFails: 1, probeIntervalMs: 1_000, maxProbeIntervalMs: 3_000 },
+    });
+    await pl.load('vllm');
+    vllm.failNext(401, { error: 'Unauthorized' }, { times: 1, path: '/v1/chat/completions' });
+    expect((await pl.classify(CARD)).model).toBe('custom'); // opens the circuit
+    expect(pl.coolingDown('vllm')).toBe(1_000);
+
+    now = 1_000; // the probe is due: exactly one of three concurrent requests goes to vLLM
+    vllm.setDelay(300);
+    const answers = await Promise.all([pl.classify(CARD), pl.classify(CARD), pl.classify(CARD)]);
+    expect(answers.map((p) => p.model).sort()).toEqual(['custom', 'custom', 'vllm']);
+    expect(answers.filter((p) => p.model === 'custom').every((p) => p.fallback_from.join() === 'vllm')).toBe(true);
+    expect(chatRequests()).toHaveLength(2);
+
+    // Open again; this probe fails (a retryable 500, yet no retry: a probe is one request), so the
+    // next one waits twice as long, capped at maxProbeIntervalMs.
+    vllm.setDelay(0);
+    vllm.failNext(401, { error: 'Unauthorized' }, { times: 1, path: '/v1/chat/completions' });
+    await pl.classify(CARD);
+    now = 2_000;
+    vllm.failNext(500, undefined, { times: 10, path: '/v1/chat/completions' });
+    expect((await pl.classify(CARD)).model).toBe('custom');
+    expect(chatRequests()).toHaveLength(4);
+    expect(pl.coolingDown('vllm')).toBe(2_000);
+    now = 4_000;
+    await pl.classify(CARD);
+    expect(chatRequests()).toHaveLength(5);
+    expect(pl.coolingDown('vllm')).toBe(3_000); // 4 s, capped at 3 s
+    vllm.reset();
+    now = 7_000;
+    expect((await pl.classify(CARD)).model).toBe('vllm');
+    expect(pl.coolingDown('vllm')).toBe(0);
   });
 
   it('times out a slow adapter and falls back', async () => {

@@ -182,6 +182,7 @@ describe('VllmAdapter in chat mode', () => {
       truncated: false,
       fallback_from: [],
       masked: false,
+      masked_categories: [],
     });
     // The structural tokens ({"intent": ") carry log(0.98) each on the stand-in: they are left out.
     expect(prediction.confidence).toBeCloseTo(0.83, 10);
@@ -206,13 +207,17 @@ describe('VllmAdapter in chat mode', () => {
     for (const secret of ['4111', '1111 1111', '4111111111111111', 'a@b.com']) expect(sent).not.toContain(secret);
     expect(user).toMatch(/charged/);
     expect(prediction).toMatchObject({ masked: true, intent: 'card_payment_fee_charged' });
+    // The kinds masked, never the values.
+    expect(prediction.masked_categories.length).toBeGreaterThanOrEqual(2);
+    for (const secret of ['4111', 'a@b.com']) expect(JSON.stringify(prediction)).not.toContain(secret);
   });
 
-  it('sends the text as written when masking is off', async () => {
-    const prediction = await (await loaded({ mask: false })).classify('mail me at a@b.com about my card delivery');
+  it('has no switch that sends the text unmasked: the former mask: false is ignored', async () => {
+    const options = { mask: false } as Partial<VllmAdapterOptions>;
+    const prediction = await (await loaded(options)).classify('mail me at a@b.com about my card delivery');
     const user = (server.requestsTo(CHAT)[0]?.body as { messages: { content: string }[] }).messages[1]!.content;
-    expect(user).toBe('mail me at a@b.com about my card delivery');
-    expect(prediction.masked).toBe(false);
+    expect(user).not.toContain('a@b.com');
+    expect(prediction.masked).toBe(true);
   });
 
   it('rejects an empty message before any request', async () => {
@@ -257,7 +262,7 @@ describe('VllmAdapter in classify mode', () => {
     expect(prediction.top[0]).toEqual({ intent: 'lost_or_stolen_card', score: prediction.confidence });
     expect(prediction.top[1]?.intent).toBe(next);
     expect(prediction.top[1]?.score).toBeCloseTo(0.15, 10);
-    expect(prediction).toMatchObject({ model: 'vllm', device: 'remote', masked: false, truncated: false });
+    expect(prediction).toMatchObject({ model: 'vllm', device: 'remote', masked: false, masked_categories: [], truncated: false });
   });
 
   it('returns 5 labels by default', async () => {

@@ -173,7 +173,7 @@ describe('CustomAdapter over the worker boundary', () => {
     expect(stages).toEqual(
       expect.arrayContaining(['fetching config.json', 'fetching tokenizer.json', 'fetching model.onnx', 'creating session']),
     );
-    expect(Object.fromEntries(requests)).toEqual({ 'config.json': 1, 'tokenizer.json': 1, 'model.onnx': 1 });
+    expect(Object.fromEntries(requests)).toEqual({ 'config.json': 1, 'manifest.json': 1, 'tokenizer.json': 1, 'model.onnx': 1 });
     const prediction = await adapter.classify('where is my card');
     expect(prediction).toMatchObject({ model: 'custom', device: 'wasm', truncated: false, fallback_from: [] });
     expect(prediction.top).toHaveLength(5);
@@ -204,7 +204,7 @@ describe('CustomAdapter over the worker boundary', () => {
     // onnxruntime-web's own refusal ("WebGPU is not supported in current environment"), as reported by the host.
     expect(adapter.webgpuSkipped).toMatch(/^WebGPU failed: model\.onnx could not be loaded by onnxruntime \(webgpu\): .*WebGPU/);
     expect((await adapter.classify('where is my card')).device).toBe('wasm');
-    expect(Object.fromEntries(requests)).toEqual({ 'config.json': 1, 'tokenizer.json': 1, 'model.onnx': 1 });
+    expect(Object.fromEntries(requests)).toEqual({ 'config.json': 1, 'manifest.json': 1, 'tokenizer.json': 1, 'model.onnx': 1 });
   });
 
   test('a missing model file reaches the page as a ModelFileError naming it', async () => {

@@ -1,14 +1,37 @@
 /**
- * Writes the trained ensemble as one ONNX graph (opset 17): the same computation as
- * `EncoderClassifier.forward` in model.ts, node for node, for each member; the members' logits
- * are averaged and divided by the calibration temperature.
+ * Writes the trained ensemble as one ONNX graph (opset 17, plus com.microsoft's FastGelu): the
+ * same computation as `EncoderClassifier.forward` in model.ts for every member, with the members
+ * run together rather than one after another. Each weight is stored once for all members, stacked
+ * on a leading member axis M, and every step of the encoder is one operator for the whole
+ * ensemble: batched matrix products `[M, B*T, d] x [M, d, d']`, one attention over `[M, B, H]`,
+ * one LayerNormalization per position in the network. The members' logits are summed and divided
+ * by members x the calibration temperature (their mean, calibrated), then a softmax.
  *
  *   inputs:  input_ids [batch, seq] int64, attention_mask [batch, seq] int64 (1 = real token)
  *   outputs: logits [batch, labels] (calibrated), probabilities [batch, labels] (their softmax)
+ *
+ * Why this layout: onnxruntime-web's WebAssembly build spends a few microseconds on every operator
+ * it runs, whatever its size, and these members are small (a query is ~12 tokens): one stack of
+ * operators per member (424 operators after onnxruntime's own fusions, for five members) cost
+ * more than the arithmetic. Stacked, the graph runs 72 operators.
+ *
+ * Weight preparation is written into the graph as operators on initializers only, which
+ * onnxruntime constant-folds when it creates the session (so they cost nothing per query):
+ *  - int8 weights: `Cast -> Mul` by their per-channel scales, exactly DequantizeLinear's value*scale;
+ *  - Q, K and V concatenated into one `[M, d, 3d]` projection;
+ *  - each LayerNorm's gain and bias folded into the projection that follows it (`h*g + b` times
+ *    `W` is `h` times `g·W`, plus `b·W`), so the LayerNormalization ops run with unit gain: the
+ *    same function, float32 rounding apart (max |probability difference| ~1e-6).
+ *
+ * GELU is com.microsoft `FastGelu`: the same tanh approximation as model.ts, one operator instead
+ * of nine; onnxruntime-node, onnxruntime-web WASM and its WebGPU EP all run it (checked with the
+ * parity tests; on WebGPU in Chromium to 5e-5). com.microsoft `MultiHeadAttention` would save a few
+ * more operators, but its WebGPU kernel rejects a key padding mask and computed different
+ * probabilities with an additive attention bias, so attention is written with standard operators.
  */
 import type { EncoderShape } from './config';
-import { GELU_C, LAYER_NORM_EPSILON, MASKED_SCORE, parameterShapes, type NamedWeights } from './model';
-import { quantizationAxis, quantizeInt8 } from './quantize';
+import { LAYER_NORM_EPSILON, MASKED_SCORE, parameterShapes, type NamedWeights } from './model';
+import { isQuantized, storeWeights, type QuantizedTensor, type StoredWeight } from './quantize';
 import { DataType, GraphBuilder } from '../onnx/graph-builder';
 
 export interface ExportOptions {
@@ -20,81 +43,142 @@ export interface ExportOptions {
 }
 
 export function exportEnsembleToOnnx(o: ExportOptions): Uint8Array {
+  return exportStoredEnsemble({ ...o, members: o.members.map((w) => storeWeights(w, o.weights)) });
+}
+
+export interface StoredExportOptions {
+  shape: EncoderShape;
+  /** Each member's weights as the file stores them (int8 + scales, or float32), by parameter name. */
+  members: Record<string, StoredWeight>[];
+  temperature: number;
+  metadata?: Record<string, string>;
+}
+
+/**
+ * The graph for weights that are already in their stored form: what a re-export of a shipped file
+ * uses, so that its int8 values and scales are written back bit for bit rather than quantised again.
+ */
+export function exportStoredEnsemble(o: StoredExportOptions): Uint8Array {
   const g = new GraphBuilder('intent_encoder_ensemble');
-  const { dModel: d, heads } = o.shape;
-  const dh = d / heads;
+  const { dModel: d, heads: H, numLabels } = o.shape;
+  const M = o.members.length;
+  const dh = d / H;
+  if (M === 0) throw new Error('an ensemble needs at least one member');
   const ids = g.input('input_ids', DataType.INT64, ['batch', 'sequence']);
   const attentionMask = g.input('attention_mask', DataType.INT64, ['batch', 'sequence']);
+  const axes = (...values: number[]) => g.constInt64(values);
 
-  // Shared by every member: the float mask, the additive key bias and the sequence length.
-  const mask = g.node('Cast', [attentionMask], { to: DataType.FLOAT });
-  const keyBias = g.node('Unsqueeze', [
-    g.node('Mul', [g.node('Sub', [g.constFloat(1), mask]), g.constFloat(MASKED_SCORE)]),
-    g.constInt64([1, 2]),
-  ]); // [B,1,1,T]
-  const seqLen = g.node('Slice', [g.node('Shape', [ids]), g.constInt64([1]), g.constInt64([2])]);
-  const mask3 = g.node('Unsqueeze', [mask, g.constInt64([2])]); // [B,T,1]
-  const tokenCount = g.node('ReduceSum', [mask, g.constInt64([1])], { keepdims: 1 }); // [B,1]
-  const headShape = g.constInt64([0, 0, heads, dh]);
-  const modelShape = g.constInt64([0, 0, d]);
+  // ---- Weights, stacked over members: [M, ...shape]; biases and gains as [M, 1, n] rows. ----
+  const stacked = new Map<string, string>();
+  const weight = (name: string): string => {
+    let out = stacked.get(name);
+    if (!out) stacked.set(name, (out = stackWeight(g, name, o.members)));
+    return out;
+  };
+  const row = (name: string) => g.node('Unsqueeze', [weight(name), axes(1)]);
+  /** A projection `[M, din, dout]` and its bias row, with the LayerNorm `ln` before it folded in. */
+  const foldLayerNorm = (w: string, b: string, ln: string): [string, string] => [
+    g.node('Mul', [w, g.node('Unsqueeze', [weight(`${ln}.gamma`), axes(2)])]),
+    g.node('Add', [g.node('MatMul', [row(`${ln}.beta`), w]), b]),
+  ];
+
+  // ---- Shared by every member and layer: shapes and masks. ----
+  const mask = g.node('Cast', [attentionMask], { to: DataType.FLOAT }); // [B,T]
+  const seqLen = g.node('Slice', [g.node('Shape', [ids]), axes(1), axes(2)]); // [T]
+  // Padding keys get MASKED_SCORE, broadcast over members, heads and query positions: [B,1,1,T].
+  const keyBias = g.node('Unsqueeze', [g.node('Mul', [g.node('Sub', [g.constFloat(1), mask]), g.constFloat(MASKED_SCORE)]), axes(1, 2)]);
+  const headsShape = g.node('Concat', [axes(M, -1), seqLen, axes(3, H, dh)], { axis: 0 }); // [M,B,T,3,H,dh]
+  const tokensShape = g.node('Concat', [axes(M, -1), seqLen, axes(d)], { axis: 0 }); // [M,B,T,d]
+  const mask3 = g.node('Unsqueeze', [mask, axes(2)]); // [B,T,1]
+  const tokenCount = g.node('ReduceSum', [mask, axes(1)], { keepdims: 1 }); // [B,1]
   const invSqrtDh = g.constFloat(1 / Math.sqrt(dh));
+  const unitGain = g.constFloat(new Array<number>(d).fill(1));
 
-  const memberLogits = o.members.map((weights, m) => {
-    const w = (name: string) => weightInput(g, `m${m}.${name}`, name, weights, o.weights);
-    const linear = (x: string, prefix: string) => g.node('Add', [g.node('MatMul', [x, w(prefix + '.w')]), w(prefix + '.b')]);
-    const layerNorm = (x: string, prefix: string) =>
-      g.node('LayerNormalization', [x, w(prefix + '.gamma'), w(prefix + '.beta')], { axis: -1, epsilon: { float: LAYER_NORM_EPSILON } });
+  const linear = (x: string, w: string, b: string) => g.node('Add', [g.node('MatMul', [x, w]), b]);
+  /** LayerNorm without its affine part: gain and bias live in the next projection. */
+  const normalise = (x: string) => g.node('LayerNormalization', [x, unitGain], { axis: -1, epsilon: { float: LAYER_NORM_EPSILON } });
 
-    const positions = g.node('Slice', [w('embed.positions'), g.constInt64([0]), seqLen, g.constInt64([0])]);
-    let x = g.node('Add', [g.node('Gather', [w('embed.tokens'), ids], { axis: 0 }), positions]); // [B,T,d]
+  // ---- Embeddings: [M,B,T,d], then the residual stream as [M, B*T, d]. ----
+  const tokens = g.node('Gather', [weight('embed.tokens'), ids], { axis: 1 });
+  const positions = g.node('Slice', [g.node('Unsqueeze', [weight('embed.positions'), axes(1)]), axes(0), seqLen, axes(2)]); // [M,1,T,d]
+  let x = g.node('Reshape', [g.node('Add', [tokens, positions]), axes(M, -1, d)]);
 
-    for (let i = 0; i < o.shape.layers; i++) {
-      const l = `layers.${i}`;
-      const h = layerNorm(x, `${l}.ln1`);
-      const split = (t: string, perm: number[]) => g.node('Transpose', [g.node('Reshape', [t, headShape])], { perm });
-      const q = split(linear(h, `${l}.attn.q`), [0, 2, 1, 3]); // [B,H,T,dh]
-      const kT = split(linear(h, `${l}.attn.k`), [0, 2, 3, 1]); // [B,H,dh,T]
-      const v = split(linear(h, `${l}.attn.v`), [0, 2, 1, 3]);
-      const scores = g.node('Add', [g.node('Mul', [g.node('MatMul', [q, kT]), invSqrtDh]), keyBias]);
-      const context = g.node('MatMul', [g.node('Softmax', [scores], { axis: -1 }), v]); // [B,H,T,dh]
-      const merged = g.node('Reshape', [g.node('Transpose', [context], { perm: [0, 2, 1, 3] }), modelShape]);
-      x = g.node('Add', [x, linear(merged, `${l}.attn.o`)]);
+  for (let i = 0; i < o.shape.layers; i++) {
+    const l = `layers.${i}`;
+    const proj = (p: string) =>
+      g.node(
+        'Concat',
+        ['q', 'k', 'v'].map((n) => weight(`${l}.attn.${n}.${p}`)),
+        { axis: p === 'w' ? 2 : 1 },
+      );
+    const [wQkv, bQkv] = foldLayerNorm(proj('w'), g.node('Unsqueeze', [proj('b'), axes(1)]), `${l}.ln1`);
+    const qkv = linear(normalise(x), wQkv, bQkv); // [M, B*T, 3d]
 
-      const up = linear(layerNorm(x, `${l}.ln2`), `${l}.mlp.up`);
-      x = g.node('Add', [x, linear(gelu(g, up), `${l}.mlp.down`)]);
-    }
-    x = layerNorm(x, 'final_ln');
-    const pooled = g.node('Div', [g.node('ReduceSum', [g.node('Mul', [x, mask3]), g.constInt64([1])], { keepdims: 0 }), tokenCount]);
-    return linear(pooled, 'head');
-  });
+    // Members, batch rows and heads all become batch axes of one attention: [1, M, B, H, T, dh].
+    const split = g.node('Transpose', [g.node('Reshape', [qkv, headsShape])], { perm: [3, 0, 1, 4, 2, 5] }); // [3,M,B,H,T,dh]
+    const [q, k, v] = g.nodeOutputs('Split', [split], 3, { axis: 0 }) as [string, string, string];
+    const kT = g.node('Transpose', [k], { perm: [0, 1, 2, 3, 5, 4] });
+    const scores = g.node('Add', [g.node('Mul', [g.node('MatMul', [q, kT]), invSqrtDh]), keyBias]);
+    const context = g.node('MatMul', [g.node('Softmax', [scores], { axis: -1 }), v]); // [1,M,B,H,T,dh]
+    // -> [M,B,T,H,dh,1] (the split's leftover axis moved last), then [M, B*T, d].
+    const merged = g.node('Reshape', [g.node('Transpose', [context], { perm: [1, 2, 4, 3, 5, 0] }), axes(M, -1, d)]);
+    x = g.node('Add', [x, linear(merged, weight(`${l}.attn.o.w`), row(`${l}.attn.o.b`))]);
 
-  const summed = memberLogits.reduce((acc, logits) => g.node('Add', [acc, logits]));
-  const logits = g.node('Div', [summed, g.constFloat(o.members.length * o.temperature)], {}, { outputs: ['logits'] });
+    const [wUp, bUp] = foldLayerNorm(weight(`${l}.mlp.up.w`), row(`${l}.mlp.up.b`), `${l}.ln2`);
+    const up = g.node('FastGelu', [linear(normalise(x), wUp, bUp)], {}, { domain: 'com.microsoft' });
+    x = g.node('Add', [x, linear(up, weight(`${l}.mlp.down.w`), row(`${l}.mlp.down.b`))]);
+  }
+
+  // Mean over real tokens only, so padding never changes a prediction: [M,B,d].
+  const final = g.node('Reshape', [normalise(x), tokensShape]);
+  const pooled = g.node('Div', [g.node('ReduceSum', [g.node('Mul', [final, mask3]), axes(2)], { keepdims: 0 }), tokenCount]);
+  const [wHead, bHead] = foldLayerNorm(weight('head.w'), row('head.b'), 'final_ln');
+  const memberLogits = linear(pooled, wHead, bHead); // [M,B,labels]
+
+  const summed = g.node('ReduceSum', [memberLogits, axes(0)], { keepdims: 0 });
+  const logits = g.node('Div', [summed, g.constFloat(M * o.temperature)], {}, { outputs: ['logits'] });
   g.node('Softmax', [logits], { axis: -1 }, { outputs: ['probabilities'] });
-  g.output('logits', DataType.FLOAT, ['batch', o.shape.numLabels]);
-  g.output('probabilities', DataType.FLOAT, ['batch', o.shape.numLabels]);
-  return g.toBytes({ '': 17 }, o.metadata);
+  g.output('logits', DataType.FLOAT, ['batch', numLabels]);
+  g.output('probabilities', DataType.FLOAT, ['batch', numLabels]);
+  return g.toBytes({ '': 17, 'com.microsoft': 1 }, o.metadata);
 }
 
-/** GELU, tanh approximation, exactly as model.ts computes it. */
-function gelu(g: GraphBuilder, x: string): string {
-  const cube = g.node('Mul', [g.node('Mul', [x, x]), x]);
-  const inner = g.node('Mul', [g.node('Add', [x, g.node('Mul', [cube, g.constFloat(0.044715)])]), g.constFloat(GELU_C)]);
-  return g.node('Mul', [g.node('Mul', [x, g.constFloat(0.5)]), g.node('Add', [g.node('Tanh', [inner]), g.constFloat(1)])]);
+/**
+ * One parameter of every member as a single initializer `[M, ...shape]` (float32), or as int8
+ * values `[M, rows, cols]` named `<name>.int8` with scales `<name>.scale` (`[M, rows, 1]` for
+ * embedding rows, `[M, 1, cols]` for linear-layer columns) behind `Cast -> Mul`. Returns the
+ * float32 tensor to compute with. `onnx-weights.ts` reads these back.
+ */
+function stackWeight(g: GraphBuilder, name: string, members: Record<string, StoredWeight>[]): string {
+  const parts = members.map((m, i) => {
+    const w = m[name];
+    if (!w) throw new Error(`member ${i} has no weight ${name}`);
+    return w;
+  });
+  const first = parts[0]!;
+  if (parts.some((w) => w.shape.join() !== first.shape.join() || isQuantized(w) !== isQuantized(first))) {
+    throw new Error(`weight ${name}: the members store it in different shapes or formats`);
+  }
+  const dims = [parts.length, ...first.shape];
+  if (!isQuantized(first)) return g.initializer(name, concat(parts.map((w) => (w as { data: Float32Array }).data)), dims);
+  const quantized = parts as QuantizedTensor[];
+  if (quantized.some((q) => q.axis !== first.axis)) throw new Error(`weight ${name}: the members quantise it along different axes`);
+  const [rows, cols] = first.shape;
+  const values = new Int8Array(parts.length * rows * cols);
+  quantized.forEach((q, i) => values.set(q.values, i * rows * cols));
+  const scaleDims = first.axis === 0 ? [parts.length, rows, 1] : [parts.length, 1, cols];
+  const asFloat = g.node('Cast', [g.initializer(`${name}.int8`, values, dims)], { to: DataType.FLOAT });
+  return g.node('Mul', [asFloat, g.initializer(`${name}.scale`, concat(quantized.map((q) => q.scales)), scaleDims)]);
 }
 
-/** Adds one weight as an initializer (int8 + scales behind a DequantizeLinear, or float32); returns the tensor to compute with. */
-function weightInput(g: GraphBuilder, stored: string, name: string, weights: NamedWeights, format: 'int8' | 'fp32'): string {
-  const w = weights[name];
-  if (!w) throw new Error(`missing weight ${name}`);
-  const axis = quantizationAxis(name, w.shape);
-  if (format === 'fp32' || axis === undefined) return g.initializer(stored, w.data, w.shape);
-  const q = quantizeInt8(w.data, w.shape as [number, number], axis);
-  return g.node(
-    'DequantizeLinear',
-    [g.initializer(`${stored}.int8`, q.values, w.shape), g.initializer(`${stored}.scale`, q.scales, [q.scales.length])],
-    { axis },
-  );
+function concat(arrays: Float32Array[]): Float32Array {
+  const out = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
+  let offset = 0;
+  for (const a of arrays) {
+    out.set(a, offset);
+    offset += a.length;
+  }
+  return out;
 }
 
 /** Parameter names, exported for tests that read the weights back. */

@@ -1,7 +1,9 @@
 /**
  * Symmetric int8 weight quantisation, per channel: each output column of a linear layer (and each
- * row of an embedding table) gets its own scale, max|w| / 127. Activations stay float32, so the
- * graph is `DequantizeLinear -> MatMul`: 4x smaller files for a negligible accuracy cost.
+ * row of an embedding table) gets its own scale, max|w| / 127. Activations stay float32: the graph
+ * turns the int8 values back into float32 (value * scale) with ops that onnxruntime constant-folds
+ * when it loads the file, so the file is 4x smaller and the arithmetic is float32, for a
+ * negligible accuracy cost.
  */
 import type { NamedWeights } from './model';
 
@@ -38,7 +40,24 @@ export function quantizeInt8(data: Float32Array, shape: [number, number], axis: 
   return { shape, values, scales, axis };
 }
 
-/** Float values exactly as `DequantizeLinear` computes them: value * scale (zero point 0). */
+/** A weight as an ONNX file stores it: int8 values with per-channel scales, or plain float32. */
+export type StoredWeight = QuantizedTensor | { shape: number[]; data: Float32Array };
+
+export function isQuantized(w: StoredWeight): w is QuantizedTensor {
+  return 'values' in w;
+}
+
+/** One member's weights as the file stores them: every quantisable tensor in int8 when `format` asks for it. */
+export function storeWeights(weights: NamedWeights, format: 'int8' | 'fp32'): Record<string, StoredWeight> {
+  const out: Record<string, StoredWeight> = {};
+  for (const [name, w] of Object.entries(weights)) {
+    const axis = quantizationAxis(name, w.shape);
+    out[name] = format === 'fp32' || axis === undefined ? w : quantizeInt8(w.data, w.shape as [number, number], axis);
+  }
+  return out;
+}
+
+/** Float values exactly as `DequantizeLinear` (and the export's Cast -> Mul) computes them: value * scale (zero point 0). */
 export function dequantize(q: QuantizedTensor): Float32Array {
   const [rows, cols] = q.shape;
   const out = new Float32Array(rows * cols);

@@ -1,9 +1,20 @@
 /**
- * Classifying with a causal LM by decoding under a label constraint: at every step, every token
- * that does not continue some label (see `LabelTrie`) gets a logit of -Infinity, so greedy decoding
- * can only spell a label, then EOS.
+ * Classifying with a causal LM under a label constraint: a label's probability is the product, over
+ * its tokens and the EOS after them, of each token's probability renormalised over the tokens that
+ * continue some label at that step (see `LabelTrie`). `classifyWithLlama` finds the most probable
+ * labels exactly with one prefill of the prompt and a best-first search of the trie over the
+ * prompt's key/value cache.
+ *
+ * The former path is kept as `classifyWithLlamaExhaustive` (for comparison and tests): greedy
+ * decoding where every token that does not continue some label gets a logit of -Infinity, then
+ * every label scored, each branch re-reading the prompt. `npm run verify:llama -- --profile` times
+ * both.
  *
  * transformers.js 4.3.1 facts this relies on (read from its source, src/models/modeling_utils.js):
+ * - `model.forward(inputs)` runs the graph once: `past_key_values` may be a plain object of
+ *   `past_key_values.{i}.key/value` tensors; `position_ids` and `num_logits_to_keep` are used as
+ *   given (inputs the graph lacks are dropped); the outputs are `logits` and `present.{i}.*`, which
+ *   on WebGPU stay on the GPU (`location: 'gpu-buffer'`) until disposed.
  * - `generate({ logits_processor })` takes a `LogitsProcessorList`; its processors run after the
  *   model's own (repetition penalty, min length, ...) on the last position's logits, shaped
  *   [batch, vocab] in float32, and each `_call(input_ids: bigint[][], logits)` must return the
@@ -84,22 +95,21 @@ export interface ClassifyWithLlamaOptions {
   /** What separates the prompt from the label in the model's eyes (default one space). */
   separator?: string;
   /**
-   * When set, also return the `topK` most probable labels under the same renormalised
-   * probabilities (`alternatives`). Exact, and it costs one extra model call per trie node where
-   * more than one token is allowed, each re-reading the prompt (no shared cache): fine for a few
-   * dozen short labels, not free.
+   * When set, also return the `topK` most probable labels with their exact probabilities
+   * (`alternatives`). The search stops once they are known, so a larger `topK` costs more calls.
    */
   topK?: number;
 }
 
 export interface LlamaClassification {
+  /** `classifyWithLlama`: the most probable label; `classifyWithLlamaExhaustive`: the greedy one. */
   label: string;
   /**
-   * Product over the generated tokens (the label's, then EOS) of each token's probability
+   * The label's probability: the product over its tokens, then EOS, of each token's probability
    * renormalised over the tokens allowed at that step. In (0, 1]; 1 when every step had one choice.
    */
   confidence: number;
-  /** The ids generated after the prompt, EOS included. */
+  /** The label's ids after the prompt, EOS included. */
   generatedIds: number[];
   /** With `topK`: the most probable labels, best first; the probabilities of all labels sum to 1. */
   alternatives?: { label: string; probability: number }[];
@@ -181,8 +191,173 @@ export async function labelProbabilities(
   return result;
 }
 
-/** Greedy decoding of `prompt` constrained to `labels`; always returns one of `labels`. */
+/** A model call's outputs, as transformers.js returns them (logits, present.{i}.key / .value). */
+type Outputs = Record<string, Tensor>;
+
+/** Rows of one batched label-search call: each row carries its own copy of the prompt's cache. */
+const MAX_ROWS_PER_CALL = 16;
+
+const int64 = (values: readonly number[], dims: number[]) => new Tensor('int64', BigInt64Array.from(values.map(BigInt)), dims);
+
+/** Frees what a call left on the GPU (WebGPU keeps `present.*` there); CPU tensors need nothing. */
+function disposeGpu(outputs: Outputs, keep: ReadonlySet<Tensor> = new Set()): void {
+  for (const t of Object.values(outputs)) if (t.location === 'gpu-buffer' && !keep.has(t)) t.dispose();
+}
+
+/** The last position's logits of each row as float32 [rows, vocab] (whatever num_logits_to_keep gave). */
+function lastLogits(outputs: Outputs): { data: Float32Array; rows: number; vocab: number } {
+  let logits = outputs.logits;
+  if (!logits) throw new Error('the model returned no logits');
+  if (logits.type !== 'float32') logits = logits.to('float32');
+  const [rows, positions, vocab] = logits.dims as [number, number, number];
+  const all = logits.data as Float32Array;
+  if (positions === 1) return { data: all, rows, vocab };
+  const data = new Float32Array(rows * vocab);
+  for (let r = 0; r < rows; r++)
+    data.set(all.subarray((r * positions + positions - 1) * vocab, (r * positions + positions) * vocab), r * vocab);
+  return { data, rows, vocab };
+}
+
+/** The prompt's key/value cache, copied `rows` times along the batch axis (CPU tensors; read back from the GPU if there). */
+async function repeatCache(cache: Record<string, Tensor>, rows: number): Promise<Record<string, Tensor>> {
+  const out: Record<string, Tensor> = {};
+  for (const [name, t] of Object.entries(cache)) {
+    const data = (t.location === 'cpu' ? t.data : await (t.ort_tensor as { getData(): Promise<unknown> }).getData()) as
+      Float32Array | Uint16Array;
+    if (rows === 1 && t.location === 'cpu') {
+      out[name] = t;
+      continue;
+    }
+    const copy = new (data.constructor as new (n: number) => typeof data)(data.length * rows);
+    for (let r = 0; r < rows; r++) copy.set(data, r * data.length);
+    out[name] = new Tensor(t.type as 'float32', copy as Float32Array, [rows, ...t.dims.slice(1)]);
+  }
+  return out;
+}
+
+/**
+ * Classifies `prompt` as one of `labels` with exact probabilities (see `LlamaClassification`):
+ *
+ * 1. one prefill of the prompt, which gives the first step's distribution and the prompt's
+ *    key/value cache (only the last position's logits are computed where the graph has
+ *    `num_logits_to_keep`);
+ * 2. a best-first search of the label trie: a label's probability is the product of the
+ *    renormalised step probabilities along its path, so no label below a prefix can beat that
+ *    prefix's probability. Prefixes are expanded best first, those of one length together in one
+ *    batched call that reads only their own tokens on top of the prompt's cache; the search stops as
+ *    soon as `topK` labels (1 without it) are complete and no open prefix can beat the last of them.
+ *    Steps with one allowed id have probability 1 and cost nothing.
+ *
+ * The result is exactly what scoring every label (`labelProbabilities`) gives for the labels returned,
+ * at a fraction of the model calls: the prompt is read once, not once per branch.
+ */
 export async function classifyWithLlama(options: ClassifyWithLlamaOptions): Promise<LlamaClassification> {
+  const { model, tokenizer, prompt, labels, separator = ' ', topK } = options;
+  const eos = tokenizer.eos_token_id;
+  const trie = new LabelTrie(
+    labels.map((label) => ({ label, ids: labelTokenIds(tokenizer, prompt, label, separator) })),
+    eos,
+  );
+  const wanted = Math.max(1, Math.min(topK ?? 1, labels.length));
+  const promptIds = tokenizer.encode(prompt);
+  const promptLength = promptIds.length;
+  const keepLast = new Tensor('int64', BigInt64Array.of(1n), []);
+  const forward = (inputs: Record<string, unknown>) =>
+    (model as unknown as { forward(i: Record<string, unknown>): Promise<Outputs> }).forward(inputs);
+
+  const prefill = await forward({
+    input_ids: int64(promptIds, [1, promptLength]),
+    attention_mask: int64(
+      promptIds.map(() => 1),
+      [1, promptLength],
+    ),
+    position_ids: int64(
+      promptIds.map((_, i) => i),
+      [1, promptLength],
+    ),
+    num_logits_to_keep: keepLast,
+  });
+  const cache: Record<string, Tensor> = {};
+  for (const [name, t] of Object.entries(prefill)) if (name.startsWith('present.')) cache[name.replace('present', 'past_key_values')] = t;
+
+  interface Open {
+    prefix: number[];
+    probability: number;
+  }
+  const complete: { label: string; ids: number[]; probability: number }[] = [];
+  let open: Open[] = [];
+  /** Records `node`'s children under `dist`: finished labels, forced steps followed, branching prefixes kept open. */
+  const follow = (node: Open, dist: Map<number, number>) => {
+    for (const [id, p] of dist) {
+      let prefix = [...node.prefix, id];
+      const probability = node.probability * p;
+      for (;;) {
+        if (prefix.at(-1) === eos) {
+          const body = prefix.slice(0, -1);
+          complete.push({ label: trie.labelFor(body)!, ids: prefix, probability });
+          break;
+        }
+        const next = trie.allowedNext(prefix);
+        if (next.length !== 1) {
+          open.push({ prefix, probability });
+          break;
+        }
+        prefix = [...prefix, next[0]!];
+      }
+    }
+  };
+  try {
+    const first = lastLogits(prefill);
+    follow({ prefix: [], probability: 1 }, renormalisedSoftmax(first.data, 0, trie.allowedNext([])));
+    disposeGpu(prefill, new Set(Object.values(cache)));
+
+    const byProbability = (a: { probability: number }, b: { probability: number }) => b.probability - a.probability;
+    for (;;) {
+      complete.sort(byProbability);
+      // No open prefix can beat the last label wanted: they are final. (NaN probabilities never settle; the trie is finite.)
+      const bar = complete.length >= wanted ? complete[wanted - 1]!.probability : -Infinity;
+      open = open.filter((n) => !(n.probability < bar));
+      if (open.length === 0) break;
+      open.sort(byProbability);
+      // Expand the best open prefix together with every other open prefix of its length (one call).
+      const length = open[0]!.prefix.length;
+      const batch = open.filter((n) => n.prefix.length === length).slice(0, MAX_ROWS_PER_CALL);
+      open = open.filter((n) => !batch.includes(n));
+      const rows = batch.length;
+      const outputs = await forward({
+        input_ids: int64(
+          batch.flatMap((n) => n.prefix),
+          [rows, length],
+        ),
+        attention_mask: int64(new Array<number>(rows * (promptLength + length)).fill(1), [rows, promptLength + length]),
+        position_ids: int64(
+          batch.flatMap(() => Array.from({ length }, (_, i) => promptLength + i)),
+          [rows, length],
+        ),
+        num_logits_to_keep: keepLast,
+        past_key_values: await repeatCache(cache, rows),
+      });
+      const { data, vocab } = lastLogits(outputs);
+      batch.forEach((node, r) => follow(node, renormalisedSoftmax(data, r * vocab, trie.allowedNext(node.prefix))));
+      disposeGpu(outputs);
+    }
+  } finally {
+    disposeGpu(cache);
+  }
+  complete.sort((a, b) => b.probability - a.probability);
+  const best = complete[0];
+  if (!best) throw new Error('the label search found no label');
+  const result: LlamaClassification = { label: best.label, confidence: best.probability, generatedIds: best.ids };
+  if (topK !== undefined) result.alternatives = complete.slice(0, wanted).map(({ label, probability }) => ({ label, probability }));
+  return result;
+}
+
+/**
+ * The former query path, kept for comparison (`npm run verify:llama -- --profile`) and tests: greedy
+ * decoding under the label constraint (`generate` with `LabelConstrainedLogitsProcessor`), then,
+ * with `topK`, every label scored by `labelProbabilities`, each branch re-reading the prompt.
+ */
+export async function classifyWithLlamaExhaustive(options: ClassifyWithLlamaOptions): Promise<LlamaClassification> {
   const { model, tokenizer, prompt, labels, separator = ' ', topK } = options;
   const eos = tokenizer.eos_token_id;
   const trie = new LabelTrie(

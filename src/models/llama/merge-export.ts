@@ -3,30 +3,40 @@
  * 4 bits and write the folder transformers.js loads (see hf-folder.ts for the layout):
  *
  *   OUT/config.json, generation_config.json, tokenizer.json, tokenizer_config.json (from the base)
- *   OUT/classifier.json                          (from the adapter folder, when it has one)
- *   OUT/onnx/model_q4.onnx                       (MatMulNBits, 4 bits, blocks of 32)
- *   OUT/onnx/model.onnx                          (float32 reference, when asked or when it fits)
- *   OUT/model.safetensors                        (the merged weights, when asked: to serve with vLLM)
+ *   OUT/classifier.json                      (from the adapter folder, `dtypes` set to the variants written)
+ *   OUT/onnx/model_q4.onnx                   (MatMulNBits + GatherBlockQuantized, 4 bits, blocks of 32)
+ *   OUT/onnx/model_q4f16.onnx                (the same with float16 scales and activations; default on)
+ *   OUT/onnx/model.onnx                      (float32 reference, when asked or when it fits one file)
+ *   OUT/onnx/model_*.onnx_data[_N]           (ONNX external data, when a graph would pass 2 GiB)
+ *   OUT/model.safetensors                    (the merged weights, when asked: to serve them with vLLM)
  *
- * Memory: tensors stream from the checkpoint one at a time (merge.ts); each linear weight is
- * quantised as it arrives and only its 4-bit form is kept, so the peak is about the size of the q4
- * file, not of the float model. Files are written under a temporary name and renamed when complete.
+ * With external data, config.json gets `"transformers.js_config": {"use_external_data_format":
+ * {"model_q4.onnx": <chunks>, ...}}`, which is how transformers.js 4.3 knows to fetch the data files.
+ *
+ * Memory: tensors stream from the checkpoint one at a time (merge.ts); each is merged, turned into
+ * the bytes of every variant (quantised, transposed, ...), appended to that variant's data file and
+ * dropped. Nothing grows with the model but the graph's description: the peak is about one float32
+ * tensor (the largest, usually the embedding table) and what is derived from it. Each .onnx is
+ * assembled at the end from those files (see onnx-writer.ts) and appears under its name only when
+ * complete.
  */
 import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fromHfConfig } from './config';
 import { prettyJson } from './hf-folder';
 import { openLoraMerge } from './merge';
 import { nf4RoundTrip } from './nf4';
-import { exportLlamaOnnx, isQ4Weight, type LlamaExportWeights } from './onnx-export';
-import { q4Blocks, quantizeQ4, Q4_BLOCK_SIZE } from './quantize-q4';
+import { buildLlamaGraph, isQ4Weight, type EmbeddingStorage, type LlamaGraphPlan, type LlamaOnnxDtype } from './onnx-export';
+import { ONNX_FILE_LIMIT, OnnxFileWriter } from './onnx-writer';
 import { llamaParameterShapes } from './reference';
 import { exists, SafetensorsWriter, type WriteDtype } from './safetensors';
 
-/** One ONNX protobuf file cannot exceed 2 GiB; bigger models need external data, which this writer does not produce. */
-export const ONNX_FILE_LIMIT = 2 ** 31 - 64 * 2 ** 20;
+export { ONNX_FILE_LIMIT } from './onnx-writer';
 
 const COPIED_FROM_BASE = ['generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+
+/** The file transformers.js reads for a dtype, under onnx/. */
+export const ONNX_FILE: Record<LlamaOnnxDtype, string> = { q4: 'model_q4.onnx', q4f16: 'model_q4f16.onnx', fp32: 'model.onnx' };
 
 export interface MergeExportOptions {
   baseDir: string;
@@ -34,6 +44,12 @@ export interface MergeExportOptions {
   outDir: string;
   /** Write onnx/model.onnx in float32 too: always, never, or (`auto`, the default) when it fits one file. */
   fp32?: boolean | 'auto';
+  /** Write onnx/model_q4f16.onnx (default true). */
+  q4f16?: boolean;
+  /** ONNX external data: always, never, or (`auto`, the default) for a graph that would pass 2 GiB. */
+  externalData?: boolean | 'auto';
+  /** The 4-bit variants' embedding table (default `auto`: 4 bits when hidden_size is a multiple of 32). */
+  embedding?: EmbeddingStorage | 'auto';
   /** Also write the merged weights as OUT/model.safetensors in this dtype. */
   safetensors?: WriteDtype;
   /**
@@ -43,6 +59,8 @@ export interface MergeExportOptions {
    */
   baseNf4?: boolean;
   log?: (line: string) => void;
+  /** After each tensor of the checkpoint is written (for progress and measurements). */
+  onTensor?: (name: string, done: number, total: number) => void;
 }
 
 export interface MergeExportSummary {
@@ -50,6 +68,10 @@ export interface MergeExportSummary {
   tensors: number;
   scale: number;
   r: number;
+  /** The ONNX variants written, in the order classifier.json lists them. */
+  dtypes: LlamaOnnxDtype[];
+  /** External data chunks per ONNX file that has them (`model_q4.onnx` → 1). */
+  externalData: Record<string, number>;
   /** Paths written, relative to `outDir`, with their sizes in bytes. */
   files: { path: string; bytes: number }[];
   warnings: string[];
@@ -61,12 +83,20 @@ async function writeAtomically(path: string, data: Uint8Array | string): Promise
   await rename(`${path}.partial`, path);
 }
 
+interface Variant {
+  dtype: LlamaOnnxDtype;
+  plan: LlamaGraphPlan;
+  writer: OnnxFileWriter;
+  external: boolean;
+}
+
 export async function mergeToTransformersJs(o: MergeExportOptions): Promise<MergeExportSummary> {
   const log = o.log ?? (() => undefined);
   const merge = await openLoraMerge({ baseDir: o.baseDir, adapterDir: o.adapterDir });
   const warnings = [...merge.warnings];
   let safetensors: SafetensorsWriter | undefined;
   const safetensorsPath = join(o.outDir, 'model.safetensors');
+  const variants: Variant[] = [];
   try {
     const config = fromHfConfig(merge.baseConfig, join(o.baseDir, 'config.json'));
     const expected = llamaParameterShapes(config);
@@ -76,29 +106,34 @@ export async function mergeToTransformersJs(o: MergeExportOptions): Promise<Merg
       if (!got) throw new Error(`the base has no tensor ${name}, which its config.json implies`);
       if (got.join() !== shape.join()) throw new Error(`base tensor ${name} has shape [${got}], its config.json implies [${shape}]`);
     }
+    const classifier = await readClassifier(o.adapterDir);
 
-    // Sizes before any work, so a model too big for one ONNX file fails in a second, not an hour.
-    const count = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-    // A tied head is stored once more: transposed in the float32 graph, in 4 bits in the q4 one.
-    const { vocab_size: vocab, hidden_size: hidden } = config;
-    const tied = config.tie_word_embeddings;
-    let q4Bytes = tied ? vocab * q4Blocks(hidden) * (Q4_BLOCK_SIZE / 2 + 4) : 0;
-    let fp32Bytes = tied ? vocab * hidden * 4 : 0;
-    for (const [name, shape] of Object.entries(expected)) {
-      fp32Bytes += count(shape) * 4;
-      q4Bytes += isQ4Weight(name) ? shape[0]! * q4Blocks(shape[1]!) * (Q4_BLOCK_SIZE / 2 + 4) : count(shape) * 4;
+    // Every graph and its size before any work, so that a model that cannot be written fails in a second, not an hour.
+    const externalData = o.externalData ?? 'auto';
+    const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+    const plan = (dtype: LlamaOnnxDtype) => {
+      const p = buildLlamaGraph(config, { dtype, embedding: o.embedding, metadata: { source: 'merge-qlora' } });
+      const writer = OnnxFileWriter.create(join(o.outDir, 'onnx', ONNX_FILE[dtype]), p.graph);
+      const size = writer.singleFileBytes();
+      return { dtype, plan: p, writer, size, external: externalData === 'auto' ? size > ONNX_FILE_LIMIT : externalData };
+    };
+    const candidates = [plan('q4'), ...(o.q4f16 === false ? [] : [plan('q4f16')])];
+    const fp32Plan = o.fp32 === false ? undefined : plan('fp32');
+    if (fp32Plan) {
+      if (o.fp32 === 'auto' || o.fp32 === undefined) {
+        if (fp32Plan.size <= ONNX_FILE_LIMIT) candidates.push(fp32Plan);
+        else warnings.push(`onnx/model.onnx (float32) skipped: it would take ${gib(fp32Plan.size)}`);
+      } else candidates.push(fp32Plan);
     }
-    if (q4Bytes > ONNX_FILE_LIMIT) {
-      throw new Error(
-        `the q4 graph would take ${(q4Bytes / 2 ** 30).toFixed(2)} GiB, over the 2 GiB a single ONNX file can hold; ` +
-          'this exporter does not write ONNX external data yet',
-      );
+    for (const v of candidates) {
+      if (!v.external && v.size > ONNX_FILE_LIMIT) {
+        throw new Error(
+          `onnx/${ONNX_FILE[v.dtype]} would take ${gib(v.size)}, over the 2 GiB a single ONNX file can hold; allow external data`,
+        );
+      }
+      variants.push({ dtype: v.dtype, plan: v.plan, writer: v.writer, external: v.external });
+      log(`onnx/${ONNX_FILE[v.dtype]}: ${gib(v.size)}${v.external ? ', as external data' : ''}`);
     }
-    const fp32 = o.fp32 === 'auto' || o.fp32 === undefined ? fp32Bytes <= ONNX_FILE_LIMIT : o.fp32;
-    if (fp32 && fp32Bytes > ONNX_FILE_LIMIT) {
-      throw new Error(`the float32 graph would take ${(fp32Bytes / 2 ** 30).toFixed(2)} GiB, over the 2 GiB limit of one ONNX file`);
-    }
-    if (!fp32) warnings.push(`onnx/model.onnx (float32) skipped: it would take ${(fp32Bytes / 2 ** 30).toFixed(2)} GiB`);
 
     await mkdir(join(o.outDir, 'onnx'), { recursive: true });
     if (o.safetensors) {
@@ -107,21 +142,20 @@ export async function mergeToTransformersJs(o: MergeExportOptions): Promise<Merg
         metadata: { format: 'pt' },
       });
     }
-    const q4Weights: LlamaExportWeights = {};
-    const floatWeights: LlamaExportWeights = {};
     log(`merging ${merge.adapted.size} LoRA pairs (r=${merge.adapterConfig.r}, scale ${merge.scale}) into ${merge.tensors.length} tensors`);
     const transformBase = o.baseNf4
       ? (name: string, shape: readonly number[], data: Float32Array) =>
           isQ4Weight(name) && name !== 'lm_head.weight' ? nf4RoundTrip(data, [...shape]) : undefined
       : undefined;
+    let done = 0;
     const summary = await merge.merge(
-      async (name, shape, data) => {
+      async (name, _shape, data) => {
         await safetensors?.write(name, data);
-        if (!(name in expected)) return; // e.g. rotary caches some checkpoints carry
-        const tensor = { shape: [...shape], data };
-        if (isQ4Weight(name)) q4Weights[name] = quantizeQ4(data, [shape[0]!, shape[1]!]);
-        else q4Weights[name] = tensor;
-        if (fp32) floatWeights[name] = tensor;
+        if (name in expected) {
+          // Each variant's bytes for this tensor, written and dropped before the next variant's.
+          for (const v of variants) for (const w of v.plan.produce(name, data)) await v.writer.put(w.name, w.data);
+        }
+        o.onTensor?.(name, ++done, merge.tensors.length);
       },
       { transformBase },
     );
@@ -132,23 +166,30 @@ export async function mergeToTransformersJs(o: MergeExportOptions): Promise<Merg
     }
 
     const files: MergeExportSummary['files'] = [];
+    const relative = (path: string) => path.slice(o.outDir.length).replace(/^[/\\]+/, '');
+    const chunks: Record<string, number> = {};
+    for (const v of variants) {
+      log(`writing onnx/${ONNX_FILE[v.dtype]}`);
+      const written = await v.writer.finish(v.external);
+      for (const f of written.files) files.push({ path: relative(f.path).replaceAll('\\', '/'), bytes: f.bytes });
+      if (written.chunks > 0) chunks[basename(v.writer.path)] = written.chunks;
+    }
     const put = async (path: string, data: Uint8Array | string) => {
       await writeAtomically(join(o.outDir, path), data);
       files.push({ path, bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength });
     };
-    log('writing onnx/model_q4.onnx');
-    await put('onnx/model_q4.onnx', exportLlamaOnnx(config, q4Weights, { dtype: 'q4', metadata: { source: 'merge-qlora' } }));
-    if (fp32) {
-      log('writing onnx/model.onnx');
-      await put('onnx/model.onnx', exportLlamaOnnx(config, floatWeights, { dtype: 'fp32', metadata: { source: 'merge-qlora' } }));
-    }
     // transformers.js needs the head count and size of the cache spelled out; older configs omit them.
-    const hfConfig = {
+    const hfConfig: Record<string, unknown> = {
       ...merge.baseConfig,
       num_key_value_heads: config.num_key_value_heads,
       head_dim: config.head_dim,
       torch_dtype: 'float32',
     };
+    const jsConfig = { ...((merge.baseConfig['transformers.js_config'] as Record<string, unknown> | undefined) ?? {}) };
+    delete jsConfig.use_external_data_format;
+    if (Object.keys(chunks).length > 0) jsConfig.use_external_data_format = chunks;
+    if (Object.keys(jsConfig).length > 0) hfConfig['transformers.js_config'] = jsConfig;
+    else delete hfConfig['transformers.js_config'];
     await put('config.json', prettyJson(hfConfig));
     for (const file of COPIED_FROM_BASE) {
       if (await exists(join(o.baseDir, file))) {
@@ -157,16 +198,40 @@ export async function mergeToTransformersJs(o: MergeExportOptions): Promise<Merg
       } else if (file === 'tokenizer.json')
         warnings.push(`the base has no tokenizer.json: transformers.js cannot load the output without one`);
     }
-    const classifier = join(o.adapterDir, 'classifier.json');
-    if (await exists(classifier)) await put('classifier.json', await readFile(classifier, 'utf8'));
+    const dtypes = (['q4', 'q4f16', 'fp32'] as const).filter((d) => variants.some((v) => v.dtype === d));
+    if (classifier) await put('classifier.json', prettyJson({ ...classifier, dtypes }));
     else warnings.push('the adapter folder has no classifier.json (labels and prompt): write one into the output before serving it');
     if (o.safetensors) files.push({ path: 'model.safetensors', bytes: (await stat(safetensorsPath)).size });
-    return { merged: summary.merged, tensors: summary.tensors, scale: summary.scale, r: merge.adapterConfig.r, files, warnings };
+    return {
+      merged: summary.merged,
+      tensors: summary.tensors,
+      scale: summary.scale,
+      r: merge.adapterConfig.r,
+      dtypes,
+      externalData: chunks,
+      files,
+      warnings,
+    };
   } catch (error) {
     await safetensors?.close().catch(() => undefined);
     await rm(`${safetensorsPath}.partial`, { force: true });
+    await Promise.all(variants.map((v) => v.writer.abort().catch(() => undefined)));
     throw error;
   } finally {
     await merge.close();
   }
+}
+
+/** The adapter's classifier.json, parsed (undefined when there is none). */
+async function readClassifier(adapterDir: string): Promise<Record<string, unknown> | undefined> {
+  const path = join(adapterDir, 'classifier.json');
+  if (!(await exists(path))) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new Error(`${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${path} is not a JSON object`);
+  return raw as Record<string, unknown>;
 }

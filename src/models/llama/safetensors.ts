@@ -17,6 +17,7 @@
 import { open, readdir, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ModelFileError } from '../../core/errors';
+import { bf16ToF32, f16ToF32, f32ToBf16 } from './half';
 
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16';
 const BYTES_PER_ELEMENT: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2 };
@@ -38,36 +39,8 @@ const CHUNK_BYTES = 16 * 1024 * 1024;
 /** Header JSON larger than this is not a safetensors file (the Rust library's limit is 100 MB). */
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
-// ---------------------------------------------------------------------------------------------
-// Half-precision conversions
-// ---------------------------------------------------------------------------------------------
-
-const f32Scratch = new Float32Array(1);
-const u32Scratch = new Uint32Array(f32Scratch.buffer);
-
-/** IEEE 754 binary16 bits to a number: sign, 5 exponent bits (bias 15), 10 mantissa bits; subnormals, infinities and NaN included. */
-export function f16ToF32(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const mantissa = bits & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 0x1f) return mantissa === 0 ? sign * Infinity : NaN;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
-}
-
-/** bfloat16 bits to a number: bfloat16 is the upper half of a float32, so the conversion is exact. */
-export function bf16ToF32(bits: number): number {
-  u32Scratch[0] = (bits & 0xffff) << 16;
-  return f32Scratch[0]!;
-}
-
-/** A float32 to bfloat16 bits, rounding to nearest even; NaN stays NaN. */
-export function f32ToBf16(value: number): number {
-  f32Scratch[0] = value;
-  const bits = u32Scratch[0]!;
-  if ((bits & 0x7fffffff) > 0x7f800000) return ((bits >>> 16) | 0x40) & 0xffff;
-  return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
-}
+// Half-precision conversions live in half.ts (no Node imports); re-exported for existing callers.
+export { bf16ToF32, f16Round, f16ToF32, f32ToBf16, f32ToF16 } from './half';
 
 // Lookup tables: 65,536 entries each, built once, make half-precision decoding a table read.
 let f16Table: Float32Array | undefined;
@@ -405,6 +378,34 @@ export class SafetensorsWriter {
         await writeFully(this.handle, new Uint8Array(halves.buffer, 0, n * 2), this.position);
         this.position += n * 2;
       }
+    }
+    this.next++;
+  }
+
+  /**
+   * Appends the next tensor without holding it: `fill(chunk, first)` writes values `first ..
+   * first + chunk.length - 1` into `chunk`, a few million at a time. For writing large generated
+   * tensors (a random checkpoint) in bounded memory.
+   */
+  async writeGenerated(name: string, fill: (chunk: Float32Array, first: number) => void): Promise<void> {
+    const spec = this.specs[this.next];
+    if (!spec) throw new Error(`${this.path}: "${name}" written after all ${this.specs.length} declared tensors`);
+    if (spec.name !== name) throw new Error(`${this.path}: expected tensor "${spec.name}" next, got "${name}"`);
+    const count = product(spec.shape);
+    const perChunk = CHUNK_BYTES / 4;
+    const values = new Float32Array(Math.min(count, perChunk));
+    const halves = this.dtype === 'BF16' ? new Uint16Array(values.length) : undefined;
+    for (let first = 0; first < count; first += perChunk) {
+      const n = Math.min(perChunk, count - first);
+      const chunk = values.subarray(0, n);
+      fill(chunk, first);
+      let bytes: Uint8Array;
+      if (halves) {
+        for (let i = 0; i < n; i++) halves[i] = f32ToBf16(chunk[i]!);
+        bytes = new Uint8Array(halves.buffer, 0, n * 2);
+      } else bytes = new Uint8Array(values.buffer, 0, n * 4);
+      await writeFully(this.handle, bytes, this.position);
+      this.position += bytes.length;
     }
     this.next++;
   }

@@ -94,6 +94,13 @@ export class GraphBuilder {
     return outputs[0]!;
   }
 
+  /** Adds a node with `count` outputs (a Split), named after the op; returns their names. */
+  nodeOutputs(opType: string, inputs: string[], count: number, attributes: Record<string, Attribute> = {}): string[] {
+    const outputs = Array.from({ length: count }, () => this.fresh(opType));
+    this.node(opType, inputs, attributes, { outputs });
+    return outputs;
+  }
+
   /** Serialised `ModelProto` (IR 8) with the given opset versions per domain. */
   toBytes(opsets: Record<string, number>, metadata: Record<string, string> = {}): Uint8Array {
     const model = onnx.ModelProto.create({
