@@ -1,8 +1,8 @@
 /** Model files changed the way the integrity tests need: valid ONNX whose weights compute NaN. */
 import onnxProto from 'onnx-proto';
 
-/** A LayerNorm scale of the first ensemble member: NaN there reaches every output. */
-export const NAN_TENSOR = 'm0.layers.0.ln1.gamma';
+/** The first LayerNorm's gains, all members stacked `[members, d]`: NaN there reaches every output. */
+export const NAN_TENSOR = 'layers.0.ln1.gamma';
 
 /** `model` (an ONNX file) with the float initializer `tensor` set to NaN: it still parses and loads. */
 export function withNaNWeights(model: Uint8Array, tensor = NAN_TENSOR): Uint8Array {

@@ -91,5 +91,5 @@ describe('shipped custom model: tfjs and onnxruntime agree on the Banking77 test
     expect(maxDiff).toBeLessThanOrEqual(1e-3);
     expect(maxProbabilityDiff).toBeLessThanOrEqual(1e-3);
     expect(argmaxMismatches).toBe(0);
-  });
+  }, 300_000);
 });

@@ -10,10 +10,11 @@
  *   inputs:  input_ids [batch, seq] int64, attention_mask [batch, seq] int64 (1 = real token)
  *   outputs: logits [batch, labels] (calibrated), probabilities [batch, labels] (their softmax)
  *
- * Why this layout: onnxruntime-web's WebAssembly build spends a few microseconds on every operator
- * it runs, whatever its size, and these members are small (a query is ~12 tokens): one stack of
- * operators per member (424 operators after onnxruntime's own fusions, for five members) cost
- * more than the arithmetic. Stacked, the graph runs 72 operators.
+ * Why this layout: with one stack of operators per member the five-member graph ran 424
+ * operators (after onnxruntime's own fusions); stacked it runs 72, whatever the member count, and
+ * onnxruntime creates the session 3-4x faster (fewer initializers to fold, fewer nodes to
+ * optimise). Per query, nearly all the time is the matrix products themselves (~12 tokens a query:
+ * small products), so the gain there is small (a few percent on WASM in Chromium).
  *
  * Weight preparation is written into the graph as operators on initializers only, which
  * onnxruntime constant-folds when it creates the session (so they cost nothing per query):
@@ -24,10 +25,11 @@
  *    same function, float32 rounding apart (max |probability difference| ~1e-6).
  *
  * GELU is com.microsoft `FastGelu`: the same tanh approximation as model.ts, one operator instead
- * of nine; onnxruntime-node, onnxruntime-web WASM and its WebGPU EP all run it (checked with the
- * parity tests; on WebGPU in Chromium to 5e-5). com.microsoft `MultiHeadAttention` would save a few
- * more operators, but its WebGPU kernel rejects a key padding mask and computed different
- * probabilities with an additive attention bias, so attention is written with standard operators.
+ * of nine; onnxruntime-node (the parity tests), onnxruntime-web WASM and its WebGPU EP (Chromium
+ * on SwiftShader: probabilities within 1e-6 of WASM) all run it. com.microsoft `MultiHeadAttention`
+ * would save a few more operators, but in onnxruntime-web 1.30 its WebGPU kernel rejects a key
+ * padding mask, and with an additive attention bias instead its probabilities were up to 0.4 off:
+ * attention is written with standard operators.
  */
 import type { EncoderShape } from './config';
 import { LAYER_NORM_EPSILON, MASKED_SCORE, parameterShapes, type NamedWeights } from './model';
