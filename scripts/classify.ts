@@ -17,7 +17,7 @@ import { toWireError } from '../src/core/errors';
 import { OUT_OF_SCOPE } from '../src/core/labels';
 import type { Prediction } from '../src/core/prediction';
 import { cliArguments, positiveInt, readStdinLines, runCli } from './lib/cli';
-import { PIPELINE_FLAGS, pipelineFromFlags } from './lib/pipeline';
+import { PIPELINE_FLAGS, runtimeFromFlags } from './lib/runtime';
 
 runCli(async () => {
   const args = await cliArguments();
@@ -30,11 +30,11 @@ runCli(async () => {
   const texts = positionals.length > 0 ? positionals : await readStdinLines();
   if (texts.length === 0) throw new Error('nothing to classify: pass messages as arguments or one per line on standard input');
   const topK = positiveInt(values.top, 'top', 5);
-  const pipeline = pipelineFromFlags(values);
+  const runtime = runtimeFromFlags(values);
   let failed = 0;
   for (const text of texts) {
     try {
-      const p = await pipeline.classify(text, { topK });
+      const p = await runtime.classify(text, { topK });
       process.stdout.write((values.json ? JSON.stringify(p) : describe(p)) + '\n');
     } catch (error) {
       failed++;
@@ -45,7 +45,7 @@ runCli(async () => {
       process.stdout.write(line + '\n');
     }
   }
-  await pipeline.dispose();
+  await runtime.dispose();
   if (failed > 0) process.exitCode = 1;
 });
 

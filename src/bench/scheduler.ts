@@ -32,7 +32,7 @@ import type { AdapterHealth, ClassifyOptions, IntentAdapter, LoadOptions } from 
 import { isRemoteModel } from '../core/config';
 import { AbortedError } from '../core/errors';
 import type { Prediction } from '../core/prediction';
-import { UnconfiguredAdapter } from '../pipeline/registry';
+import { UnconfiguredAdapter } from '../adapters/unconfigured-adapter';
 import { percentile } from './metrics';
 import { PROBE_SET, type ProbeSet } from './probe-set';
 import {

@@ -110,8 +110,10 @@ export const CONFIG_ENV_KEYS = [
 ] as const;
 
 export interface ConfigOverrides {
+  /** The model asked first: `custom`, `llama-qlora`, `vllm` or `gemini`. */
   model?: string;
-  fallback?: string[];
+  /** Tried in order when the model before fails: a list, or the same as text (`"vllm, custom"`). */
+  fallback?: string | readonly string[];
   escalateBelow?: number;
   llama?: Partial<RuntimeConfig['llama']>;
   outOfScope?: Partial<RuntimeConfig['outOfScope']>;
@@ -130,6 +132,7 @@ export function resolveConfig(sources: { env?: EnvSource; params?: URLSearchPara
   const param = (key: string) => sources.params?.get(key)?.trim() || undefined;
   const o = sources.overrides ?? {};
   const fromUrl: RoutingParam[] = [];
+  const overrideFallback = o.fallback === undefined ? undefined : parseModelList(o.fallback);
 
   const vllmMode = o.vllm?.mode ?? env('VITE_VLLM_MODE') ?? DEFAULT_CONFIG.vllm.mode;
   const vllm: RuntimeConfig['vllm'] = {
@@ -152,7 +155,7 @@ export function resolveConfig(sources: { env?: EnvSource; params?: URLSearchPara
       invalid(`VITE_REMOTE lists the remote models the page may send messages to (${REMOTE_MODEL_IDS.join(', ')}); got "${id}".`);
     allowed.add(id);
   }
-  for (const id of [envModel, ...envFallback, o.model, ...(o.fallback ?? []), ...(o.allowRemote ?? [])]) {
+  for (const id of [envModel, ...envFallback, o.model, ...(overrideFallback ?? []), ...(o.allowRemote ?? [])]) {
     if (id !== undefined && isRemoteModel(id)) allowed.add(id);
   }
   const refused: RemoteConsent['refused'] = [];
@@ -172,7 +175,7 @@ export function resolveConfig(sources: { env?: EnvSource; params?: URLSearchPara
   }
   model ??= envModel ?? DEFAULT_CONFIG.model;
 
-  let fallback = o.fallback;
+  let fallback = overrideFallback;
   const fallbackParam = param('fallback');
   if (fallback === undefined && fallbackParam !== undefined) {
     const asked = list(fallbackParam).map((id) => modelId(id, 'fallback'));
@@ -224,7 +227,7 @@ export function resolveConfig(sources: { env?: EnvSource; params?: URLSearchPara
 
 /**
  * Whether a remote model has what it needs to send text anywhere (the same test as
- * src/pipeline/registry.ts): vLLM a URL and a model name, Gemini a proxy URL or an API key.
+ * src/runtime/adapter-factories.ts): vLLM a URL and a model name, Gemini a proxy URL or an API key.
  */
 export function remoteConfigured(config: Pick<RuntimeConfig, 'vllm' | 'gemini'>, id: RemoteModelId): boolean {
   return id === 'vllm' ? Boolean(config.vllm.url && config.vllm.model) : Boolean(config.gemini.apiKey || config.gemini.baseUrl);
@@ -282,12 +285,49 @@ function optionalUrl(value: string | undefined, name: string): string | undefine
   return value.replace(/\/+$/, '');
 }
 
-/** A comma-separated list, trimmed, without empty items. */
-function list(text: string | undefined): string[] {
-  return (text ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+/**
+ * The one parser for a list of model ids (the fallback chain, `VITE_REMOTE`): an array, or text
+ * separated by commas; items trimmed, empty ones dropped. Ids are checked by the caller.
+ */
+export function parseModelList(value: string | readonly string[] | undefined): string[] {
+  const items = typeof value === 'string' ? value.split(',') : [...(value ?? [])];
+  return items.map((s) => s.trim()).filter(Boolean);
+}
+
+const list = (text: string | undefined): string[] => parseModelList(text);
+
+/** The overrides that reproduce `config` (with its remote consent) through `resolveConfig`. */
+export function configAsOverrides(config: RuntimeConfig): ConfigOverrides {
+  return {
+    model: config.model,
+    fallback: config.fallback,
+    escalateBelow: config.escalateBelow,
+    llama: { ...config.llama },
+    outOfScope: { ...config.outOfScope },
+    vllm: { ...config.vllm },
+    gemini: { ...config.gemini },
+    allowRemote: config.remote.allowed,
+  };
+}
+
+/**
+ * `config` with `changes` on top, validated as a whole (throws `InvalidInputError` and changes
+ * nothing when a value is bad). Nested settings merge key by key: `{ vllm: { model: 'x' } }`
+ * keeps the vLLM URL; a key given as `undefined` clears it (`{ escalateBelow: undefined }`
+ * turns the cascade off). What the address refused stays recorded.
+ */
+export function mergeConfig(config: RuntimeConfig, changes: ConfigOverrides): RuntimeConfig {
+  const base = configAsOverrides(config);
+  const merged: ConfigOverrides = { ...base, ...changes };
+  for (const key of ['llama', 'outOfScope', 'vllm', 'gemini'] as const) {
+    if (changes[key]) Object.assign(merged, { [key]: { ...base[key], ...changes[key] } });
+  }
+  merged.allowRemote = [...(base.allowRemote ?? []), ...(changes.allowRemote ?? [])];
+  // No env and no address here: a setting left undefined is none (or its default).
+  const next = resolveConfig({ overrides: merged });
+  next.remote.refused = config.remote.refused;
+  next.remote.fromUrl = config.remote.fromUrl;
+  return next;
 }
 
 function invalid(message: string): never {

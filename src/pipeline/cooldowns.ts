@@ -59,6 +59,11 @@ export class CircuitBreakers {
   }
 
   recordSuccess(id: string): void {
+    this.reset(id);
+  }
+
+  /** Forgets `id`'s failures: an adapter made anew (new settings) starts with a closed circuit. */
+  reset(id: string): void {
     this.failures.delete(id);
     this.open.delete(id);
   }

@@ -6,7 +6,7 @@
  * error. An `out_of_scope` answer is an answer like any other: it ends the chain.
  */
 import type { AdapterHealth, ClassifyOptions, IntentAdapter, LoadOptions } from '../core/adapter';
-import { checkOosThreshold } from '../core/config';
+import { checkOosThreshold, isRemoteModel } from '../core/config';
 import {
   AbortedError,
   AllAdaptersFailedError,
@@ -48,7 +48,7 @@ export interface PipelineOptions {
    * cascade does; if none answers, the on-device answer stands. Default false: the text stays here.
    */
   escalateOutOfScope?: boolean;
-  /** Adapters that send text off the device (the cascade's targets). Default: vllm, gemini. */
+  /** Adapters that send text off the device (the cascade's targets). Default: `REMOTE_MODEL_IDS` (core/config.ts). */
   remote?: string[];
   policy?: Partial<RouterPolicy>;
   now?: () => number;
@@ -78,9 +78,19 @@ export interface AdapterStatus extends AdapterHealth {
   coolingDownMs: number;
 }
 
+/** The routing settings `configure` may change at run time (each one applies from the next request). */
+export type RoutingSettings = Pick<PipelineOptions, 'fallback' | 'escalateBelow' | 'oosThreshold' | 'escalateOutOfScope'> & {
+  active?: string;
+};
+
 export class IntentPipeline extends EventTarget {
   readonly policy: RouterPolicy;
+  private readonly factories: Map<string, () => IntentAdapter>;
   private readonly adapters = new Map<string, IntentAdapter>();
+  /** Requests being answered now, so that a replaced adapter is disposed only once they settle. */
+  private readonly pending = new Set<Promise<unknown>>();
+  private escalateBelowValue: number | undefined;
+  private escalateOutOfScopeValue: boolean;
   private readonly breakers: CircuitBreakers;
   private readonly now: () => number;
   private readonly random: () => number;
@@ -104,18 +114,67 @@ export class IntentPipeline extends EventTarget {
     this.now = options.now ?? (() => performance.now());
     this.random = options.random ?? Math.random;
     this.breakers = new CircuitBreakers(this.policy, this.now);
+    this.factories = new Map(Object.entries(options.factories));
     for (const id of [options.active, ...(options.fallback ?? [])]) this.checkKnown(id);
-    if (options.escalateBelow !== undefined && !(options.escalateBelow >= 0 && options.escalateBelow <= 1)) {
-      throw new InvalidInputError(`escalateBelow must be between 0 and 1, got ${options.escalateBelow}`);
-    }
     this.activeId = options.active;
     this.fallbackIds = options.fallback ?? [];
+    this.escalateBelowValue = checkEscalateBelow(options.escalateBelow);
+    this.escalateOutOfScopeValue = options.escalateOutOfScope === true;
     this.oosThresholdValue = options.oosThreshold === undefined ? undefined : checkOosThreshold(options.oosThreshold);
   }
 
   /** Ids of every adapter this pipeline can use. */
   get available(): string[] {
-    return Object.keys(this.options.factories);
+    return [...this.factories.keys()];
+  }
+
+  /**
+   * Changes the routing from the next request on, all at once (one `change` event): a bad value
+   * changes nothing. A key left out keeps its value; `escalateBelow`/`oosThreshold` set to
+   * `undefined` turn the cascade off / give each model its own threshold again.
+   */
+  configure(settings: RoutingSettings): void {
+    const active = settings.active ?? this.activeId;
+    const fallback = settings.fallback ?? this.fallbackIds;
+    [active, ...fallback].forEach((id) => this.checkKnown(id));
+    const escalateBelow = 'escalateBelow' in settings ? checkEscalateBelow(settings.escalateBelow) : this.escalateBelowValue;
+    const oosThreshold =
+      'oosThreshold' in settings
+        ? settings.oosThreshold === undefined
+          ? undefined
+          : checkOosThreshold(settings.oosThreshold)
+        : this.oosThresholdValue;
+    this.activeId = active;
+    this.fallbackIds = [...fallback];
+    this.escalateBelowValue = escalateBelow;
+    this.oosThresholdValue = oosThreshold;
+    this.escalateOutOfScopeValue = settings.escalateOutOfScope ?? this.escalateOutOfScopeValue;
+    this.dispatchEvent(new Event('change'));
+  }
+
+  /**
+   * From now on `id` is made by `factory`. Returns the adapter made by the old one (if any), no
+   * longer used by new requests: the caller disposes it once `settled()` says the requests that
+   * may still use it are done. The adapter's circuit starts closed.
+   */
+  replace(id: string, factory: () => IntentAdapter): IntentAdapter | undefined {
+    this.checkKnown(id);
+    this.factories.set(id, factory);
+    const old = this.adapters.get(id);
+    this.adapters.delete(id);
+    this.breakers.reset(id);
+    this.dispatchEvent(new Event('change'));
+    return old;
+  }
+
+  /** Resolves once every request in flight now has settled (later ones are not waited for). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.pending]);
+  }
+
+  /** The confidence below which an on-device answer goes on to a remote model; undefined = off. */
+  get escalateBelow(): number | undefined {
+    return this.escalateBelowValue;
   }
 
   get active(): string {
@@ -163,7 +222,7 @@ export class IntentPipeline extends EventTarget {
     this.checkKnown(id);
     let adapter = this.adapters.get(id);
     if (!adapter) {
-      adapter = this.options.factories[id]!();
+      adapter = this.factories.get(id)!();
       this.adapters.set(id, adapter);
     }
     return adapter;
@@ -197,13 +256,24 @@ export class IntentPipeline extends EventTarget {
    * Classifies one message. After it settles, a `request` event (a `CustomEvent` whose detail is
    * the request count) lets a benchmark scheduler count requests without wrapping this method.
    */
-  async classify(text: string, options: CallOptions = {}): Promise<Prediction> {
+  classify(text: string, options: CallOptions = {}): Promise<Prediction> {
+    const request = this.answer(text, options);
+    this.pending.add(request);
+    void request.catch(() => undefined).finally(() => this.pending.delete(request));
+    return request;
+  }
+
+  private async answer(text: string, options: CallOptions): Promise<Prediction> {
     this.stats.requests++;
     this.inFlightCount++;
     try {
-      validateMessage(text); // bad input fails once, here, not once per adapter
+      // Bad input fails once, here, not once per adapter; the adapters get the cleaned text.
+      const message = validateMessage(text);
       // Read once: a threshold changed mid-request applies from the next request on.
-      const prediction = await this.route(text, this.chain, { ...options, oosThreshold: this.oosThresholdValue });
+      const prediction = await this.route(message, this.chain, {
+        ...options,
+        oosThreshold: this.oosThresholdValue,
+      });
       this.stats.answered++;
       if (prediction.fallback_from.length > 0) this.stats.fallbacks++;
       if (prediction.intent === OUT_OF_SCOPE) this.stats.outOfScope++;
@@ -267,8 +337,8 @@ export class IntentPipeline extends EventTarget {
   private shouldEscalate(answer: Prediction): boolean {
     if (answer.device === 'remote') return false;
     // An out_of_scope confidence is the rejection's, so escalateBelow does not apply to it.
-    if (answer.intent === OUT_OF_SCOPE) return this.options.escalateOutOfScope === true;
-    const threshold = this.options.escalateBelow;
+    if (answer.intent === OUT_OF_SCOPE) return this.escalateOutOfScopeValue;
+    const threshold = this.escalateBelowValue;
     return threshold !== undefined && answer.confidence < threshold;
   }
 
@@ -348,17 +418,22 @@ export class IntentPipeline extends EventTarget {
   }
 
   private isRemote(id: string): boolean {
-    return (this.options.remote ?? DEFAULT_REMOTE).includes(id);
+    return this.options.remote ? this.options.remote.includes(id) : isRemoteModel(id);
   }
 
   private checkKnown(id: string): void {
-    if (!(id in this.options.factories)) {
-      throw new InvalidInputError(`Unknown model "${id}": choose one of ${Object.keys(this.options.factories).join(', ')}.`);
+    if (!this.factories.has(id)) {
+      throw new InvalidInputError(`Unknown model "${id}": choose one of ${this.available.join(', ')}.`);
     }
   }
 }
 
-const DEFAULT_REMOTE = ['vllm', 'gemini'];
+function checkEscalateBelow(value: number | undefined): number | undefined {
+  if (value !== undefined && !(value >= 0 && value <= 1)) {
+    throw new InvalidInputError(`escalateBelow must be between 0 and 1, got ${value}`);
+  }
+  return value;
+}
 
 /** `masked_categories` is `[]` on answers that lack it (an on-device engine from an older cached bundle). */
 function withMaskedCategories(prediction: Prediction): Prediction {

@@ -5,10 +5,13 @@
  * with the rest and never overlaps another round.
  *
  *   await window.bankingIntent.ready;
+ *   const prediction = await window.bankingIntent.classify('I still have not received my new card');
  *   const round = await window.bankingIntent.runBenchmark({ trigger: 'cli', models: ['custom'] });
  *   const jsonl = await window.bankingIntent.exportJsonl();
  */
 import type { BenchmarkRound, BenchmarkTrigger } from '../bench/round';
+import type { Prediction } from '../core/prediction';
+import type { RuntimeClassifyOptions } from '../runtime/intent-runtime';
 import type { BenchmarkSchedulerEvents } from '../bench/scheduler';
 
 export interface RunBenchmarkOptions {
@@ -21,6 +24,8 @@ export interface RunBenchmarkOptions {
 export interface BankingIntentAutomation {
   /** Resolves once the active model has loaded, or failed to load (the page then shows why). */
   readonly ready: Promise<void>;
+  /** Classifies one message through the page's runtime (active model, fallback chain), as the message box does. */
+  classify(text: string, options?: RuntimeClassifyOptions): Promise<Prediction>;
   /**
    * Runs one round now (after the running one, if any) and resolves with its record once it is
    * stored; rejects if the round fails. Remote models are probed only if this page may send them

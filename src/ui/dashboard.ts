@@ -105,7 +105,7 @@ export class Dashboard {
       this.showError(`The benchmark round failed: ${messageOf(error)}`);
       void this.reload();
     });
-    bench.relay.addEventListener('request', () => this.renderStatus());
+    bench.requests.addEventListener('request', () => this.renderStatus());
 
     void bench.store.then((store) => {
       this.showStoreStatus(store.status);

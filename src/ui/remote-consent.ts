@@ -1,16 +1,13 @@
 /**
- * What the site tells the user about where a message goes, and the gate that keeps a remote model
- * it may not use from receiving anything.
+ * What the site tells the user about where a message goes. The gate that keeps a remote model
+ * it may not use from receiving anything is the runtime's (src/runtime/consent-gate.ts).
  *
  * A remote model is allowed when the runtime config allows it (src/core/config.ts: the build's
  * env, or the "Remote models" panel) or the user chose it in the Model list. A configured remote
  * model that is not allowed sits behind a `ConsentGate`: it loads nothing and answers nothing
  * (benchmark rounds included) until then. The URL parameters cannot put it in the chain at all.
  */
-import type { AdapterHealth, ClassifyOptions, IntentAdapter, LoadOptions } from '../core/adapter';
 import { isRemoteModel, remoteConfigured, type RemoteModelId, type RuntimeConfig } from '../core/config';
-import { ModelUnavailableError } from '../core/errors';
-import type { Prediction } from '../core/prediction';
 
 /** Where `id`'s messages go: its configured URL, or Google's API for Gemini with a key only. */
 export function remoteTarget(config: Pick<RuntimeConfig, 'vllm' | 'gemini'>, id: RemoteModelId): string {
@@ -70,50 +67,6 @@ export function refusedNotice(config: RuntimeConfig, allowed: (id: string) => bo
     `This page's address asks to send messages to ${listOf(ids)} (${asked}), which this page is not set up to do: ignored. ` +
     `To use ${ids.length === 1 ? 'it' : 'them'}, choose ${ids.length === 1 ? 'it' : 'one'} in the Model list or under "Remote models".`
   );
-}
-
-/**
- * A remote adapter that exists only once `allowed()` says so: until then it is unavailable, with
- * `reason`, and neither loads (which would contact the server) nor classifies. Made on first use
- * after that, and from then on the adapter itself.
- */
-export class ConsentGate implements IntentAdapter {
-  private inner: IntentAdapter | undefined;
-
-  constructor(
-    readonly id: string,
-    private readonly make: () => IntentAdapter,
-    private readonly allowed: () => boolean,
-    private readonly reason: string,
-  ) {}
-
-  load(options?: LoadOptions): Promise<void> {
-    const adapter = this.open();
-    return adapter ? adapter.load(options) : this.refuse();
-  }
-
-  classify(text: string, options?: ClassifyOptions): Promise<Prediction> {
-    const adapter = this.open();
-    return adapter ? adapter.classify(text, options) : this.refuse();
-  }
-
-  health(): Promise<AdapterHealth> {
-    if (this.inner) return this.inner.health();
-    return Promise.resolve(this.allowed() ? { state: 'idle' } : { state: 'unavailable', reason: this.reason });
-  }
-
-  dispose(): Promise<void> {
-    return this.inner?.dispose() ?? Promise.resolve();
-  }
-
-  private open(): IntentAdapter | undefined {
-    if (!this.inner && this.allowed()) this.inner = this.make();
-    return this.inner;
-  }
-
-  private refuse(): Promise<never> {
-    return Promise.reject(new ModelUnavailableError(this.reason, this.id));
-  }
 }
 
 function listOf(items: readonly string[], conjunction = 'and'): string {

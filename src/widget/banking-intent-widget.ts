@@ -36,7 +36,7 @@ import {
   type IntentAction,
   type WidgetStrings,
 } from './settings';
-import { sharedPipeline, type RuntimeSettings } from './shared-runtime';
+import { sharedRuntime, type RuntimeSettings } from './shared-runtime';
 import { widgetStyleSheet } from './styles';
 
 export type { ActionMap, IntentAction, WidgetStrings } from './settings';
@@ -184,7 +184,7 @@ export class BankingIntentWidget extends HTMLElement {
     if (this.busy) return undefined;
     this.setBusy(true, this.strings.working);
     try {
-      const prediction = await this.pipeline().classify(text);
+      const prediction = await this.runtime().classify(text);
       const outOfScope = isOutOfScope(prediction);
       const handoff = outOfScope ? this.handoff() : null;
       const action = outOfScope ? handoff : (this.actions[prediction.intent] ?? null);
@@ -213,8 +213,7 @@ export class BankingIntentWidget extends HTMLElement {
     notice.textContent = this.strings.loading;
     this.answer.replaceChildren(notice);
     try {
-      const pipeline = this.pipeline();
-      await pipeline.load(pipeline.active);
+      await this.runtime().load();
       notice.remove();
       this.emit('ready', {});
     } catch (error) {
@@ -224,8 +223,8 @@ export class BankingIntentWidget extends HTMLElement {
     }
   }
 
-  private pipeline() {
-    return sharedPipeline(this.runtimeSettings());
+  private runtime() {
+    return sharedRuntime(this.runtimeSettings());
   }
 
   /** The link to a person; null when `handoff-url` is not a safe link (reported when it was set). */
@@ -246,10 +245,7 @@ export class BankingIntentWidget extends HTMLElement {
     const escalate = attr('escalate-below');
     const overrides: ConfigOverrides = {
       model: attr('model'),
-      fallback: attr('fallback')
-        ?.split(',')
-        .map((id) => id.trim())
-        .filter(Boolean),
+      fallback: attr('fallback'),
       escalateBelow: escalate === undefined ? undefined : Number(escalate),
       vllm: { url: attr('vllm-url'), model: attr('vllm-model') },
       gemini: { baseUrl: attr('gemini-base-url') },

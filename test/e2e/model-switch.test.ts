@@ -116,6 +116,9 @@ test('switches from the custom model to a vLLM server and back, without a reload
 
   expect(await page.evaluate(() => (window as { __marker?: number }).__marker)).toBe(1);
   expect(foreignRequests(requests, site.origin).filter((url) => !url.startsWith(vllm.url + '/'))).toEqual([]);
+  // Applying settings and switching models reconfigured the one runtime: the on-device model
+  // (its worker and its file) was made once.
+  expect(requests.filter((url) => new URL(url).pathname.endsWith('/models/custom/model.onnx'))).toHaveLength(1);
 });
 
 test('Gemini with nothing configured is unavailable with the reason; classifying says why, or falls back', async () => {

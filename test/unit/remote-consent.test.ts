@@ -7,7 +7,8 @@ import type { IntentAdapter } from '../../src/core/adapter';
 import { remoteAllowed, resolveConfig, type ConfigOverrides, type EnvSource, type RuntimeConfig } from '../../src/core/config';
 import { ModelUnavailableError } from '../../src/core/errors';
 import type { Prediction } from '../../src/core/prediction';
-import { ConsentGate, describeDestinations, refusedNotice } from '../../src/ui/remote-consent';
+import { ConsentGate } from '../../src/runtime/consent-gate';
+import { describeDestinations, refusedNotice } from '../../src/ui/remote-consent';
 
 const VLLM = { VITE_VLLM_URL: 'https://vllm.bank.test', VITE_VLLM_MODEL: 'intent' };
 

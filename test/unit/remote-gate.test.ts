@@ -16,7 +16,8 @@ import { DEFAULT_CONFIG, type RuntimeConfig } from '../../src/core/config';
 import { AllAdaptersFailedError, PrivacyGuardError } from '../../src/core/errors';
 import type { Prediction } from '../../src/core/prediction';
 import { IntentPipeline } from '../../src/pipeline/pipeline';
-import { createFactories, UnconfiguredAdapter, type HostMakers } from '../../src/pipeline/registry';
+import { UnconfiguredAdapter } from '../../src/adapters/unconfigured-adapter';
+import { createFactories, type HostMakers } from '../../src/runtime/adapter-factories';
 import type { PrivacyConfig } from '../../src/privacy/guard';
 import { startGeminiServer, type GeminiStandIn } from '../support/gemini-server';
 import { VllmStandIn } from '../support/vllm-server';
@@ -94,10 +95,7 @@ function registry(mode: 'chat' | 'classify' = 'chat', confidence = 0.99) {
   };
   const makers: HostMakers = { custom: () => onDevice(confidence), llama: () => new UnconfiguredAdapter('llama-qlora', 'not here') };
   const factories = createFactories(config, makers);
-  const hostMade = new Set<() => IntentAdapter>([makers.custom, makers.llama]);
-  const remote = Object.entries(factories)
-    .filter(([, make]) => !hostMade.has(make))
-    .map(([id]) => id);
+  const remote = Object.keys(factories).filter((id) => id !== 'custom' && id !== 'llama-qlora');
   return { factories, remote };
 }
 

@@ -4,25 +4,24 @@
  * transformers.js on the CPU in the CLI), so the host passes its own makers; the remote adapters
  * are the same everywhere.
  */
-import type { AdapterHealth, IntentAdapter } from '../core/adapter';
+import type { IntentAdapter } from '../core/adapter';
 import type { ModelId, RuntimeConfig } from '../core/config';
-import { ModelUnavailableError } from '../core/errors';
-import type { Prediction } from '../core/prediction';
-import { LazyAdapter } from './lazy-adapter';
-import type { AdapterFactories } from './pipeline';
+import { LazyAdapter } from '../adapters/lazy-adapter';
+import { UnconfiguredAdapter } from '../adapters/unconfigured-adapter';
+import type { AdapterFactories } from '../pipeline/pipeline';
 
 /** What a host makes itself: the models that run on the device. */
 export interface HostMakers {
   custom: () => IntentAdapter;
-  /** `llama-qlora`; a host that cannot run it passes an `UnconfiguredAdapter` saying why. */
-  llama: () => IntentAdapter;
+  /** `llama-qlora` with its settings; a host that cannot run it passes an `UnconfiguredAdapter` saying why. */
+  llama: (settings: RuntimeConfig['llama']) => IntentAdapter;
 }
 
 export function createFactories(config: RuntimeConfig, makers: HostMakers): AdapterFactories & Record<ModelId, () => IntentAdapter> {
   // The order is the model selector's and a benchmark round's: on-device models first.
   return {
     custom: makers.custom,
-    'llama-qlora': makers.llama,
+    'llama-qlora': () => makers.llama(config.llama),
     vllm: () =>
       config.vllm.url && config.vllm.model
         ? new LazyAdapter('vllm', async () => {
@@ -46,28 +45,4 @@ export function createFactories(config: RuntimeConfig, makers: HostMakers): Adap
           })
         : new UnconfiguredAdapter('gemini', "Gemini needs your bank's proxy URL (VITE_GEMINI_BASE_URL) or an API key entered at run time."),
   };
-}
-
-/** A model that lacks the settings it needs, or cannot run in this host: it says why, and never answers. */
-export class UnconfiguredAdapter implements IntentAdapter {
-  constructor(
-    readonly id: string,
-    private readonly reason: string,
-  ) {}
-
-  load(): Promise<void> {
-    return Promise.reject(new ModelUnavailableError(this.reason, this.id));
-  }
-
-  classify(): Promise<Prediction> {
-    return this.load() as Promise<never>;
-  }
-
-  health(): Promise<AdapterHealth> {
-    return Promise.resolve({ state: 'unavailable', reason: this.reason });
-  }
-
-  dispose(): Promise<void> {
-    return Promise.resolve();
-  }
 }
