@@ -11,12 +11,13 @@
  * Also: FLOPs per query at the mean probe token count, an fp32 square-matmul rate per runtime
  * (input times a constant, as in the models), and the floor, FLOPs / WASM matmul rate (and / the
  * native rate for the onnxruntime-node rows), set beside the mean latency. An fp32 rate is the
- * right divisor: under SESSION_OPTIONS (`disable_quant_qdq`) onnxruntime constant-folds every
- * DequantizeLinear at load, so both models are int8 in the file but float32 in memory and compute.
+ * right divisor: both models are int8 in the file but float32 in memory and compute (ours
+ * dequantises with `Cast -> Mul` on initializers, the peer with DequantizeLinear; onnxruntime
+ * constant-folds both at load, the peer's because SESSION_OPTIONS sets `disable_quant_qdq`).
  *
  * The peer reads our tokenizer's ids, so its token count is ours: the assumption is that
  * DistilBERT's WordPiece (30,522 entries, plus [CLS] and [SEP]) cuts these short English queries
- * into about as many pieces as our 2,000-entry vocabulary does.
+ * into about as many pieces as our 3,000-entry vocabulary does.
  *
  * With --json the last line is one JSON object.
  */

@@ -114,13 +114,18 @@ export interface ConfigOverrides {
   model?: string;
   /** Tried in order when the model before fails: a list, or the same as text (`"vllm, custom"`). */
   fallback?: string | readonly string[];
+  /** Confidence cascade (0-1): an on-device answer below it goes on to the next remote model in the chain. Default off. */
   escalateBelow?: number;
+  /** `{ allowWasm: true }` runs llama-qlora on WebAssembly where WebGPU is missing (slow). Default false. */
   llama?: Partial<RuntimeConfig['llama']>;
+  /** `{ threshold }`: 0-1, 0 = never answer out_of_scope (default: each model's own); `{ escalate: true }` sends on-device out_of_scope answers to the remote models. */
   outOfScope?: Partial<RuntimeConfig['outOfScope']>;
+  /** The bank's vLLM server: `{ url, model, mode: 'chat' | 'classify', apiKey }`. Personal data is masked before anything is sent. */
   vllm?: Partial<RuntimeConfig['vllm']>;
+  /** Gemini: `{ baseUrl }` of the bank's proxy, or `{ apiKey }` (held in memory only), and `model` (default gemini-2.5-flash). */
   gemini?: Partial<RuntimeConfig['gemini']>;
   /** Remote models the user or code allows besides those named in `model` and `fallback` (the site's settings panel). */
-  allowRemote?: string[];
+  allowRemote?: readonly string[];
 }
 
 /** Merges the sources above and validates the result; throws `InvalidInputError` naming the bad setting. */
