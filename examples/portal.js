@@ -4,13 +4,13 @@
 const status = document.getElementById('portal-status');
 const answer = document.getElementById('portal-answer');
 
-document.addEventListener('ready', (event) => {
+document.addEventListener('banking-intent:ready', (event) => {
   if (event.target instanceof HTMLElement && event.target.localName === 'banking-intent-widget') {
     status.textContent = 'The assistant is ready.';
   }
 });
 
-document.addEventListener('intent', (event) => {
+document.addEventListener('banking-intent:result', (event) => {
   const { intent, action, outOfScope, handoff } = event.detail;
   answer.dataset.intent = intent;
   if (outOfScope) {
@@ -30,6 +30,6 @@ document.addEventListener('intent', (event) => {
   answer.hidden = false;
 });
 
-document.addEventListener('error', (event) => {
+document.addEventListener('banking-intent:error', (event) => {
   if (event instanceof CustomEvent && event.detail) status.textContent = `The assistant is unavailable: ${event.detail.message}`;
 });

@@ -14,8 +14,13 @@
  * the model's own), `oos-escalate` (send such messages on to the remote models in `fallback`),
  * `oos-message` and `handoff-text` (the words; they win over `strings.outOfScope` and
  * `strings.handoff`), `handoff-url` (http(s), mailto:, tel: or `#section`; default `#contact`).
- * Events (bubbling, composed): `ready`, `intent` ({intent, confidence, prediction, action,
- * outOfScope, handoff}), `error` ({code, message}).
+ * `intent-labels` (JSON intent → display name; property `intentLabels`), `debug` (shows under a
+ * load failure what the host must check: paths, CORS).
+ * Every text the customer sees comes from `strings` (errors included, by code: `errorEmpty`,
+ * `errorInput`, `errorUnavailable`, `errorGeneric`); the technical message goes to the event.
+ * Events (bubbling, composed): `banking-intent:ready`, `banking-intent:result` ({intent, label,
+ * confidence, prediction, action, outOfScope, handoff}), `banking-intent:error` ({code, message}).
+ * The former names `ready`, `intent` and `error` still fire, for this release only.
  * Theming: `--bi-accent`, `--bi-accent-text`, `--bi-font`, `--bi-font-size`, `--bi-text`,
  * `--bi-background`, `--bi-border`, `--bi-radius`, `--bi-padding`, `--bi-focus`, `--bi-muted`,
  * `--bi-error`; parts `form`, `label`, `input`, `button`, `answer`, `intent`, `action`, `error`,
@@ -27,6 +32,8 @@ import type { Prediction } from '../core/prediction';
 import { handoffUrl, isOutOfScope, readOosThreshold } from '../ui/out-of-scope';
 import {
   checkActions,
+  checkIntentLabels,
+  customerError,
   folderUrl,
   mergeStrings,
   parseJsonAttribute,
@@ -34,16 +41,19 @@ import {
   readFlagAttribute,
   type ActionMap,
   type IntentAction,
+  type IntentLabels,
   type WidgetStrings,
 } from './settings';
 import { sharedRuntime, type RuntimeSettings } from './shared-runtime';
 import { widgetStyleSheet } from './styles';
 
-export type { ActionMap, IntentAction, WidgetStrings } from './settings';
+export type { ActionMap, IntentAction, IntentLabels, WidgetStrings } from './settings';
 
 export interface IntentEventDetail {
   /** An intent, or `out_of_scope` for a message that is not about banking. */
   intent: string;
+  /** The name the customer saw: the `intent-labels` entry, else the intent made readable. */
+  label: string;
   confidence: number;
   prediction: Prediction;
   /** The bank's action for this intent, if the `actions` map has one; for `out_of_scope`, the hand-off. */
@@ -55,9 +65,18 @@ export interface IntentEventDetail {
 }
 
 export interface ErrorEventDetail {
+  /** The error's code (src/core/errors.ts), e.g. `invalid_input`, `model_unavailable`. */
   code: string;
+  /** The technical message, for the bank's developers (the customer saw the `strings` text). */
   message: string;
 }
+
+/** The widget's events, namespaced so that no other script's `ready` or `error` collides. */
+export const EVENTS = { ready: 'banking-intent:ready', result: 'banking-intent:result', error: 'banking-intent:error' } as const;
+
+/** The names before the namespaced ones, still fired for one release. */
+const LEGACY_EVENTS: Record<keyof typeof EVENTS, string> = { ready: 'ready', result: 'intent', error: 'error' };
+let legacyNoted = false;
 
 export const TAG_NAME = 'banking-intent-widget';
 
@@ -80,6 +99,8 @@ const ATTRIBUTES = [
   'oos-message',
   'handoff-url',
   'handoff-text',
+  'intent-labels',
+  'debug',
 ] as const;
 
 type AttributeName = (typeof ATTRIBUTES)[number];
@@ -88,7 +109,7 @@ type AttributeName = (typeof ATTRIBUTES)[number];
  * Display attributes whose bad values are reported as soon as the page can listen. A bad model
  * setting (`oos-threshold`, `escalate-below`, …) is reported by the load or the next message.
  */
-const CHECKED: readonly AttributeName[] = ['strings', 'actions', 'handoff-url'];
+const CHECKED: readonly AttributeName[] = ['strings', 'actions', 'handoff-url', 'intent-labels'];
 
 /** How many of the closest banking topics an out-of-scope answer names. */
 const CLOSEST_SHOWN = 3;
@@ -103,6 +124,7 @@ export class BankingIntentWidget extends HTMLElement {
   private readonly answer: HTMLDivElement;
   private actionsValue: ActionMap | undefined;
   private stringsValue: Partial<WidgetStrings> | undefined;
+  private labelsValue: IntentLabels | undefined;
   private busy = false;
   private started = false;
 
@@ -164,6 +186,19 @@ export class BankingIntentWidget extends HTMLElement {
     this.renderStrings();
   }
 
+  /** intent → display name; set as a property, or as JSON in `intent-labels`. Unlisted intents show their id, made readable. */
+  get intentLabels(): IntentLabels {
+    try {
+      return this.labelsValue ?? checkIntentLabels(parseJsonAttribute('intent-labels', this.getAttribute('intent-labels')));
+    } catch {
+      return {};
+    }
+  }
+
+  set intentLabels(value: IntentLabels) {
+    this.labelsValue = checkIntentLabels(value);
+  }
+
   connectedCallback(): void {
     if (this.started) return;
     this.started = true;
@@ -182,6 +217,10 @@ export class BankingIntentWidget extends HTMLElement {
   /** Classifies `text` as if the customer had typed it; resolves with the event's detail. */
   async classify(text: string): Promise<IntentEventDetail | undefined> {
     if (this.busy) return undefined;
+    if (text.trim() === '') {
+      this.showError(this.strings.errorEmpty, { code: 'invalid_input', message: 'The message is empty.' });
+      return undefined;
+    }
     this.setBusy(true, this.strings.working);
     try {
       const prediction = await this.runtime().classify(text);
@@ -190,6 +229,7 @@ export class BankingIntentWidget extends HTMLElement {
       const action = outOfScope ? handoff : (this.actions[prediction.intent] ?? null);
       const detail: IntentEventDetail = {
         intent: prediction.intent,
+        label: outOfScope ? this.strings.outOfScope : readableIntent(prediction.intent, this.intentLabels),
         confidence: prediction.confidence,
         prediction,
         action,
@@ -197,7 +237,7 @@ export class BankingIntentWidget extends HTMLElement {
         handoff,
       };
       this.showAnswer(detail);
-      this.emit('intent', detail);
+      this.emit('result', detail);
       return detail;
     } catch (error) {
       this.fail(error);
@@ -217,9 +257,18 @@ export class BankingIntentWidget extends HTMLElement {
       notice.remove();
       this.emit('ready', {});
     } catch (error) {
+      const detail = errorDetail(error);
+      const settings = this.runtimeSettings();
+      // Empty widgets with the reason only in the console were the old way: say what to check.
+      const check =
+        `The widget could not load its model (${detail.message}). Check that ${settings.modelBaseUrl} and ` +
+        `${settings.ortBaseUrl} are served at those paths and, when they are on another origin than the page, ` +
+        'with Access-Control-Allow-Origin (README, "Hosting the widget").';
+      console.error(`<${TAG_NAME}>: ${check}`);
       // An answer or error shown since the load began stays; a load error shows otherwise.
-      if (notice.isConnected) this.fail(error);
-      else this.emit('error', errorDetail(error));
+      if (notice.isConnected)
+        this.showError(customerError(detail.code, this.strings), detail, this.hasAttribute('debug') ? check : undefined);
+      else this.emit('error', detail);
     }
   }
 
@@ -274,7 +323,8 @@ export class BankingIntentWidget extends HTMLElement {
     message.textContent = strings.outOfScope;
     const lines: HTMLElement[] = [message];
     if (detail.handoff) lines.push(this.linkLine('handoff', detail.handoff));
-    const closest = detail.prediction.top.slice(0, CLOSEST_SHOWN).map((entry) => readableIntent(entry.intent));
+    const labels = this.intentLabels;
+    const closest = detail.prediction.top.slice(0, CLOSEST_SHOWN).map((entry) => readableIntent(entry.intent, labels));
     if (closest.length > 0) {
       const line = this.make('p', 'closest');
       line.className = 'closest';
@@ -288,7 +338,7 @@ export class BankingIntentWidget extends HTMLElement {
     const strings = this.strings;
     const intent = this.make('p', 'intent');
     const name = document.createElement('strong');
-    name.textContent = readableIntent(detail.intent);
+    name.textContent = detail.label;
     const confidence = document.createElement('span');
     confidence.className = 'confidence';
     confidence.textContent = ` (${Math.round(detail.confidence * 100)} %)`;
@@ -311,11 +361,23 @@ export class BankingIntentWidget extends HTMLElement {
 
   private fail(error: unknown): void {
     const detail = errorDetail(error);
+    this.showError(customerError(detail.code, this.strings), detail);
+  }
+
+  /** Shows the customer's words for an error (and, with `debug`, what the host must check); emits the technical detail. */
+  private showError(text: string, detail: ErrorEventDetail, diagnostic?: string): void {
     const line = this.make('p', 'error');
     line.className = 'error';
-    line.textContent = `${this.strings.error} ${detail.message}`;
+    line.textContent = `${this.strings.error} ${text}`;
+    const lines = [line];
+    if (diagnostic) {
+      const note = this.make('p', 'diagnostic');
+      note.className = 'diagnostic';
+      note.textContent = diagnostic;
+      lines.push(note);
+    }
     delete this.answer.dataset.intent;
-    this.answer.replaceChildren(line);
+    this.answer.replaceChildren(...lines);
     this.emit('error', detail);
   }
 
@@ -326,6 +388,7 @@ export class BankingIntentWidget extends HTMLElement {
       if (name === 'strings') parseJsonAttribute(name, text);
       if (name === 'actions' && !this.actionsValue) checkActions(parseJsonAttribute(name, text), document.baseURI);
       if (name === 'handoff-url') handoffUrl(text ?? undefined, document.baseURI, 'handoff-url attribute');
+      if (name === 'intent-labels' && !this.labelsValue) checkIntentLabels(parseJsonAttribute(name, text));
     } catch (error) {
       this.fail(error);
     }
@@ -349,8 +412,15 @@ export class BankingIntentWidget extends HTMLElement {
     this.button.textContent = strings.button;
   }
 
-  private emit<T>(type: string, detail: T): void {
-    this.dispatchEvent(new CustomEvent<T>(type, { detail, bubbles: true, composed: true }));
+  private emit<T>(type: keyof typeof EVENTS, detail: T): void {
+    this.dispatchEvent(new CustomEvent<T>(EVENTS[type], { detail, bubbles: true, composed: true }));
+    if (!legacyNoted) {
+      legacyNoted = true;
+      console.info(
+        `<${TAG_NAME}>: the events "ready", "intent" and "error" are renamed "${EVENTS.ready}", "${EVENTS.result}" and "${EVENTS.error}"; the old names fire until the next release.`,
+      );
+    }
+    this.dispatchEvent(new CustomEvent<T>(LEGACY_EVENTS[type], { detail, bubbles: true, composed: true }));
   }
 
   private make<K extends keyof HTMLElementTagNameMap>(tag: K, part: string): HTMLElementTagNameMap[K] {
@@ -374,6 +444,10 @@ declare global {
     'banking-intent-widget': BankingIntentWidget;
   }
   interface HTMLElementEventMap {
+    'banking-intent:ready': CustomEvent<Record<string, never>>;
+    'banking-intent:result': CustomEvent<IntentEventDetail>;
+    'banking-intent:error': CustomEvent<ErrorEventDetail>;
+    /** @deprecated use `banking-intent:result`; fires until the next release. */
     intent: CustomEvent<IntentEventDetail>;
   }
 }

@@ -28,6 +28,14 @@ export interface WidgetStrings {
   handoff: string;
   /** Before the banking topics an out-of-scope message came closest to. */
   closest: string;
+  /** The customer pressed the button with nothing typed. */
+  errorEmpty: string;
+  /** The message could not be read (far too long, nothing but symbols). */
+  errorInput: string;
+  /** No model could answer: the files did not load, the servers failed or timed out. */
+  errorUnavailable: string;
+  /** Anything else. */
+  errorGeneric: string;
 }
 
 export const DEFAULT_STRINGS: WidgetStrings = {
@@ -42,7 +50,46 @@ export const DEFAULT_STRINGS: WidgetStrings = {
   outOfScope: DEFAULT_OOS_MESSAGE,
   handoff: DEFAULT_HANDOFF_TEXT,
   closest: 'Closest topics:',
+  errorEmpty: 'Please type your question first.',
+  errorInput: 'We could not read that message. Please write it again in a few words.',
+  errorUnavailable: 'The assistant is not available right now. Please try again in a moment, or contact us.',
+  errorGeneric: 'Something went wrong. Please try again.',
 };
+
+/**
+ * The customer's words for an error, by its code (src/core/errors.ts): never the technical
+ * message, which goes to the `banking-intent:error` event and the console for the bank's developers.
+ */
+export function customerError(code: string, strings: WidgetStrings): string {
+  switch (code) {
+    case 'invalid_input':
+      return strings.errorInput;
+    case 'model_unavailable':
+    case 'model_file':
+    case 'remote_call':
+    case 'timeout':
+    case 'all_failed':
+    case 'privacy_guard':
+      return strings.errorUnavailable;
+    default:
+      return strings.errorGeneric;
+  }
+}
+
+/** intent → the name customers see (translated, or the bank's own wording). */
+export type IntentLabels = Record<string, string>;
+
+/** Checks an `intent-labels` map: every value a non-empty string. */
+export function checkIntentLabels(value: unknown): IntentLabels {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new InvalidInputError('intent-labels must map intents to display names.');
+  const labels: IntentLabels = {};
+  for (const [intent, label] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof label !== 'string' || label.trim() === '') throw new InvalidInputError(`The display name for "${intent}" must be text.`);
+    labels[intent] = label.trim();
+  }
+  return labels;
+}
 
 /** The attributes that set one string each; they win over `strings`, being the more specific. */
 export interface StringAttributes {
@@ -128,7 +175,7 @@ export function folderUrl(value: string | null, baseUrl: string, fallback: URL):
   return url.href.endsWith('/') ? url.href : `${url.href}/`;
 }
 
-/** "lost_or_stolen_card" → "lost or stolen card". */
-export function readableIntent(intent: string): string {
-  return intent.replace(/_/g, ' ');
+/** The bank's display name for `intent`, else its id made readable: "lost_or_stolen_card" → "lost or stolen card". */
+export function readableIntent(intent: string, labels: IntentLabels = {}): string {
+  return labels[intent] ?? intent.replace(/_/g, ' ');
 }

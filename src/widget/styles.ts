@@ -52,6 +52,7 @@ input:focus-visible, button:focus-visible, a:focus-visible {
 .answer .error { color: var(--bi-error, #a4262c); }
 .confidence { color: var(--bi-muted, #5b6675); }
 .closest { color: var(--bi-muted, #5b6675); font-size: 0.85em; }
+.diagnostic { color: var(--bi-muted, #5b6675); font-size: 0.8em; font-family: monospace; overflow-wrap: anywhere; }
 `;
 
 let sheet: CSSStyleSheet | undefined;

@@ -6,6 +6,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { serveEmbedExample, type EmbedServers } from '../../scripts/lib/embed-servers';
+import type { BankingIntentWidget } from '../../src/widget/banking-intent-widget';
 import { launchChromium, newContext } from './harness';
 
 let servers: EmbedServers;
@@ -20,6 +21,25 @@ afterAll(async () => {
   await browser?.close();
   await servers?.close();
 });
+
+/** A bank's Spanish strings: every text the widget can show a customer. */
+const SPANISH = {
+  label: 'Mensaje',
+  placeholder: '¿En qué podemos ayudarle?',
+  button: 'Clasificar',
+  loading: 'Cargando el asistente…',
+  working: 'Un momento…',
+  answer: 'Tema:',
+  action: 'Sugerido:',
+  error: 'Lo sentimos:',
+  outOfScope: 'Eso no parece una pregunta sobre su banco.',
+  handoff: 'Hable con una persona',
+  closest: 'Temas más cercanos:',
+  errorEmpty: 'Escriba su pregunta primero.',
+  errorInput: 'No pudimos leer ese mensaje. Escríbalo de nuevo en pocas palabras.',
+  errorUnavailable: 'El asistente no está disponible ahora mismo.',
+  errorGeneric: 'Algo salió mal. Inténtelo de nuevo.',
+};
 
 interface Watched {
   page: Page;
@@ -114,7 +134,9 @@ describe('the widget embedded cross-origin under a strict CSP', () => {
       const answered = page.evaluate(
         () =>
           new Promise<string>((done) =>
-            document.addEventListener('intent', (event) => done((event as CustomEvent<{ intent: string }>).detail.intent), { once: true }),
+            document.addEventListener('banking-intent:result', (event) => done((event as CustomEvent<{ intent: string }>).detail.intent), {
+              once: true,
+            }),
           ),
       );
       await ask(page, text);
@@ -146,6 +168,71 @@ describe('the widget embedded cross-origin under a strict CSP', () => {
     expect(workers).toHaveLength(1);
     expect(workers[0]).toMatch(/^blob:/);
     expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  test("in Spanish the customer sees only Spanish: an empty message, an answer with the bank's names, a load failure", async () => {
+    const { page } = await openPortal();
+    await page.locator('#portal-status', { hasText: 'ready' }).waitFor();
+    const widget = page.locator('banking-intent-widget').first();
+    await widget.evaluate((host, strings) => {
+      const element = host as BankingIntentWidget;
+      element.strings = strings;
+      element.intentLabels = { lost_or_stolen_card: 'Tarjeta perdida o robada' };
+      element.actions = { lost_or_stolen_card: { label: 'Bloquear su tarjeta', href: '/cards/block' } };
+    }, SPANISH);
+    const status = widget.getByRole('status');
+
+    await widget.getByRole('button', { name: 'Clasificar', exact: true }).click();
+    expect(await status.textContent()).toBe('Lo sentimos: Escriba su pregunta primero.');
+
+    const result = page.evaluate(
+      () =>
+        new Promise<{ intent: string; label: string }>((done) =>
+          document.addEventListener(
+            'banking-intent:result',
+            (event) => {
+              const { intent, label } = (event as CustomEvent<{ intent: string; label: string }>).detail;
+              done({ intent, label });
+            },
+            { once: true },
+          ),
+        ),
+    );
+    await widget.getByRole('textbox', { name: 'Mensaje', exact: true }).fill('my card got stolen');
+    await widget.getByRole('button', { name: 'Clasificar', exact: true }).click();
+    expect(await result).toEqual({ intent: 'lost_or_stolen_card', label: 'Tarjeta perdida o robada' });
+    await status.locator('[part=intent]').waitFor();
+    expect(await status.textContent()).toMatch(/^Tema: Tarjeta perdida o robada \(\d+ %\)Sugerido: Bloquear su tarjeta$/);
+
+    // A widget whose model folder is not there: the customer reads Spanish; with `debug`, the
+    // bank's developer also reads what to check; the event carries the technical reason.
+    const failures = await page.evaluate(
+      async ({ strings, base }) => {
+        const errors: { code: string; message: string }[] = [];
+        document.addEventListener('banking-intent:error', (event) =>
+          errors.push((event as CustomEvent<{ code: string; message: string }>).detail),
+        );
+        const texts: string[] = [];
+        for (const debug of [false, true]) {
+          const element = document.createElement('banking-intent-widget');
+          element.setAttribute('models-base', base);
+          if (debug) element.setAttribute('debug', '');
+          element.strings = strings;
+          document.body.append(element);
+          const answer = element.shadowRoot!.querySelector('[role=status]')!;
+          for (let i = 0; i < 600 && !answer.querySelector('[part=error]'); i++) await new Promise((r) => setTimeout(r, 50));
+          texts.push([...answer.children].map((child) => child.textContent).join(' | '));
+        }
+        return { texts, errors };
+      },
+      { strings: SPANISH, base: `${servers.widgetOrigin}/missing-folder/` },
+    );
+    expect(failures.texts[0]).toBe('Lo sentimos: El asistente no está disponible ahora mismo.');
+    expect(failures.texts[1]).toMatch(/^Lo sentimos: El asistente no está disponible ahora mismo\. \| The widget could not load its model/);
+    expect(failures.texts[1]).toContain('Access-Control-Allow-Origin');
+    expect(failures.errors.length).toBeGreaterThanOrEqual(2);
+    expect(failures.errors[0]!.message).not.toBe('');
     await page.context().close();
   });
 
