@@ -10,7 +10,7 @@
  */
 import type { AdapterHealth, AdapterState, ClassifyOptions, IntentAdapter, LoadOptions, LoadProgress } from '../core/adapter';
 import { AbortedError, ModelUnavailableError } from '../core/errors';
-import type { Device, Prediction } from '../core/prediction';
+import type { Device, ModelPrediction } from '../core/prediction';
 import { abortReason, raceAbort } from '../core/abort';
 
 export abstract class AdapterLifecycle implements IntentAdapter {
@@ -30,7 +30,7 @@ export abstract class AdapterLifecycle implements IntentAdapter {
    */
   protected abstract runLoad(signal: AbortSignal): Promise<Device>;
 
-  abstract classify(text: string, options?: ClassifyOptions): Promise<Prediction>;
+  abstract classify(text: string, options?: ClassifyOptions): Promise<ModelPrediction>;
 
   /** How messages name this adapter, e.g. `The vLLM adapter`. */
   protected get title(): string {
@@ -92,7 +92,7 @@ export abstract class AdapterLifecycle implements IntentAdapter {
   }
 
   protected disposedError(): ModelUnavailableError {
-    return new ModelUnavailableError(`${this.title} was disposed.`, this.id);
+    return new ModelUnavailableError({ message: `${this.title} was disposed.`, model: this.id });
   }
 
   private async startLoad(): Promise<void> {

@@ -28,10 +28,11 @@
  */
 import { ApiError, GoogleGenAI, Type, type GenerateContentResponse } from '@google/genai';
 import type { ClassifyOptions } from '../core/adapter';
-import { AbortedError, IntentError, ModelUnavailableError, RemoteCallError, throwIfAborted } from '../core/errors';
+import { abortedBy, throwIfAborted } from '../core/abort';
+import { IntentError, ModelUnavailableError, RemoteCallError } from '../core/errors';
 import { validateMessage } from '../core/input';
 import { BANKING77_LABELS, OUT_OF_SCOPE } from '../core/labels';
-import type { Device, Prediction } from '../core/prediction';
+import type { Device, ModelPrediction } from '../core/prediction';
 import { AdapterLifecycle } from './adapter-lifecycle';
 import { remoteFetch } from './remote-fetch';
 import { gateOutgoing, type PrivacyConfig } from './remote-gate';
@@ -130,7 +131,7 @@ export class GeminiAdapter extends AdapterLifecycle {
   protected runLoad(): Promise<Device> {
     const { apiKey, baseUrl } = this.options;
     if (!apiKey && !baseUrl) {
-      return Promise.reject(new ModelUnavailableError('Gemini needs an API key or the URL of your proxy', MODEL_ID));
+      return Promise.reject(new ModelUnavailableError({ message: 'Gemini needs an API key or the URL of your proxy', model: MODEL_ID }));
     }
     this.client = new GoogleGenAI({
       // Always explicit, so that the SDK never falls back to environment variables under Node
@@ -146,6 +147,7 @@ export class GeminiAdapter extends AdapterLifecycle {
         ...(apiKey ? {} : { headers: { [API_KEY_HEADER]: '' } }),
         fetch: remoteFetch({
           service: 'Gemini',
+          model: MODEL_ID,
           fetch: apiKey ? undefined : fetchWithoutEmptyKey,
           maxResponseBytes: this.options.maxResponseBytes,
         }),
@@ -154,7 +156,7 @@ export class GeminiAdapter extends AdapterLifecycle {
     return Promise.resolve('remote');
   }
 
-  async classify(text: string, options: ClassifyOptions = {}): Promise<Prediction> {
+  async classify(text: string, options: ClassifyOptions = {}): Promise<ModelPrediction> {
     const { signal } = options;
     throwIfAborted(signal);
     const message = validateMessage(text);
@@ -162,7 +164,7 @@ export class GeminiAdapter extends AdapterLifecycle {
     const { text: outgoing, masked, categories } = gateOutgoing(message, 'Gemini', this.options.privacy);
     await this.whenLoaded(signal);
     const client = this.client;
-    if (!client) throw new ModelUnavailableError(this.reason ?? 'Gemini is not configured.', MODEL_ID);
+    if (!client) throw new ModelUnavailableError({ message: this.reason ?? 'Gemini is not configured.', model: MODEL_ID });
 
     const maxChars = this.options.maxChars ?? GEMINI_MAX_CHARS;
     const truncated = outgoing.length > maxChars;
@@ -202,7 +204,6 @@ export class GeminiAdapter extends AdapterLifecycle {
       device: 'remote',
       latency_ms: performance.now() - started,
       truncated,
-      fallback_from: [],
       masked,
       masked_categories: categories,
     };
@@ -210,7 +211,8 @@ export class GeminiAdapter extends AdapterLifecycle {
 
   override dispose(): Promise<void> {
     this.client = undefined;
-    this.lifetime.abort();
+    // The reason is what calls in flight reject with (see `toIntentError`).
+    this.lifetime.abort(this.disposedError());
     return super.dispose();
   }
 
@@ -220,37 +222,48 @@ export class GeminiAdapter extends AdapterLifecycle {
     if (!candidate) {
       const blocked = response.promptFeedback?.blockReason;
       const why = blocked ? `it blocked the message (blockReason ${blocked})` : 'it sent no candidate';
-      throw new RemoteCallError(`Gemini gave no label: ${why}.`, 200, false);
+      throw this.notALabel(`Gemini gave no label: ${why}.`);
     }
     const finish = candidate.finishReason;
     if (finish && finish !== 'STOP') {
-      throw new RemoteCallError(`Gemini gave no label: it stopped with finishReason ${finish}.`, 200, false);
+      throw this.notALabel(`Gemini gave no label: it stopped with finishReason ${finish}.`);
     }
     const label = response.text?.trim() ?? '';
     if (!this.choiceSet.has(label)) {
       const shown = label.length > 80 ? `${label.slice(0, 80)}…` : label;
-      throw new RemoteCallError(`Gemini answered something that is not a label: "${shown}".`, 200, false);
+      throw this.notALabel(`Gemini answered something that is not a label: "${shown}".`);
     }
     return label;
   }
 
+  /** A 200 whose content is not one of the labels: asking again would get the same. */
+  private notALabel(message: string): RemoteCallError {
+    return new RemoteCallError({ message, model: MODEL_ID, status: 200, url: this.endpoint });
+  }
+
+  /**
+   * What a failed `generateContent` rejects with: the caller's abort or timeout, as every adapter
+   * maps it (core/abort.ts), then "disposed" (the lifetime signal's reason), then the failure itself.
+   */
   private toIntentError(error: unknown, signal: AbortSignal | undefined): IntentError {
-    if (signal?.aborted) return new AbortedError();
-    if (this.lifetime.signal.aborted) return this.disposedError();
-    if (error instanceof IntentError) return error;
-    if (error instanceof ApiError) return fromApiError(error);
+    const aborted = abortedBy(signal, this.lifetime.signal);
+    if (aborted) return aborted;
+    if (IntentError.isInstance(error)) return error;
+    if (error instanceof ApiError) return fromApiError(error, this.endpoint);
     // fetch rejects with a TypeError when no HTTP answer came back at all: refused connection,
     // DNS failure, TLS error, CORS refusal in a browser. Worth another try later.
     if (error instanceof TypeError) {
       const cause = describeCause(error);
-      return new RemoteCallError(
-        `Could not reach Gemini at ${this.endpoint}${cause}. Check the URL and that it answers without a redirect (redirects are never followed).`,
-        undefined,
-        true,
-      );
+      return new RemoteCallError({
+        message: `Could not reach Gemini at ${this.endpoint}${cause}. Check the URL and that it answers without a redirect (redirects are never followed).`,
+        model: MODEL_ID,
+        url: this.endpoint,
+        retryable: true,
+        cause: error,
+      });
     }
     const detail = error instanceof Error ? error.message : String(error);
-    return new RemoteCallError(`The Gemini call failed: ${detail}`, undefined, false);
+    return new RemoteCallError({ message: `The Gemini call failed: ${detail}`, model: MODEL_ID, url: this.endpoint, cause: error });
   }
 }
 
@@ -274,14 +287,21 @@ const HINTS: Record<number, string> = {
  * The SDK's `ApiError` has only `status` and `message`, and the message is the raw JSON body of
  * the answer, so the Google error (status name, text, RetryInfo) is parsed back out of it.
  */
-function fromApiError(error: ApiError): RemoteCallError {
+function fromApiError(error: ApiError, url: string): RemoteCallError {
   const status = error.status;
   const body = parseGoogleError(error.message);
   const what = [body?.status, body?.message].filter(Boolean).join(': ') || error.message;
-  const retryable = status === 408 || status === 409 || status === 429 || status >= 500;
-  const retryAfterMs = retryDelayMs(body);
   const hint = HINTS[status] ?? (status >= 500 ? 'Gemini is failing or overloaded; try again later.' : '');
-  return new RemoteCallError(`Gemini answered HTTP ${status} (${what}). ${hint}`.trim(), status, retryable, retryAfterMs);
+  return new RemoteCallError({
+    message: `Gemini answered HTTP ${status} (${what}). ${hint}`.trim(),
+    model: MODEL_ID,
+    // Whether it is worth retrying follows from the status (see RemoteCallError).
+    status,
+    retryAfterMs: retryDelayMs(body),
+    url,
+    responseBody: error.message,
+    cause: error,
+  });
 }
 
 function parseGoogleError(message: string): GoogleErrorBody | undefined {

@@ -3,9 +3,10 @@
  * say how to load their engine; loading once, health, the input check and dispose live here.
  */
 import type { AdapterHealth, ClassifyOptions, IntentAdapter, LoadOptions } from '../core/adapter';
-import { ModelUnavailableError, throwIfAborted } from '../core/errors';
+import { throwIfAborted } from '../core/abort';
+import { ModelUnavailableError } from '../core/errors';
 import { validateMessage } from '../core/input';
-import type { Device, Prediction } from '../core/prediction';
+import type { Device, ModelPrediction } from '../core/prediction';
 import type { ServedEngine } from '../engine/engine-service';
 
 export abstract class InProcessAdapter<Engine extends ServedEngine> implements IntentAdapter {
@@ -37,7 +38,7 @@ export abstract class InProcessAdapter<Engine extends ServedEngine> implements I
     await this.engine;
   }
 
-  async classify(text: string, options: ClassifyOptions = {}): Promise<Prediction> {
+  async classify(text: string, options: ClassifyOptions = {}): Promise<ModelPrediction> {
     throwIfAborted(options.signal);
     // Checked before loading: an empty message never costs a model load or call.
     const message = validateMessage(text);
@@ -61,6 +62,6 @@ export abstract class InProcessAdapter<Engine extends ServedEngine> implements I
   }
 
   private disposedError(): ModelUnavailableError {
-    return new ModelUnavailableError(`The ${this.id} model was disposed.`, this.id);
+    return new ModelUnavailableError({ message: `The ${this.id} model was disposed.`, model: this.id });
   }
 }

@@ -4,7 +4,7 @@
  * not download them.
  */
 import type { AdapterHealth, ClassifyOptions, IntentAdapter, LoadOptions } from '../core/adapter';
-import type { Prediction } from '../core/prediction';
+import type { ModelPrediction } from '../core/prediction';
 
 export class LazyAdapter implements IntentAdapter {
   private adapter: Promise<IntentAdapter> | undefined;
@@ -31,7 +31,7 @@ export class LazyAdapter implements IntentAdapter {
     return (await this.get()).load(options);
   }
 
-  async classify(text: string, options?: ClassifyOptions): Promise<Prediction> {
+  async classify(text: string, options?: ClassifyOptions): Promise<ModelPrediction> {
     return (await this.get()).classify(text, options);
   }
 

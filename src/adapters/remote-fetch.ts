@@ -19,6 +19,8 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 export interface RemoteFetchOptions {
   /** Who is called, for messages: `vLLM`, `Gemini`. */
   service: string;
+  /** Id of the adapter that calls, for the errors' `model`: `vllm`, `gemini`. */
+  model?: string;
   /** The underlying fetch. Default: the global one, looked up at call time. */
   fetch?: typeof fetch;
   /** Default {@link DEFAULT_MAX_RESPONSE_BYTES}. */
@@ -29,7 +31,7 @@ export interface RemoteFetchOptions {
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
 export function remoteFetch(options: RemoteFetchOptions): typeof fetch {
-  const { service } = options;
+  const { service, model } = options;
   const cap = checkCap(options.maxResponseBytes);
   // Called through a wrapper: a bare `window.fetch` called as a method of another object throws.
   const base = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -39,14 +41,14 @@ export function remoteFetch(options: RemoteFetchOptions): typeof fetch {
     try {
       response = await base(input, { ...init, redirect: 'error' });
     } catch (error) {
-      if (isRedirectRefusal(error)) throw redirectError(service, target);
+      if (isRedirectRefusal(error)) throw redirectError({ service, model, target, cause: error });
       throw error;
     }
     if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
       await response.body?.cancel().catch(() => undefined);
-      throw redirectError(service, target, response.status || undefined, response.headers.get('location'));
+      throw redirectError({ service, model, target, status: response.status || undefined, location: response.headers.get('location') });
     }
-    const body = await readCapped(response, cap, service);
+    const body = await readCapped(response, cap, { service, model, target });
     const headers = new Headers(response.headers);
     // The bytes are already decoded and counted: these would describe the wire, not this body.
     headers.delete('content-length');
@@ -59,12 +61,20 @@ export function remoteFetch(options: RemoteFetchOptions): typeof fetch {
   };
 }
 
+/** Who was called, for the errors. */
+interface Callee {
+  service: string;
+  model: string | undefined;
+  /** The URL asked for. */
+  target: string | undefined;
+}
+
 /** The whole body, or a `RemoteCallError` once it is known to exceed `cap` bytes. */
-async function readCapped(response: Response, cap: number, service: string): Promise<Uint8Array<ArrayBuffer>> {
+async function readCapped(response: Response, cap: number, callee: Callee): Promise<Uint8Array<ArrayBuffer>> {
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
   if (Number.isFinite(declared) && declared > cap) {
     await response.body?.cancel().catch(() => undefined);
-    throw tooLarge(service, response.status, cap, `${declared} bytes announced`);
+    throw tooLarge(callee, response.status, cap, `${declared} bytes announced`);
   }
   if (!response.body) return new Uint8Array(0);
   const reader = response.body.getReader();
@@ -76,7 +86,7 @@ async function readCapped(response: Response, cap: number, service: string): Pro
     size += value.byteLength;
     if (size > cap) {
       await reader.cancel().catch(() => undefined);
-      throw tooLarge(service, response.status, cap, `more than ${cap} bytes sent`);
+      throw tooLarge(callee, response.status, cap, `more than ${cap} bytes sent`);
     }
     chunks.push(value);
   }
@@ -89,22 +99,30 @@ async function readCapped(response: Response, cap: number, service: string): Pro
   return body;
 }
 
-function tooLarge(service: string, status: number, cap: number, what: string): RemoteCallError {
-  return new RemoteCallError(
-    `${service} sent an answer larger than the ${formatBytes(cap)} allowed (${what}); it was not read. A label never needs that much: check the server.`,
+function tooLarge({ service, model, target }: Callee, status: number, cap: number, what: string): RemoteCallError {
+  return new RemoteCallError({
+    message: `${service} sent an answer larger than the ${formatBytes(cap)} allowed (${what}); it was not read. A label never needs that much: check the server.`,
+    model,
     status,
-    false,
-  );
+    url: target,
+    // The same server would send the same answer, whatever its status.
+    retryable: false,
+  });
 }
 
-function redirectError(service: string, target: string | undefined, status?: number, location?: string | null): RemoteCallError {
+function redirectError(options: Callee & { status?: number; location?: string | null; cause?: unknown }): RemoteCallError {
+  const { service, model, target, status, location, cause } = options;
   const to = location ? ` to ${originOf(location, target)}` : '';
   const from = target ? ` at ${originOf(target)}` : '';
-  return new RemoteCallError(
-    `${service}${from} answered with a redirect${status ? ` (${status})` : ''}${to}. Redirects are never followed, so nothing was sent there: set the server's final URL.`,
+  return new RemoteCallError({
+    message: `${service}${from} answered with a redirect${status ? ` (${status})` : ''}${to}. Redirects are never followed, so nothing was sent there: set the server's final URL.`,
+    model,
     status,
-    false,
-  );
+    url: target,
+    // Asking again would be redirected again.
+    retryable: false,
+    cause,
+  });
 }
 
 /**

@@ -27,10 +27,11 @@ export function gateOutgoing(message: string, service: string, config?: PrivacyC
   try {
     result = guardOutgoing(message, config);
   } catch (error) {
-    if (error instanceof PrivacyGuardError) throw error;
+    if (PrivacyGuardError.isInstance(error)) throw error;
     // Any other throw is a bug in the guard: still nothing leaves.
-    const detail = error instanceof IntentError ? `: ${error.message}` : '';
-    throw new PrivacyGuardError(`Personal data could not be masked${detail}, so the message was not sent to ${service}.`, {
+    const detail = IntentError.isInstance(error) ? `: ${error.message}` : '';
+    throw new PrivacyGuardError({
+      message: `Personal data could not be masked${detail}, so the message was not sent to ${service}.`,
       cause: error,
     });
   }

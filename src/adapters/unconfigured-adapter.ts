@@ -1,6 +1,6 @@
 import type { AdapterHealth, IntentAdapter } from '../core/adapter';
 import { ModelUnavailableError } from '../core/errors';
-import type { Prediction } from '../core/prediction';
+import type { ModelPrediction } from '../core/prediction';
 
 /** A model that lacks the settings it needs, or cannot run in this host: it says why, and never answers. */
 export class UnconfiguredAdapter implements IntentAdapter {
@@ -10,10 +10,10 @@ export class UnconfiguredAdapter implements IntentAdapter {
   ) {}
 
   load(): Promise<void> {
-    return Promise.reject(new ModelUnavailableError(this.reason, this.id));
+    return Promise.reject(new ModelUnavailableError({ message: this.reason, model: this.id }));
   }
 
-  classify(): Promise<Prediction> {
+  classify(): Promise<ModelPrediction> {
     return this.load() as Promise<never>;
   }
 

@@ -15,11 +15,11 @@
  * through ./remote-fetch.ts (no redirects, a size cap on answers).
  */
 import type { ClassifyOptions } from '../core/adapter';
-import { IntentError, ModelUnavailableError, RemoteCallError } from '../core/errors';
+import { IntentError, ModelUnavailableError, RemoteCallError, type RemoteCallErrorOptions } from '../core/errors';
 import { validateMessage } from '../core/input';
 import { BANKING77_LABELS, OUT_OF_SCOPE } from '../core/labels';
-import { DEFAULT_TOP_K, type Device, type Prediction, type ScoredIntent } from '../core/prediction';
-import { abortReason } from '../core/abort';
+import { DEFAULT_TOP_K, type Device, type ModelPrediction, type ScoredIntent } from '../core/prediction';
+import { abortedBy, throwIfAborted } from '../core/abort';
 import { AdapterLifecycle } from './adapter-lifecycle';
 import { remoteFetch } from './remote-fetch';
 import { gateOutgoing, type PrivacyConfig } from './remote-gate';
@@ -57,7 +57,7 @@ const TOP_LOGPROBS = 5;
 const MAX_DETAIL_CHARS = 300;
 
 /** What one request to the model gives back, before the adapter adds the common fields. */
-type Answer = Pick<Prediction, 'intent' | 'confidence' | 'top'>;
+type Answer = Pick<ModelPrediction, 'intent' | 'confidence' | 'top'>;
 
 export class VllmAdapter extends AdapterLifecycle {
   readonly id = ADAPTER_ID;
@@ -78,16 +78,16 @@ export class VllmAdapter extends AdapterLifecycle {
     this.labelSet = new Set(this.labels);
     this.choices = labelsWithOutOfScope(this.labels);
     this.choiceSet = new Set(this.choices);
-    this.fetch = remoteFetch({ service: 'vLLM', fetch: options.fetch, maxResponseBytes: options.maxResponseBytes });
+    this.fetch = remoteFetch({ service: 'vLLM', model: ADAPTER_ID, fetch: options.fetch, maxResponseBytes: options.maxResponseBytes });
   }
 
   protected override get title(): string {
     return 'The vLLM adapter';
   }
 
-  async classify(text: string, options: ClassifyOptions = {}): Promise<Prediction> {
+  async classify(text: string, options: ClassifyOptions = {}): Promise<ModelPrediction> {
     const { signal } = options;
-    if (signal?.aborted) throw abortReason(signal);
+    throwIfAborted(signal);
     // First, before any request: an empty message never reaches the server.
     const message = validateMessage(text);
     // Masked before anything is sent, the server check included; fails closed (PrivacyGuardError).
@@ -109,7 +109,6 @@ export class VllmAdapter extends AdapterLifecycle {
         latency_ms: performance.now() - started,
         // The server reads the whole text or answers 400 when it is too long: it never truncates.
         truncated: false,
-        fallback_from: [],
         masked,
         masked_categories: categories,
       };
@@ -133,19 +132,22 @@ export class VllmAdapter extends AdapterLifecycle {
   /** Checks that the server is up (`GET /health`) and serves the model (`GET /v1/models`). */
   protected async runLoad(signal: AbortSignal): Promise<Device> {
     if (!this.baseUrl || !this.options.model || this.labels.length === 0) {
-      throw new ModelUnavailableError('vLLM is not configured: set the server URL, the model name and the labels.', ADAPTER_ID);
+      throw new ModelUnavailableError({
+        message: 'vLLM is not configured: set the server URL, the model name and the labels.',
+        model: ADAPTER_ID,
+      });
     }
     const call = { signal, callerSignal: undefined };
     this.progress({ stage: 'checking the vLLM server', loaded: 0, total: 0 });
     await this.request('GET', '/health', undefined, call);
     this.progress({ stage: 'listing the vLLM models', loaded: 0, total: 0 });
-    const served = parseModelList(await this.request('GET', '/v1/models', undefined, call));
+    const served = parseModelList(await this.request('GET', '/v1/models', undefined, call), `${this.baseUrl}/v1/models`);
     if (!served.includes(this.options.model)) {
       const available = served.length > 0 ? served.join(', ') : 'none';
-      throw new ModelUnavailableError(
-        `The vLLM server at ${this.baseUrl} does not serve the model "${this.options.model}"; it serves: ${available}.`,
-        ADAPTER_ID,
-      );
+      throw new ModelUnavailableError({
+        message: `The vLLM server at ${this.baseUrl} does not serve the model "${this.options.model}"; it serves: ${available}.`,
+        model: ADAPTER_ID,
+      });
     }
     return 'remote';
   }
@@ -184,8 +186,8 @@ export class VllmAdapter extends AdapterLifecycle {
     let parsed: unknown;
     try {
       parsed = JSON.parse(content);
-    } catch {
-      throw notALabel(preview(content));
+    } catch (error) {
+      throw notALabel(preview(content), { cause: error });
     }
     // Keys other than `intent` are ignored: only the label itself must be exact.
     const intent = isRecord(parsed) ? parsed.intent : undefined;
@@ -260,22 +262,26 @@ export class VllmAdapter extends AdapterLifecycle {
         signal: call.signal,
       });
       const text = await response.text();
-      if (!response.ok) throw httpError(response, text);
+      if (!response.ok) throw httpError(response, text, url);
       if (text.trim() === '') return undefined;
       try {
         return JSON.parse(text) as unknown;
-      } catch {
-        throw notALabel(`a body that is not JSON: ${preview(text)}`, response.status);
+      } catch (error) {
+        throw notALabel(`a body that is not JSON: ${preview(text)}`, { status: response.status, url, responseBody: text, cause: error });
       }
     } catch (error) {
-      if (error instanceof IntentError) throw error;
-      if (call.callerSignal?.aborted) throw abortReason(call.callerSignal);
-      if (call.signal.aborted) throw abortReason(call.signal);
-      throw new RemoteCallError(
-        `Could not reach vLLM at ${url} (${networkDetail(error)}). Check that the server runs, allows this page (CORS) and answers without a redirect (redirects are never followed).`,
-        undefined,
-        true,
-      );
+      if (IntentError.isInstance(error)) throw error;
+      // The caller's abort (or timeout) first: the adapter's own signal also fires on dispose.
+      const aborted = abortedBy(call.callerSignal, call.signal);
+      if (aborted) throw aborted;
+      throw new RemoteCallError({
+        message: `Could not reach vLLM at ${url} (${networkDetail(error)}). Check that the server runs, allows this page (CORS) and answers without a redirect (redirects are never followed).`,
+        model: ADAPTER_ID,
+        url,
+        // No answer at all (refused, reset, DNS, CORS): worth another try later.
+        retryable: true,
+        cause: error,
+      });
     }
   }
 }
@@ -397,16 +403,19 @@ export function parseRetryAfter(value: string | null | undefined, now = Date.now
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** Statuses where the same request may succeed later (as in the Vercel AI SDK's `APICallError`). */
-export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 409 || status === 429 || status >= 500;
-}
-
-function httpError(response: Response, body: string): RemoteCallError {
+/** An HTTP error answer; whether it is worth retrying follows from its status (see `RemoteCallError`). */
+function httpError(response: Response, body: string, url: string): RemoteCallError {
   const { status } = response;
   let message = `vLLM answered ${status}: ${errorDetail(body) ?? (response.statusText || 'no details')}`;
   if (status === 401 || status === 403) message += ' (check the API key)';
-  return new RemoteCallError(message, status, isRetryableStatus(status), parseRetryAfter(response.headers.get('retry-after')));
+  return new RemoteCallError({
+    message,
+    model: ADAPTER_ID,
+    status,
+    retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
+    url,
+    responseBody: body,
+  });
 }
 
 /**
@@ -432,16 +441,28 @@ function errorDetail(body: string): string | undefined {
   return clip(body.trim()) || undefined;
 }
 
-function parseModelList(body: unknown): string[] {
+function parseModelList(body: unknown, url: string): string[] {
   if (!isRecord(body) || !Array.isArray(body.data)) {
-    throw new RemoteCallError(`vLLM answered GET /v1/models with something that is not a model list: ${preview(body)}`, 200, false);
+    throw new RemoteCallError({
+      message: `vLLM answered GET /v1/models with something that is not a model list: ${preview(body)}`,
+      model: ADAPTER_ID,
+      status: 200,
+      url,
+    });
   }
   return body.data.flatMap((model) => (isRecord(model) && typeof model.id === 'string' ? [model.id] : []));
 }
 
 /** The server answered 200 with something that is not one of our labels: fall back, do not retry. */
-function notALabel(what: string, status = 200): RemoteCallError {
-  return new RemoteCallError(`vLLM answered something that is not a label: ${what}`, status, false);
+function notALabel(what: string, details: Pick<RemoteCallErrorOptions, 'status' | 'url' | 'responseBody' | 'cause'> = {}): RemoteCallError {
+  return new RemoteCallError({
+    message: `vLLM answered something that is not a label: ${what}`,
+    model: ADAPTER_ID,
+    status: 200,
+    ...details,
+    // The same request would get the same answer, whatever its status.
+    retryable: false,
+  });
 }
 
 /** Node's fetch says `fetch failed` and puts the reason (`ECONNREFUSED`) in `cause`. */

@@ -2,23 +2,24 @@
  * The page's side of an on-device model that runs in a dedicated worker, shared by the custom
  * model (src/adapters/custom.ts) and llama-qlora (src/adapters/llama-qlora.ts). It owns the
  * worker's lifetime, measures latency as the page sees it (messaging included) and turns aborts
- * into immediate `AbortedError`s; the adapter's states live in AdapterLifecycle. A subclass says which worker to start
+ * into immediate `AbortedError`s (`TimeoutError`s for a timed-out signal, as everywhere: see
+ * core/abort.ts); the adapter's states live in AdapterLifecycle. A subclass says which worker to start
  * and what to ask it to load; the worker exposes a `WorkerEngineApi` with comlink.
  */
 import { releaseProxy, proxy, wrap, type Remote, type UnproxyOrClone } from 'comlink';
 import type { ClassifyOptions, EngineClassifyOptions, LoadProgress } from '../core/adapter';
-import { ModelUnavailableError, throwIfAborted } from '../core/errors';
+import { ModelUnavailableError } from '../core/errors';
 import { validateMessage } from '../core/input';
-import type { Device, Prediction } from '../core/prediction';
+import type { Device, ModelPrediction } from '../core/prediction';
 import { installTypedErrors } from '../engine/worker-errors';
-import { raceAbort } from '../core/abort';
+import { abortReason, raceAbort, throwIfAborted } from '../core/abort';
 import { AdapterLifecycle } from './adapter-lifecycle';
 
 /** What a model worker exposes: an engine host (src/engine/worker-host.ts, llama-worker-host.ts). */
 export interface WorkerEngineApi<Request, Info extends { device: Device }> {
   load(request: Request, onProgress?: (progress: LoadProgress) => void): Promise<Info>;
   /** `requestId` lets `cancel` drop the call while it still waits for its turn. */
-  classify(requestId: number, text: string, options?: EngineClassifyOptions): Promise<Prediction>;
+  classify(requestId: number, text: string, options?: EngineClassifyOptions): Promise<ModelPrediction>;
   cancel(requestId: number): void;
   dispose(): Promise<void>;
 }
@@ -47,7 +48,7 @@ export abstract class WorkerAdapter<Request, Info extends { device: Device }> ex
   /** What the worker's `load` receives. */
   protected abstract loadRequest(): Request;
 
-  async classify(text: string, options: ClassifyOptions = {}): Promise<Prediction> {
+  async classify(text: string, options: ClassifyOptions = {}): Promise<ModelPrediction> {
     const { signal, topK, oosThreshold } = options;
     throwIfAborted(signal);
     // Checked here, before any messaging: an empty message never reaches the model.
@@ -55,7 +56,7 @@ export abstract class WorkerAdapter<Request, Info extends { device: Device }> ex
     await this.whenLoaded(signal);
     const connection = this.connection;
     if (this.state !== 'ready' || !connection)
-      throw new ModelUnavailableError(this.reason ?? `The ${this.id} model is not loaded.`, this.id);
+      throw new ModelUnavailableError({ message: this.reason ?? `The ${this.id} model is not loaded.`, model: this.id });
 
     const requestId = this.nextRequestId++;
     const started = performance.now();
@@ -74,7 +75,7 @@ export abstract class WorkerAdapter<Request, Info extends { device: Device }> ex
   protected async runLoad(signal: AbortSignal): Promise<Device> {
     const connection = this.connect();
     // A cancelled or disposed load stops its worker at once.
-    signal.addEventListener('abort', () => this.drop(connection, signal.reason as Error), { once: true });
+    signal.addEventListener('abort', () => this.drop(connection, abortReason(signal)), { once: true });
     try {
       const onProgress = proxy((progress: LoadProgress) => this.progress(progress));
       // A load request is plain data (structured clone), never a proxy: comlink's generic type
@@ -85,7 +86,11 @@ export abstract class WorkerAdapter<Request, Info extends { device: Device }> ex
       return info.device;
     } catch (error) {
       // A failed load leaves the worker useless; the next load() starts a fresh one.
-      this.drop(connection, error instanceof Error ? error : new Error(String(error)));
+      const reason =
+        error instanceof Error
+          ? error
+          : new ModelUnavailableError({ message: `The ${this.id} model did not load.`, model: this.id, cause: error });
+      this.drop(connection, reason);
       throw error;
     }
   }
@@ -121,7 +126,7 @@ export abstract class WorkerAdapter<Request, Info extends { device: Device }> ex
     worker.addEventListener('error', (event) => {
       event.preventDefault();
       const detail = event.message ? `: ${event.message}` : '';
-      const error = new ModelUnavailableError(`The model worker stopped${detail}.`, this.id);
+      const error = new ModelUnavailableError({ message: `The model worker stopped${detail}.`, model: this.id, cause: event.error });
       if (this.connection === connection && this.state !== 'disposed') this.markUnavailable(error.message);
       this.drop(connection, error);
     });

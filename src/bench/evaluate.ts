@@ -16,11 +16,11 @@ import {
 } from './metrics';
 import type { EngineClassifyOptions } from '../core/adapter';
 import { OUT_OF_SCOPE } from '../core/labels';
-import type { Prediction } from '../core/prediction';
+import type { ModelPrediction } from '../core/prediction';
 
 export interface Classifier {
-  classify(text: string, options?: EngineClassifyOptions): Promise<Prediction>;
-  classifyBatch?(texts: string[], options?: EngineClassifyOptions): Promise<Prediction[]>;
+  classify(text: string, options?: EngineClassifyOptions): Promise<ModelPrediction>;
+  classifyBatch?(texts: string[], options?: EngineClassifyOptions): Promise<ModelPrediction[]>;
 }
 
 /** One point of the rejection curve: what a threshold would do on these rows. */
@@ -70,7 +70,7 @@ export async function evaluate(
   rows: { text: string; label: string }[],
   options: { batchSize?: number; onProgress?: (done: number) => void; oosThreshold?: number } = {},
 ): Promise<EvalReport> {
-  const predictions: Prediction[] = [];
+  const predictions: ModelPrediction[] = [];
   const latencies: number[] = [];
   const call = { oosThreshold: options.oosThreshold };
   for (const row of rows) {
@@ -117,13 +117,13 @@ export async function evaluate(
 }
 
 /** The rejection score of an answer: how little the best in-scope label got (1 when there is none). */
-export function rejectionScore(p: Prediction): number {
+export function rejectionScore(p: ModelPrediction): number {
   return 1 - (p.top[0]?.score ?? 0);
 }
 
 const CURVE = Array.from({ length: 20 }, (_, i) => i / 20);
 
-function outOfScopeReport(rows: { label: string }[], predictions: Prediction[], threshold: number | undefined): OutOfScopeReport {
+function outOfScopeReport(rows: { label: string }[], predictions: ModelPrediction[], threshold: number | undefined): OutOfScopeReport {
   // Every threshold's answers follow from the best in-scope label and its score alone.
   const at = (t: number) =>
     rows.map((row, i) => {

@@ -4,6 +4,7 @@
  * download in the page. Rounds recorded before the out-of-scope fields existed still parse.
  */
 import type { BenchmarkRound } from './round';
+import { ConfigError, InvalidInputError } from '../core/errors';
 
 /** One line per round, each ending in a newline; the empty string for no rounds. */
 export function exportJsonl(rounds: readonly BenchmarkRound[]): string {
@@ -17,12 +18,15 @@ export interface JsonlLineError {
 }
 
 /** A JSONL text with lines that are not benchmark rounds; `errors` names every such line. */
-export class JsonlParseError extends Error {
-  constructor(readonly errors: JsonlLineError[]) {
+export class JsonlParseError extends InvalidInputError {
+  readonly errors: JsonlLineError[];
+  constructor(options: { errors: JsonlLineError[] }) {
+    const { errors } = options;
     const shown = errors.slice(0, 5).map((e) => `line ${e.line}: ${e.message}`);
     const more = errors.length > 5 ? `; and ${errors.length - 5} more` : '';
     super(`Not a benchmark results file: ${shown.join('; ')}${more}`);
     this.name = 'JsonlParseError';
+    this.errors = errors;
   }
 }
 
@@ -48,7 +52,7 @@ export function parseJsonl(text: string): BenchmarkRound[] {
     if (problem) errors.push({ line: index + 1, message: `not a benchmark round: ${problem}` });
     else rounds.push(value as BenchmarkRound);
   });
-  if (errors.length > 0) throw new JsonlParseError(errors);
+  if (errors.length > 0) throw new JsonlParseError({ errors });
   return rounds;
 }
 
@@ -76,7 +80,7 @@ export function mergeRounds(existing: readonly BenchmarkRound[], imported: reado
 /** Saves the rounds as a file through the browser's download (a temporary `<a download>`). */
 export function downloadJsonl(rounds: readonly BenchmarkRound[], filename = 'benchmark_results.jsonl'): void {
   if (typeof document === 'undefined')
-    throw new Error('downloadJsonl needs a page (document); in Node write exportJsonl(rounds) to a file.');
+    throw new ConfigError('downloadJsonl needs a page (document); in Node write exportJsonl(rounds) to a file.');
   const url = URL.createObjectURL(new Blob([exportJsonl(rounds)], { type: 'application/x-ndjson' }));
   const link = document.createElement('a');
   link.href = url;

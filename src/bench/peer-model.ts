@@ -20,6 +20,7 @@ import { countParameters, initWeights } from '../models/custom/model';
 import { exportEnsembleToOnnx } from '../models/custom/onnx-export';
 import type { WordPieceJson } from '../tokenizer/wordpiece';
 import type { ModelSource } from '../engine/model-source';
+import { ModelFormatError } from '../core/errors';
 
 /** The shapes of distilbert-base-uncased, with a 77-way classification head (bench-node widens it to our model's labels). */
 export const DISTILBERT_SHAPE: EncoderShape = {
@@ -63,10 +64,10 @@ export function buildPeerModel(shape: EncoderShape = DISTILBERT_SHAPE, seed = 1)
 export function peerSource(peer: PeerModel, base: { config: CustomModelConfig; tokenizer: WordPieceJson }): ModelSource {
   const { vocab } = base.tokenizer;
   if (vocab.length > peer.shape.vocabSize) {
-    throw new Error(`the tokenizer has ${vocab.length} tokens, more than the peer's vocabulary of ${peer.shape.vocabSize}`);
+    throw new ModelFormatError(`the tokenizer has ${vocab.length} tokens, more than the peer's vocabulary of ${peer.shape.vocabSize}`);
   }
   if (base.config.labels.length !== peer.shape.numLabels) {
-    throw new Error(`the peer has ${peer.shape.numLabels} outputs but there are ${base.config.labels.length} labels`);
+    throw new ModelFormatError(`the peer has ${peer.shape.numLabels} outputs but there are ${base.config.labels.length} labels`);
   }
   const padded = [...vocab, ...Array.from({ length: peer.shape.vocabSize - vocab.length }, (_, i) => `[unused${i}]`)];
   const config: CustomModelConfig = { ...base.config, ...peer.shape, members: 1, temperature: 1, weights: 'int8' };
@@ -80,7 +81,7 @@ export function peerSource(peer: PeerModel, base: { config: CustomModelConfig; t
     location: 'memory:peer',
     async read(file, options = {}) {
       const bytes = files.get(file);
-      if (!bytes) throw new Error(`the peer has no file ${file}`);
+      if (!bytes) throw new ModelFormatError(`the peer has no file ${file}`);
       options.onProgress?.({ file, loaded: bytes.byteLength, total: bytes.byteLength });
       return bytes;
     },

@@ -6,6 +6,7 @@
  */
 import json from './probe-set.json';
 import { PROBE_ID_PREFIX, probeItemsDigest, type ProbeSet } from './probe-hash';
+import { ConfigError } from '../core/errors';
 
 export type { ProbeItem, ProbeSet } from './probe-hash';
 
@@ -19,7 +20,9 @@ export async function verifyProbeSet(set: ProbeSet = PROBE_SET): Promise<void> {
   const hash = (await probeItemsDigest(set.items)).slice(0, 12);
   const expected = PROBE_ID_PREFIX + hash;
   if (set.id !== expected) {
-    throw new Error(`Probe set "${set.id}" does not match its items (they hash to ${expected}): it was changed; rerun npm run probe-set.`);
+    throw new ConfigError(
+      `Probe set "${set.id}" does not match its items (they hash to ${expected}): it was changed; rerun npm run probe-set.`,
+    );
   }
-  if (set.n !== set.items.length) throw new Error(`Probe set "${set.id}" says n = ${set.n} but has ${set.items.length} items.`);
+  if (set.n !== set.items.length) throw new ConfigError(`Probe set "${set.id}" says n = ${set.n} but has ${set.items.length} items.`);
 }

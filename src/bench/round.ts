@@ -9,9 +9,9 @@
  * page, for an idle moment), so a user's request waits at most for the one probe already running.
  */
 import type { Device } from '../core/prediction';
-import { AbortedError, InvalidInputError, throwIfAborted } from '../core/errors';
+import { InvalidInputError } from '../core/errors';
 import type { IntentPipeline } from '../pipeline/pipeline';
-import { raceAbort } from '../core/abort';
+import { abortReason, raceAbort, throwIfAborted } from '../core/abort';
 import { withTimeout } from '../pipeline/signals';
 import { collectEnvironment, type BenchmarkEnvironment } from './environment';
 import { accuracy, outOfScopeRates, percentile } from './metrics';
@@ -197,7 +197,7 @@ async function benchmarkModel(id: string, options: RoundOptions): Promise<ModelR
       // The load is shared with user requests: stop waiting on timeout or abort, never cancel it.
       await withTimeout(signal, loadTimeoutMs, `${id} did not load within ${loadTimeoutMs} ms`, (s) => raceAbort(adapter.load(), s));
     } catch (error) {
-      if (signal?.aborted) throw new AbortedError();
+      if (signal?.aborted) throw abortReason(signal);
       return skipped('unavailable', null, (await adapter.health()).reason ?? messageOf(error));
     }
     health = await adapter.health();
@@ -224,7 +224,7 @@ async function benchmarkModel(id: string, options: RoundOptions): Promise<ModelR
       device = prediction.device;
       consecutive = 0;
     } catch (error) {
-      if (signal?.aborted) throw new AbortedError();
+      if (signal?.aborted) throw abortReason(signal);
       errors++;
       consecutive++;
       lastError = messageOf(error);

@@ -31,7 +31,7 @@ import { sleep as abortableSleep } from '../core/abort';
 import type { AdapterHealth, ClassifyOptions, IntentAdapter, LoadOptions } from '../core/adapter';
 import { isRemoteModel } from '../core/config';
 import { AbortedError } from '../core/errors';
-import type { Prediction } from '../core/prediction';
+import type { ModelPrediction } from '../core/prediction';
 import { UnconfiguredAdapter } from '../adapters/unconfigured-adapter';
 import { percentile } from './metrics';
 import { PROBE_SET, type ProbeSet } from './probe-set';
@@ -410,7 +410,7 @@ class PacedAdapter implements IntentAdapter {
     return this.inner.load(options);
   }
 
-  async classify(text: string, options: ClassifyOptions = {}): Promise<Prediction> {
+  async classify(text: string, options: ClassifyOptions = {}): Promise<ModelPrediction> {
     const started = performance.now();
     await this.turn(options.signal);
     const waitMs = performance.now() - started;

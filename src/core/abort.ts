@@ -1,16 +1,37 @@
-/** Cancellation helpers shared by the adapters and the pipeline. */
+/**
+ * Cancellation, one way everywhere. Every adapter, engine and the pipeline turn an aborted signal
+ * into an error through `abortReason`, so that a signal that timed out (`AbortSignal.timeout()`,
+ * whose reason is a DOMException named `TimeoutError`) is a `TimeoutError` and any other abort an
+ * `AbortedError`, whichever adapter was running. A reason that is already one of our errors (the
+ * pipeline's own timeout, an adapter's "disposed") is passed on as it is.
+ */
 import { AbortedError, IntentError, TimeoutError } from './errors';
 
-/**
- * The typed error an aborted signal stands for: its reason when that is already one of ours, a
- * `TimeoutError` for `AbortSignal.timeout()` (whose reason is a DOMException named TimeoutError),
- * else `AbortedError`.
- */
+/** The typed error an aborted signal stands for (see the module's comment); the reason is kept as `cause`. */
 export function abortReason(signal: AbortSignal): IntentError {
   const reason: unknown = signal.reason;
-  if (reason instanceof IntentError) return reason;
-  if (reason instanceof Error && reason.name === 'TimeoutError') return new TimeoutError('The call did not finish in time.');
-  return new AbortedError();
+  if (IntentError.isInstance(reason)) return reason;
+  if (isTimeoutReason(reason)) return new TimeoutError({ message: 'The call did not finish in time.', cause: reason });
+  return new AbortedError({ cause: reason });
+}
+
+/** Throws `abortReason(signal)` when `signal` has aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortReason(signal);
+}
+
+/**
+ * After an operation failed: the error of the first of `signals` that aborted (list the caller's
+ * before the adapter's own), or undefined when none did and the failure is the operation's own.
+ */
+export function abortedBy(...signals: (AbortSignal | undefined)[]): IntentError | undefined {
+  const aborted = signals.find((signal) => signal?.aborted);
+  return aborted ? abortReason(aborted) : undefined;
+}
+
+/** `AbortSignal.timeout()`'s reason: a DOMException named TimeoutError (any Error so named, in older runtimes). */
+function isTimeoutReason(reason: unknown): boolean {
+  return typeof reason === 'object' && reason !== null && (reason as { name?: unknown }).name === 'TimeoutError';
 }
 
 /**
@@ -33,7 +54,8 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefine
       },
       (error: unknown) => {
         signal.removeEventListener('abort', abort);
-        reject(error instanceof Error ? error : new Error(String(error)));
+        // Passed on as it is: wrapping it here would hide its class from the caller.
+        reject(error);
       },
     );
   });

@@ -1,4 +1,4 @@
-import type { Device, Prediction } from './prediction';
+import type { Device, ModelPrediction } from './prediction';
 
 /** Progress while an adapter loads: bytes of model files fetched so far, when known. */
 export interface LoadProgress {
@@ -46,8 +46,11 @@ export interface IntentAdapter {
   readonly id: string;
   /** Loads model files or checks the server. Safe to call twice; the second call waits for the first. */
   load(options?: LoadOptions): Promise<void>;
-  /** Classifies one message. Rejects with an `IntentError` subclass, never with a bare string. */
-  classify(text: string, options?: ClassifyOptions): Promise<Prediction>;
+  /**
+   * Classifies one message: the model's answer, without what routing adds (`fallback_from`,
+   * `escalated_from`: the pipeline's). Rejects with an `IntentError` subclass, never with a bare string.
+   */
+  classify(text: string, options?: ClassifyOptions): Promise<ModelPrediction>;
   health(): Promise<AdapterHealth>;
   /** Frees the model, the worker and any GPU memory. The adapter cannot be used afterwards. */
   dispose(): Promise<void>;

@@ -274,7 +274,7 @@ function optionalUrl(value: string | undefined, name: string): string | undefine
   let url: URL;
   try {
     url = new URL(value);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidInputError('not http(s)');
   } catch {
     // Quoted only when it cannot hold a secret (`user:pass@host` without a scheme is not a URL either).
     const shown = /[@?#]/.test(value) ? '' : ` "${value}"`;

@@ -10,10 +10,11 @@ export interface ScoredIntent {
 }
 
 /**
- * What every adapter's `classify` answers. Field names are snake_case where they are also the
- * JSON that the command line prints and the benchmark exports, so one object serves all three.
+ * What a model answers: what every adapter's `classify` resolves with. Field names are snake_case
+ * where they are also the JSON that the command line prints and the benchmark exports, so one
+ * object serves all three. The pipeline adds what only routing knows (see `Prediction`).
  */
-export interface Prediction {
+export interface ModelPrediction {
   /**
    * The winning label, or `out_of_scope` (`OUT_OF_SCOPE` in core/labels.ts) when the message is
    * none of the model's intents: small talk, another domain, gibberish, another language.
@@ -38,8 +39,6 @@ export interface Prediction {
   latency_ms: number;
   /** True when the text was longer than the model's context and only its start was read. */
   truncated: boolean;
-  /** Adapters that failed before this one answered, in the order they were tried. */
-  fallback_from: string[];
   /**
    * True when personal data (card numbers, IBANs, emails, phone numbers, account numbers) was
    * masked before the text left the device. Says that it happened, never what was masked.
@@ -51,6 +50,15 @@ export interface Prediction {
    * masked and for every on-device answer (the text never left).
    */
   masked_categories: string[];
+}
+
+/**
+ * What the pipeline answers: the model's answer plus what routing added. `IntentPipeline.classify`
+ * (and so the runtime, the CLI and the UI) returns this; an adapter never sets these fields.
+ */
+export interface Prediction extends ModelPrediction {
+  /** Adapters that failed before this one answered, in the order they were tried. */
+  fallback_from: string[];
   /**
    * Set when an on-device answer was below the pipeline's `escalateBelow` confidence, or was
    * `out_of_scope` with `escalateOutOfScope` on, and this remote answer replaced it: the id of the

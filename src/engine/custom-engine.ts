@@ -5,10 +5,11 @@
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import type { EngineClassifyOptions, LoadProgress } from '../core/adapter';
-import { ModelFileError, throwIfAborted } from '../core/errors';
+import { throwIfAborted } from '../core/abort';
+import { ModelFileError } from '../core/errors';
 import { validateMessage } from '../core/input';
 import { decide, effectiveThreshold } from '../core/out-of-scope';
-import { DEFAULT_TOP_K, type Device, type Prediction } from '../core/prediction';
+import { DEFAULT_TOP_K, type Device, type ModelPrediction } from '../core/prediction';
 import { parseModelConfig, type CustomModelConfig } from '../models/custom/config';
 import { WordPieceTokenizer, type WordPieceJson } from '../tokenizer/wordpiece';
 import {
@@ -83,10 +84,10 @@ export class CustomEngine {
       (json) => new WordPieceTokenizer(json as WordPieceJson),
     );
     if (tokenizer.size !== config.vocabSize) {
-      throw new ModelFileError(
-        `${tokenizerFile} has ${tokenizer.size} tokens but config.json expects ${config.vocabSize}: the files are from different trainings.`,
-        tokenizerFile,
-      );
+      throw new ModelFileError({
+        message: `${tokenizerFile} has ${tokenizer.size} tokens but config.json expects ${config.vocabSize}: the files are from different trainings.`,
+        file: tokenizerFile,
+      });
     }
     const modelBytes = await verified(config.files.model, await read(config.files.model));
     throwIfAborted(o.signal);
@@ -96,17 +97,18 @@ export class CustomEngine {
     try {
       session = await o.ort.InferenceSession.create(modelBytes, { ...SESSION_OPTIONS, executionProviders: o.executionProviders });
     } catch (error) {
-      throw new ModelFileError(
-        `${config.files.model} could not be loaded by onnxruntime (${o.device}): ${(error as Error).message}`,
-        config.files.model,
-      );
+      throw new ModelFileError({
+        message: `${config.files.model} could not be loaded by onnxruntime (${o.device}): ${(error as Error).message}`,
+        file: config.files.model,
+        cause: error,
+      });
     }
     if (!session.outputNames.includes('probabilities') || !session.inputNames.includes('input_ids')) {
       await session.release();
-      throw new ModelFileError(
-        `${config.files.model} is not an intent model: it lacks the input_ids input or the probabilities output.`,
-        config.files.model,
-      );
+      throw new ModelFileError({
+        message: `${config.files.model} is not an intent model: it lacks the input_ids input or the probabilities output.`,
+        file: config.files.model,
+      });
     }
     throwIfAborted(o.signal);
     return new CustomEngine(config, tokenizer, session, o.ort, o.device, o.modelId ?? 'custom', modelBytes.byteLength);
@@ -116,21 +118,22 @@ export class CustomEngine {
     return this.config.labels;
   }
 
-  async classify(text: string, options: EngineClassifyOptions = {}): Promise<Prediction> {
+  async classify(text: string, options: EngineClassifyOptions = {}): Promise<ModelPrediction> {
     const [prediction] = await this.classifyBatch([text], options);
     return prediction!;
+  }
+
+  /** The out-of-scope threshold stored with the model (0 when it has none). */
+  get oosThreshold(): number {
+    return this.config.outOfScope?.threshold ?? 0;
   }
 
   /**
    * Classifies several messages in one model call (padded to the longest). Each prediction's
    * `latency_ms` is the whole batch's time: divide by the count for throughput.
    */
-  /** The out-of-scope threshold stored with the model (0 when it has none). */
-  get oosThreshold(): number {
-    return this.config.outOfScope?.threshold ?? 0;
-  }
 
-  async classifyBatch(texts: string[], options: EngineClassifyOptions = {}): Promise<Prediction[]> {
+  async classifyBatch(texts: string[], options: EngineClassifyOptions = {}): Promise<ModelPrediction[]> {
     const topK = options.topK ?? DEFAULT_TOP_K;
     const threshold = effectiveThreshold(options.oosThreshold, this.oosThreshold);
     const started = performance.now();
@@ -162,7 +165,6 @@ export class CustomEngine {
         device: this.device,
         latency_ms: latency,
         truncated: e.truncated,
-        fallback_from: [],
         // The text never leaves the device: nothing to mask.
         masked: false,
         masked_categories: [],
@@ -188,10 +190,11 @@ async function readManifest(
     // Not required: a source without one (a model built in memory) loads unchecked.
     if (!required) return undefined;
     if (!(error instanceof MissingModelFileError)) throw error;
-    throw new ModelIntegrityError(
-      `Model file ${MODEL_MANIFEST_FILE} is missing in ${source.location}: without it the model files cannot be checked. Rebuild the model, or run \`npm run models:manifest\` for a folder you trust.`,
-      MODEL_MANIFEST_FILE,
-    );
+    throw new ModelIntegrityError({
+      message: `Model file ${MODEL_MANIFEST_FILE} is missing in ${source.location}: without it the model files cannot be checked. Rebuild the model, or run \`npm run models:manifest\` for a folder you trust.`,
+      file: MODEL_MANIFEST_FILE,
+      cause: error,
+    });
   }
   return parseModelManifest(bytes);
 }
@@ -200,6 +203,6 @@ function parseFile<T>(file: string, bytes: Uint8Array, parse: (json: unknown) =>
   try {
     return parse(JSON.parse(new TextDecoder().decode(bytes)));
   } catch (error) {
-    throw new ModelFileError(`Model file ${file} is corrupt: ${(error as Error).message}`, file);
+    throw new ModelFileError({ message: `Model file ${file} is corrupt: ${(error as Error).message}`, file, cause: error });
   }
 }

@@ -5,18 +5,18 @@
  */
 import type { EngineClassifyOptions, LoadProgress } from '../core/adapter';
 import { ModelUnavailableError } from '../core/errors';
-import type { Prediction } from '../core/prediction';
+import type { ModelPrediction } from '../core/prediction';
 import { serialCalls } from './serial-calls';
 
 export interface ServedEngine {
-  classify(text: string, options?: EngineClassifyOptions): Promise<Prediction>;
+  classify(text: string, options?: EngineClassifyOptions): Promise<ModelPrediction>;
   dispose(): Promise<void>;
 }
 
 export interface EngineService<Request, Result> {
   load(request: Request, onProgress?: (progress: LoadProgress) => void): Promise<Result>;
   /** `requestId` lets `cancel` drop the call while it still waits for its turn. */
-  classify(requestId: number, text: string, options?: EngineClassifyOptions): Promise<Prediction>;
+  classify(requestId: number, text: string, options?: EngineClassifyOptions): Promise<ModelPrediction>;
   cancel(requestId: number): void;
   dispose(): Promise<void>;
 }
@@ -30,7 +30,7 @@ export function serveEngine<Request, Result>(
   let engine: ServedEngine | undefined;
   let disposed = false;
   const calls = serialCalls();
-  const disposedError = () => new ModelUnavailableError(`The ${modelId} model was disposed.`, modelId);
+  const disposedError = () => new ModelUnavailableError({ message: `The ${modelId} model was disposed.`, model: modelId });
 
   const loadOnce = async (request: Request, onProgress?: (progress: LoadProgress) => void): Promise<Result> => {
     const loaded = await load(request, onProgress);
@@ -51,7 +51,8 @@ export function serveEngine<Request, Result>(
 
     classify(requestId, text, options = {}) {
       const current = engine;
-      if (!current || disposed) return Promise.reject(new ModelUnavailableError(`The ${modelId} model is not loaded yet.`, modelId));
+      if (!current || disposed)
+        return Promise.reject(new ModelUnavailableError({ message: `The ${modelId} model is not loaded yet.`, model: modelId }));
       return calls.run(requestId, () => current.classify(text, options));
     },
 

@@ -31,7 +31,7 @@ import { OUT_OF_SCOPE } from '../core/labels';
 import { decide, effectiveThreshold } from '../core/out-of-scope';
 import { ModelFileError, ModelUnavailableError } from '../core/errors';
 import { validateMessage } from '../core/input';
-import type { Prediction } from '../core/prediction';
+import type { ModelPrediction } from '../core/prediction';
 import { classifyWithLlama } from '../models/llama/constrained-decoding';
 import { DEFAULT_TOP_K } from '../core/prediction';
 import {
@@ -128,10 +128,11 @@ async function readManifest(folder: string, read: (location: string) => Promise<
     content = await read(folder + MODEL_MANIFEST_FILE);
   } catch (error) {
     if (isMissing(error) && !required) return undefined;
-    throw new ModelIntegrityError(
-      `Model file ${MODEL_MANIFEST_FILE} is ${isMissing(error) ? 'missing' : 'unreadable'} (${(error as Error).message}): without it the model files cannot be checked. Rebuild the model, or run \`npm run models:manifest\` for a folder you trust.`,
-      MODEL_MANIFEST_FILE,
-    );
+    throw new ModelIntegrityError({
+      message: `Model file ${MODEL_MANIFEST_FILE} is ${isMissing(error) ? 'missing' : 'unreadable'} (${(error as Error).message}): without it the model files cannot be checked. Rebuild the model, or run \`npm run models:manifest\` for a folder you trust.`,
+      file: MODEL_MANIFEST_FILE,
+      cause: error,
+    });
   }
   return parseModelManifest(content);
 }
@@ -145,8 +146,9 @@ function splitModelPath(modelPath: string): { root: string; id: string } {
 
 async function fetchBytes(location: string): Promise<Uint8Array> {
   const response = await fetch(location);
-  if (response.status === 404 || response.status === 410) throw new MissingModelFileError(`HTTP ${response.status}`, location);
-  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  if (response.status === 404 || response.status === 410)
+    throw new MissingModelFileError({ message: `HTTP ${response.status}`, file: location });
+  if (!response.ok) throw new ModelFileError({ message: `HTTP ${response.status}`, file: location });
   return new Uint8Array(await response.arrayBuffer());
 }
 
@@ -229,7 +231,7 @@ const DTYPES: readonly LlamaDtype[] = ['q4', 'fp32', 'q4f16'];
 
 /** Validates the parsed `classifier.json`; throws a `ModelFileError` that says what is wrong. */
 export function parseClassifierSpec(raw: unknown): ClassifierSpec {
-  const fail = (why: string) => new ModelFileError(`Model file ${CLASSIFIER_FILE} is corrupt: ${why}`, CLASSIFIER_FILE);
+  const fail = (why: string) => new ModelFileError({ message: `Model file ${CLASSIFIER_FILE} is corrupt: ${why}`, file: CLASSIFIER_FILE });
   if (typeof raw !== 'object' || raw === null) throw fail('expected a JSON object.');
   const spec = raw as Record<string, unknown>;
   const labels = spec['labels'];
@@ -264,11 +266,15 @@ const KNOWN_FILE = /(onnx\/model[\w]*\.onnx(?:_data)?|generation_config\.json|to
 
 /** A transformers.js / onnxruntime failure as a `ModelFileError` naming the file (from the message, else `fallbackFile`). */
 function toFileError(error: unknown, fallbackFile: string): ModelFileError {
-  if (error instanceof ModelFileError) return error;
+  if (ModelFileError.isInstance(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
   const file = KNOWN_FILE.exec(message)?.[1] ?? fallbackFile;
   const missing = /could not locate|not found|ENOENT|404/i.test(message);
-  return new ModelFileError(`Model file ${file} is ${missing ? 'missing' : 'unreadable or corrupt'}: ${message}`, file);
+  return new ModelFileError({
+    message: `Model file ${file} is ${missing ? 'missing' : 'unreadable or corrupt'}: ${message}`,
+    file,
+    cause: error,
+  });
 }
 
 /**
@@ -305,10 +311,11 @@ export async function choosePlacement(
   }
   if (!adapter) {
     if (options.allowWasm) return { device: 'wasm', dtype: f16Fallback(options.dtype), note: 'This browser offers no WebGPU adapter.' };
-    throw new ModelUnavailableError(
-      'The llama-qlora model needs WebGPU, which this browser does not offer. Use a browser with WebGPU (a recent Chrome or Edge) or choose another model.',
-      LLAMA_MODEL_ID,
-    );
+    throw new ModelUnavailableError({
+      message:
+        'The llama-qlora model needs WebGPU, which this browser does not offer. Use a browser with WebGPU (a recent Chrome or Edge) or choose another model.',
+      model: LLAMA_MODEL_ID,
+    });
   }
   const f16 = adapter.features.has('shader-f16');
   if (options.dtype === undefined) return { device: 'webgpu', dtype: f16 && spec.dtypes.includes('q4f16') ? 'q4f16' : 'q4' };
@@ -343,13 +350,21 @@ export class LlamaEngine {
     try {
       classifierBytes = await readSmall(folder + CLASSIFIER_FILE);
     } catch (error) {
-      throw new ModelFileError(`Model file ${CLASSIFIER_FILE} is missing or unreadable: ${(error as Error).message}`, CLASSIFIER_FILE);
+      throw new ModelFileError({
+        message: `Model file ${CLASSIFIER_FILE} is missing or unreadable: ${(error as Error).message}`,
+        file: CLASSIFIER_FILE,
+        cause: error,
+      });
     }
     let raw: unknown;
     try {
       raw = JSON.parse(new TextDecoder().decode(classifierBytes));
     } catch (error) {
-      throw new ModelFileError(`Model file ${CLASSIFIER_FILE} is corrupt: ${(error as Error).message}`, CLASSIFIER_FILE);
+      throw new ModelFileError({
+        message: `Model file ${CLASSIFIER_FILE} is corrupt: ${(error as Error).message}`,
+        file: CLASSIFIER_FILE,
+        cause: error,
+      });
     }
     // Parsed before the manifest is read, so that an empty or wrong folder is named by its first
     // file; checked before it is used.
@@ -408,7 +423,7 @@ export class LlamaEngine {
   }
 
   /** Classifies one message; `top` holds the `topK` most probable in-scope labels, best first. */
-  async classify(text: string, options: EngineClassifyOptions = {}): Promise<Prediction> {
+  async classify(text: string, options: EngineClassifyOptions = {}): Promise<ModelPrediction> {
     const topK = options.topK ?? DEFAULT_TOP_K;
     const started = performance.now();
     const message = validateMessage(text);
@@ -439,7 +454,6 @@ export class LlamaEngine {
       device: this.placement.device,
       latency_ms: performance.now() - started,
       truncated,
-      fallback_from: [],
       masked: false,
       masked_categories: [],
     };

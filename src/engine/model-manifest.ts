@@ -19,7 +19,9 @@ export const MODEL_MANIFEST_FILE = 'manifest.json';
  * unreadable). A `ModelFileError` to every caller; the class only tells the worker host that the
  * problem is the same on every device, so there is no point in trying another one.
  */
-export class ModelIntegrityError extends ModelFileError {}
+export class ModelIntegrityError extends ModelFileError {
+  static override readonly kind: string = 'ModelIntegrityError';
+}
 
 export interface ManifestEntry {
   /** Lower-case hex. */
@@ -36,12 +38,13 @@ const HEX64 = /^[0-9a-f]{64}$/;
 
 /** Parses and validates `manifest.json`; a `ModelFileError` naming the manifest says what is wrong. */
 export function parseModelManifest(content: Uint8Array | string): ModelManifest {
-  const fail = (why: string) => new ModelIntegrityError(`Model file ${MODEL_MANIFEST_FILE} is corrupt: ${why}`, MODEL_MANIFEST_FILE);
+  const fail = (why: string, cause?: unknown) =>
+    new ModelIntegrityError({ message: `Model file ${MODEL_MANIFEST_FILE} is corrupt: ${why}`, file: MODEL_MANIFEST_FILE, cause });
   let raw: unknown;
   try {
     raw = JSON.parse(typeof content === 'string' ? content : new TextDecoder().decode(content));
   } catch (error) {
-    throw fail((error as Error).message);
+    throw fail((error as Error).message, error);
   }
   if (typeof raw !== 'object' || raw === null) throw fail('expected a JSON object.');
   const { version, files } = raw as { version?: unknown; files?: unknown };
@@ -78,10 +81,10 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
 export async function manifestMismatch(manifest: ModelManifest, file: string, bytes: Uint8Array): Promise<ModelIntegrityError | undefined> {
   const expected = manifest.files[file];
   if (!expected) {
-    return new ModelIntegrityError(
-      `${file} is not listed in ${MODEL_MANIFEST_FILE}: the manifest belongs to another build of the model. Rebuild the model, or run \`npm run models:manifest\` after a deliberate change.`,
+    return new ModelIntegrityError({
+      message: `${file} is not listed in ${MODEL_MANIFEST_FILE}: the manifest belongs to another build of the model. Rebuild the model, or run \`npm run models:manifest\` after a deliberate change.`,
       file,
-    );
+    });
   }
   // The size first: a truncated download is told apart without hashing.
   const actual = bytes.byteLength === expected.bytes ? await sha256Hex(bytes) : undefined;
@@ -90,10 +93,10 @@ export async function manifestMismatch(manifest: ModelManifest, file: string, by
     actual === undefined
       ? `${bytes.byteLength} bytes, expected ${expected.bytes}`
       : `sha256 ${actual.slice(0, 12)}…, expected ${expected.sha256.slice(0, 12)}…`;
-  return new ModelIntegrityError(
-    `${file} does not match its manifest (${what}): the file is corrupt or was changed. Reload, or rebuild the model.`,
+  return new ModelIntegrityError({
+    message: `${file} does not match its manifest (${what}): the file is corrupt or was changed. Reload, or rebuild the model.`,
     file,
-  );
+  });
 }
 
 /** Throws the `ModelFileError` of `manifestMismatch`. */
@@ -104,10 +107,10 @@ export async function verifyModelFile(manifest: ModelManifest, file: string, byt
 
 /** The error for model output that is not a number: weights that parse but compute NaN or ±Infinity. */
 export function nonFiniteOutputError(file: string, value: number): ModelFileError {
-  return new ModelFileError(
-    `${file} produced non-finite scores (${value}): its weights are corrupt or were changed. Reload, or rebuild the model.`,
+  return new ModelFileError({
+    message: `${file} produced non-finite scores (${value}): its weights are corrupt or were changed. Reload, or rebuild the model.`,
     file,
-  );
+  });
 }
 
 /** The first value of `values` that is NaN or infinite, or undefined. */

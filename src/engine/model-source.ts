@@ -2,7 +2,8 @@
  * Where model files come from. The engine asks for files by name and does not care whether they
  * come over HTTP (browser, worker) or from the disk (Node CLI, tests).
  */
-import { ModelFileError, throwIfAborted } from '../core/errors';
+import { throwIfAborted } from '../core/abort';
+import { ModelFileError } from '../core/errors';
 
 export interface FileProgress {
   file: string;
@@ -14,7 +15,9 @@ export interface FileProgress {
  * The file is not there (HTTP 404 or 410, no such file on disk), as opposed to unreadable: lets a
  * caller tell an absent optional file from a broken one. Still a `ModelFileError` everywhere else.
  */
-export class MissingModelFileError extends ModelFileError {}
+export class MissingModelFileError extends ModelFileError {
+  static override readonly kind: string = 'MissingModelFileError';
+}
 
 export interface ModelSource {
   /** Human-readable location, used in error messages (`https://…/models/custom/`, `public/models/custom`). */
@@ -34,13 +37,13 @@ export function httpSource(baseUrl: string, fetchImpl: typeof fetch = fetch): Mo
         response = await fetchImpl(url, { signal: options.signal });
       } catch (error) {
         throwIfAborted(options.signal);
-        throw new ModelFileError(`Could not download ${file} from ${url}: ${(error as Error).message}`, file);
+        throw new ModelFileError({ message: `Could not download ${file} from ${url}: ${(error as Error).message}`, file, cause: error });
       }
       if (!response.ok) {
         const message = `Model file ${file} is missing: ${url} answered HTTP ${response.status}.`;
         throw response.status === 404 || response.status === 410
-          ? new MissingModelFileError(message, file)
-          : new ModelFileError(message, file);
+          ? new MissingModelFileError({ message, file })
+          : new ModelFileError({ message, file });
       }
       const total = Number(response.headers.get('content-length') ?? 0);
       if (!response.body) return new Uint8Array(await response.arrayBuffer());

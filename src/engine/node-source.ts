@@ -14,8 +14,13 @@ export function directorySource(dir: string): ModelSource {
         return bytes;
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') throw new MissingModelFileError(`Model file ${file} is missing in ${resolve(dir)}.`, file);
-        throw new ModelFileError(`Model file ${file} cannot be read (${code ?? (error as Error).message}) in ${resolve(dir)}.`, file);
+        if (code === 'ENOENT')
+          throw new MissingModelFileError({ message: `Model file ${file} is missing in ${resolve(dir)}.`, file, cause: error });
+        throw new ModelFileError({
+          message: `Model file ${file} cannot be read (${code ?? (error as Error).message}) in ${resolve(dir)}.`,
+          file,
+          cause: error,
+        });
       }
     },
   };

@@ -8,7 +8,6 @@
 import type { AdapterHealth, ClassifyOptions, IntentAdapter, LoadOptions } from '../core/adapter';
 import { checkOosThreshold, isRemoteModel } from '../core/config';
 import {
-  AbortedError,
   AllAdaptersFailedError,
   InvalidInputError,
   IntentError,
@@ -18,10 +17,10 @@ import {
 } from '../core/errors';
 import { validateMessage } from '../core/input';
 import { OUT_OF_SCOPE } from '../core/labels';
-import type { Prediction } from '../core/prediction';
+import type { ModelPrediction, Prediction } from '../core/prediction';
 import { CircuitBreakers } from './cooldowns';
 import { backoffDelay, resolvePolicy, type RouterPolicy } from './policy';
-import { raceAbort, sleep } from '../core/abort';
+import { abortReason, raceAbort, sleep } from '../core/abort';
 import { withTimeout } from './signals';
 
 /** Makes an adapter on first use; ids are the ones config, URLs and the UI use. */
@@ -309,7 +308,7 @@ export class IntentPipeline extends EventTarget {
       const answer = { ...withMaskedCategories(prediction), fallback_from: failures.map((f) => f.model) };
       return this.maybeEscalate(answer, chain.slice(index + 1), text, options);
     }
-    throw new AllAdaptersFailedError(failures);
+    throw new AllAdaptersFailedError({ attempts: failures });
   }
 
   /**
@@ -353,7 +352,7 @@ export class IntentPipeline extends EventTarget {
     text: string,
     options: ClassifyOptions,
     failures: AttemptFailure[],
-  ): Promise<Prediction | undefined> {
+  ): Promise<ModelPrediction | undefined> {
     const admission = this.breakers.admit(id);
     if (!admission.admitted) {
       failures.push({
@@ -388,7 +387,7 @@ export class IntentPipeline extends EventTarget {
           this.breakers.recordSuccess(id);
           return prediction;
         } catch (error) {
-          if (options.signal?.aborted) throw new AbortedError();
+          if (options.signal?.aborted) throw abortReason(options.signal);
           const retryAfterMs = error instanceof RemoteCallError ? error.retryAfterMs : undefined;
           const retryable = error instanceof IntentError ? error.retryable : false;
           if (error instanceof PrivacyGuardError) {
@@ -436,6 +435,6 @@ function checkEscalateBelow(value: number | undefined): number | undefined {
 }
 
 /** `masked_categories` is `[]` on answers that lack it (an on-device engine from an older cached bundle). */
-function withMaskedCategories(prediction: Prediction): Prediction {
+function withMaskedCategories(prediction: ModelPrediction): ModelPrediction {
   return Array.isArray(prediction.masked_categories) ? prediction : { ...prediction, masked_categories: [] };
 }

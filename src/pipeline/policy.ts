@@ -3,6 +3,8 @@
  * users know them from LiteLLM's router, a circuit breaker per adapter (./cooldowns.ts) for
  * outages, in one validated object.
  */
+import { ConfigError } from '../core/errors';
+
 export interface RouterPolicy {
   /** Extra attempts on the same adapter after a retryable error (timeout, 408, 409, 429, >= 500, network). */
   retries: number;
@@ -58,19 +60,19 @@ export function resolvePolicy(partial: Partial<RouterPolicy> = {}): RouterPolicy
     // A setting that does nothing must not look as if it did (e.g. the former `cooldownMs`).
     if (!(key in DEFAULT_POLICY)) {
       const hint = key === 'cooldownMs' ? ': use probeIntervalMs and maxProbeIntervalMs' : '';
-      throw new Error(`router policy: unknown field ${key}${hint}`);
+      throw new ConfigError(`router policy: unknown field ${key}${hint}`);
     }
   }
   const policy = { ...DEFAULT_POLICY, ...partial };
   for (const [key, value] of Object.entries(policy)) {
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
-      throw new Error(`router policy: ${key} must be a number >= 0, got ${String(value)}`);
+      throw new ConfigError(`router policy: ${key} must be a number >= 0, got ${String(value)}`);
   }
-  if (policy.allowedFails < 1) throw new Error('router policy: allowedFails must be at least 1');
+  if (policy.allowedFails < 1) throw new ConfigError('router policy: allowedFails must be at least 1');
   // 0 would probe a dead server on every request: the breaker would not break anything.
-  if (policy.probeIntervalMs < 1) throw new Error('router policy: probeIntervalMs must be at least 1');
+  if (policy.probeIntervalMs < 1) throw new ConfigError('router policy: probeIntervalMs must be at least 1');
   if (policy.maxProbeIntervalMs < policy.probeIntervalMs)
-    throw new Error(
+    throw new ConfigError(
       `router policy: maxProbeIntervalMs (${policy.maxProbeIntervalMs}) must be at least probeIntervalMs (${policy.probeIntervalMs})`,
     );
   return policy;

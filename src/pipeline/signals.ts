@@ -1,10 +1,12 @@
-/** Cancellation helpers: per-attempt timeouts layered on the caller's signal, and abortable waits. */
-import { raceAbort } from '../core/abort';
-import { AbortedError, TimeoutError } from '../core/errors';
+/** Cancellation helpers: per-attempt timeouts layered on the caller's signal. */
+import { abortReason, raceAbort } from '../core/abort';
+import { TimeoutError } from '../core/errors';
 
 /**
  * Runs `run` with a signal that aborts when the caller's does or after `ms`. Rejects with
  * `TimeoutError(message)` on the timeout even if `run` ignores its signal, so nothing waits longer.
+ * The caller's abort is mapped as everywhere (core/abort.ts): `AbortedError`, or `TimeoutError`
+ * when the caller's own signal timed out.
  */
 export async function withTimeout<T>(
   caller: AbortSignal | undefined,
@@ -15,7 +17,9 @@ export async function withTimeout<T>(
   const controller = new AbortController();
   const timeout = new TimeoutError(message);
   const timer = setTimeout(() => controller.abort(timeout), ms);
-  const forward = () => controller.abort(new AbortedError());
+  const forward = () => {
+    if (caller) controller.abort(abortReason(caller));
+  };
   if (caller?.aborted) forward();
   caller?.addEventListener('abort', forward, { once: true });
   try {

@@ -46,7 +46,7 @@ export function guardOutgoing(text: string, config: PrivacyConfig = {}): GuardRe
     if (typeof text !== 'string') throw new TypeError('The text to mask is not a string.');
     result = maskPersonalData(text, { recognisers: config.recognisers });
   } catch (error) {
-    throw new PrivacyGuardError('Personal data could not be masked, so the message was not sent.', { cause: error });
+    throw new PrivacyGuardError({ message: 'Personal data could not be masked, so the message was not sent.', cause: error });
   }
   if (performance.now() - started > budget)
     throw new PrivacyGuardError(`Masking took longer than ${budget} ms, so the message was not sent.`);

@@ -4,7 +4,7 @@
  */
 import type { AdapterHealth, ClassifyOptions, IntentAdapter, LoadOptions } from '../core/adapter';
 import { ModelUnavailableError } from '../core/errors';
-import type { Prediction } from '../core/prediction';
+import type { ModelPrediction } from '../core/prediction';
 
 /**
  * A remote adapter that exists only once `allowed()` says so: until then it is unavailable, with
@@ -26,7 +26,7 @@ export class ConsentGate implements IntentAdapter {
     return adapter ? adapter.load(options) : this.refuse();
   }
 
-  classify(text: string, options?: ClassifyOptions): Promise<Prediction> {
+  classify(text: string, options?: ClassifyOptions): Promise<ModelPrediction> {
     const adapter = this.open();
     return adapter ? adapter.classify(text, options) : this.refuse();
   }
@@ -46,6 +46,6 @@ export class ConsentGate implements IntentAdapter {
   }
 
   private refuse(): Promise<never> {
-    return Promise.reject(new ModelUnavailableError(this.reason, this.id));
+    return Promise.reject(new ModelUnavailableError({ message: this.reason, model: this.id }));
   }
 }

@@ -299,7 +299,7 @@ export class IntentRuntime extends EventTarget {
 /** Thrown by every method of a runtime after `dispose()`. */
 class RuntimeDisposedError extends ModelUnavailableError {
   constructor() {
-    super('This runtime was disposed: create a new one with createIntentRuntime().', 'runtime');
+    super({ message: 'This runtime was disposed: create a new one with createIntentRuntime().', model: 'runtime' });
   }
 }
 

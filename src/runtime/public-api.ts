@@ -12,7 +12,7 @@ export type {
 } from './intent-runtime';
 export type { ConfigOverrides, ModelId, RuntimeConfig } from '../core/config';
 export { MODEL_IDS } from '../core/config';
-export type { Device, Prediction, ScoredIntent } from '../core/prediction';
+export type { Device, ModelPrediction, Prediction, ScoredIntent } from '../core/prediction';
 export type { AdapterHealth, AdapterState, IntentAdapter } from '../core/adapter';
 export { OUT_OF_SCOPE } from '../core/labels';
 export * from '../core/errors';

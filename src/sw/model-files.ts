@@ -16,6 +16,7 @@
  *
  * No Workbox here, so that it runs in Node's tests with a cache and fetch of their own.
  */
+import { ModelFileError } from '../core/errors';
 import { manifestMismatch, MODEL_MANIFEST_FILE, parseModelManifest, type ModelManifest } from '../engine/model-manifest';
 
 export const MODEL_CACHE = 'model-files';
@@ -112,7 +113,11 @@ export class ModelFiles {
     const cache = await this.cache();
     for (const folder of this.folders) {
       const { manifest, status } = await this.manifestFor(folder, true);
-      if (!manifest) throw new Error(`${folder}${MODEL_MANIFEST_FILE} could not be fetched (HTTP ${status || 'error'}).`);
+      if (!manifest)
+        throw new ModelFileError({
+          message: `${folder}${MODEL_MANIFEST_FILE} could not be fetched (HTTP ${status || 'error'}).`,
+          file: MODEL_MANIFEST_FILE,
+        });
       for (const url of this.urls) {
         const file = url.slice(folder.length);
         if (!url.startsWith(folder) || file === MODEL_MANIFEST_FILE) continue;
@@ -123,7 +128,7 @@ export class ModelFiles {
         const cached = await cache.match(url);
         if (cached && !(await this.mismatch(manifest, file, cached))) continue;
         const response = await this.o.fetch(url, { cache: 'reload' });
-        if (!response.ok) throw new Error(`${url} answered HTTP ${response.status}.`);
+        if (!response.ok) throw new ModelFileError({ message: `${url} answered HTTP ${response.status}.`, file });
         const mismatch = await this.mismatch(manifest, file, response);
         if (mismatch) {
           if (cached) await cache.delete(url);

@@ -10,6 +10,7 @@
  * front of every encoding with special tokens, as Llama tokenizers do.
  */
 import { PAD, UNK, WordPieceTokenizer } from './wordpiece';
+import { ModelFormatError } from '../core/errors';
 
 export const BOS = '<s>';
 export const EOS = '</s>';
@@ -31,7 +32,7 @@ export interface HfTokenizerFiles {
 export function toHfTokenizerFiles(tokenizer: WordPieceTokenizer, maxLength: number): HfTokenizerFiles {
   const id = (token: string) => {
     const i = tokenizer.vocab.indexOf(token);
-    if (i < 0) throw new Error(`the vocabulary has no ${token}: build it with withSequenceTokens`);
+    if (i < 0) throw new ModelFormatError(`the vocabulary has no ${token}: build it with withSequenceTokens`);
     return i;
   };
   const special = (token: string) => ({
@@ -100,7 +101,8 @@ export function toHfTokenizerFiles(tokenizer: WordPieceTokenizer, maxLength: num
 /** Our WordPiece back from a `tokenizer.json` written by `toHfTokenizerFiles` (its WordPiece vocabulary). */
 export function wordPieceFromHfTokenizer(json: unknown, file = 'tokenizer.json'): WordPieceTokenizer {
   const vocabMap = (json as { model?: { type?: string; vocab?: Record<string, number> } } | null)?.model;
-  if (vocabMap?.type !== 'WordPiece' || !vocabMap.vocab) throw new Error(`${file} has no WordPiece vocabulary`);
+  if (vocabMap?.type !== 'WordPiece' || !vocabMap.vocab)
+    throw new ModelFormatError({ message: `${file} has no WordPiece vocabulary`, file });
   const vocab: string[] = [];
   for (const [token, id] of Object.entries(vocabMap.vocab)) vocab[id] = token;
   return new WordPieceTokenizer({ type: 'wordpiece', version: 1, vocab });

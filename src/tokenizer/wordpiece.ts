@@ -8,6 +8,7 @@
  */
 
 import { SpellingCorrector } from './spelling';
+import { ModelFormatError } from '../core/errors';
 
 export const PAD = '[PAD]';
 export const UNK = '[UNK]';
@@ -61,16 +62,17 @@ export class WordPieceTokenizer {
 
   constructor(json: WordPieceJson) {
     if (json?.type !== 'wordpiece' || !Array.isArray(json.vocab)) {
-      throw new Error('not a WordPiece tokenizer file (expected {"type":"wordpiece","vocab":[...]})');
+      throw new ModelFormatError('not a WordPiece tokenizer file (expected {"type":"wordpiece","vocab":[...]})');
     }
     this.vocab = json.vocab;
     this.ids = new Map(json.vocab.map((token, id) => [token, id]));
     const pad = this.ids.get(PAD);
     const unk = this.ids.get(UNK);
-    if (pad === undefined || unk === undefined) throw new Error('tokenizer vocabulary lacks [PAD] or [UNK]');
+    if (pad === undefined || unk === undefined) throw new ModelFormatError('tokenizer vocabulary lacks [PAD] or [UNK]');
     this.padId = pad;
     this.unkId = unk;
-    if (json.words !== undefined && !Array.isArray(json.words)) throw new Error('tokenizer "words" must be a list of [word, count]');
+    if (json.words !== undefined && !Array.isArray(json.words))
+      throw new ModelFormatError('tokenizer "words" must be a list of [word, count]');
     this.words = json.words;
     this.speller = json.words ? new SpellingCorrector(json.words) : undefined;
   }

@@ -11,6 +11,7 @@ import type { SiteBenchmarks } from './benchmarks';
 import { readBenchEvery } from './config';
 import type { DashboardCharts } from './dashboard-charts';
 import { formatTime, milliseconds, percent, plural } from './dashboard-format';
+import { ConfigError, InvalidInputError } from '../core/errors';
 
 export interface DashboardView {
   section: HTMLElement;
@@ -30,7 +31,7 @@ export interface DashboardView {
 export function findDashboardView(root: Document): DashboardView {
   const get = <T extends HTMLElement>(id: string, type: { new (): T }): T => {
     const element = root.getElementById(id);
-    if (!(element instanceof type)) throw new Error(`index.html lacks the #${id} element.`);
+    if (!(element instanceof type)) throw new ConfigError(`index.html lacks the #${id} element.`);
     return element;
   };
   return {
@@ -181,7 +182,7 @@ export class Dashboard {
     this.clearMessages();
     let value: number;
     try {
-      if (every.validity.badInput) throw new Error('not a number');
+      if (every.validity.badInput) throw new InvalidInputError('not a number');
       value = readBenchEvery(every.value);
     } catch {
       this.showError('Run every: enter a whole number of requests, 0 to turn automatic rounds off.');

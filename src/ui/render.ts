@@ -7,6 +7,7 @@ import type { LoadProgress } from '../core/adapter';
 import type { Device, Prediction, ScoredIntent } from '../core/prediction';
 import type { AdapterStatus } from '../pipeline/pipeline';
 import { isOutOfScope, type Handoff } from './out-of-scope';
+import { ConfigError } from '../core/errors';
 
 export interface View {
   form: HTMLFormElement;
@@ -46,7 +47,7 @@ export interface SettingsView {
 export function findView(root: Document): View {
   const get = <T extends HTMLElement>(id: string, type: { new (): T }): T => {
     const element = root.getElementById(id);
-    if (!(element instanceof type)) throw new Error(`index.html lacks the #${id} element.`);
+    if (!(element instanceof type)) throw new ConfigError(`index.html lacks the #${id} element.`);
     return element;
   };
   return {

@@ -16,7 +16,7 @@ import { BenchmarkStore } from '../../src/bench/store';
 import { resolveConfig } from '../../src/core/config';
 import { RemoteCallError } from '../../src/core/errors';
 import { BANKING77_LABELS, OUT_OF_SCOPE } from '../../src/core/labels';
-import type { Prediction } from '../../src/core/prediction';
+import type { ModelPrediction } from '../../src/core/prediction';
 import { IntentPipeline } from '../../src/pipeline/pipeline';
 import { UnconfiguredAdapter } from '../../src/adapters/unconfigured-adapter';
 import { createFactories } from '../../src/runtime/adapter-factories';
@@ -206,7 +206,7 @@ class ScriptedAdapter implements IntentAdapter {
     private readonly delayMs = 0,
   ) {}
 
-  async classify(text: string, options: ClassifyOptions = {}): Promise<Prediction> {
+  async classify(text: string, options: ClassifyOptions = {}): Promise<ModelPrediction> {
     if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     options.signal?.throwIfAborted();
     const intent = this.answer(PROBE_SET.items.find((i) => i.text === text)!);
@@ -220,7 +220,6 @@ class ScriptedAdapter implements IntentAdapter {
       device: 'cpu',
       latency_ms: 0,
       truncated: false,
-      fallback_from: [],
       masked: false,
       masked_categories: [],
     };
@@ -297,7 +296,7 @@ describe('out-of-scope figures of a round', () => {
     const oosIndex = new Map(OOS.map((item, i) => [item.text, i]));
     const flaky = new ScriptedAdapter('flaky', (item) => {
       const failed = item.label === OUT_OF_SCOPE ? oosIndex.get(item.text)! % 4 === 0 : inScopeIndex.get(item.text)! % 10 === 0;
-      if (failed) throw new RemoteCallError('the server had a hiccup', 503, true);
+      if (failed) throw new RemoteCallError({ message: 'the server had a hiccup', status: 503 });
       return item.label;
     });
     const round = await runBenchmarkRound({

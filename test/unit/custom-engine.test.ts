@@ -22,7 +22,9 @@ describe('custom engine on the shipped model', () => {
   it('classifies the issue’s example as card_arrival with a calibrated top-5', async () => {
     const p = await engine.classify('I still have not received my new card');
     expect(p.intent).toBe('card_arrival');
-    expect(p).toMatchObject({ model: 'custom', device: 'cpu', truncated: false, fallback_from: [] });
+    expect(p).toMatchObject({ model: 'custom', device: 'cpu', truncated: false, masked: false, masked_categories: [] });
+    // What routing adds (fallback_from, escalated_from) is the pipeline's, never the engine's.
+    expect(p).not.toHaveProperty('fallback_from');
     expect(p.top).toHaveLength(5);
     expect(p.top[0]).toEqual({ intent: p.intent, score: p.confidence });
     expect(p.top.map((t) => t.score)).toEqual([...p.top.map((t) => t.score)].sort((a, b) => b - a));
@@ -116,6 +118,7 @@ describe('broken model folders give an error that names the file', () => {
     expect(error).toMatchObject({ file });
     expect((error as Error).message).toMatch(message);
     rmSync(dir, { recursive: true });
+    return error as ModelFileError;
   };
 
   it('missing model.onnx', async () => {
@@ -127,13 +130,17 @@ describe('broken model folders give an error that names the file', () => {
   it('corrupt model.onnx', async () => {
     const dir = copy();
     writeFileSync(join(dir, 'model.onnx'), Buffer.from('this is not a protobuf'.repeat(100)));
-    await expectFileError(dir, 'model.onnx', /model\.onnx could not be loaded/);
+    const error = await expectFileError(dir, 'model.onnx', /model\.onnx could not be loaded/);
+    // onnxruntime's own error is kept as the cause, not only quoted in the message.
+    expect(error.cause).toBeInstanceOf(Error);
+    expect(error.message).toContain((error.cause as Error).message);
   });
 
   it('corrupt config.json and tokenizer.json', async () => {
     const a = copy();
     writeFileSync(join(a, 'config.json'), '{"vocabSize": ');
-    await expectFileError(a, 'config.json', /config\.json is corrupt/);
+    const corrupt = await expectFileError(a, 'config.json', /config\.json is corrupt/);
+    expect(corrupt.cause).toBeInstanceOf(SyntaxError);
     const b = copy();
     writeFileSync(join(b, 'tokenizer.json'), JSON.stringify({ type: 'wordpiece', version: 1, vocab: ['[PAD]', '[UNK]', 'a'] }));
     await expectFileError(b, 'tokenizer.json', /different trainings/);

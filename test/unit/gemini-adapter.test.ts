@@ -6,7 +6,7 @@
 import { createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { GEMINI_UNSCORED_CONFIDENCE, GeminiAdapter, type GeminiAdapterOptions } from '../../src/adapters/gemini';
-import { AbortedError, InvalidInputError, ModelUnavailableError, RemoteCallError } from '../../src/core/errors';
+import { AbortedError, InvalidInputError, ModelUnavailableError, RemoteCallError, TimeoutError } from '../../src/core/errors';
 import { BANKING77_LABELS, OUT_OF_SCOPE } from '../../src/core/labels';
 import { startGeminiServer, type GeminiFailure, type GeminiStandIn } from '../support/gemini-server';
 
@@ -75,10 +75,11 @@ describe('GeminiAdapter requests', () => {
       model: 'gemini',
       device: 'remote',
       truncated: false,
-      fallback_from: [],
       masked: false,
       masked_categories: [],
     });
+    // What routing adds is the pipeline's: the adapter answers the model's part only.
+    expect(prediction).not.toHaveProperty('fallback_from');
     expect(prediction.latency_ms).toBeGreaterThan(0);
   });
 
@@ -159,7 +160,6 @@ describe('GeminiAdapter out of scope', () => {
       top: [],
       model: 'gemini',
       device: 'remote',
-      fallback_from: [],
     });
   });
 
@@ -190,7 +190,7 @@ describe('GeminiAdapter errors', () => {
       const error = await rejection(adapter().classify('Where is my card?'));
 
       expect(error).toBeInstanceOf(RemoteCallError);
-      expect(error).toMatchObject({ status, retryable, retryAfterMs });
+      expect(error).toMatchObject({ status, retryable, retryAfterMs, model: 'gemini' });
       expect((error as RemoteCallError).message).toContain(`HTTP ${status}`);
       // The pipeline owns retries: the SDK must not have tried again on its own.
       expect(server.requests).toHaveLength(1);
@@ -202,6 +202,15 @@ describe('GeminiAdapter errors', () => {
     const error = await rejection(adapter().classify('Where is my card?'));
     expect((error as Error).message).toContain('PERMISSION_DENIED');
     expect((error as Error).message).toContain('leaked');
+  });
+
+  it('keeps the SDK error as cause, with the URL and the error body', async () => {
+    server.set({ failure: 'unavailable' });
+    const gemini = adapter();
+    const error = (await rejection(gemini.classify('Where is my card?'))) as RemoteCallError;
+    expect(error.url).toBe(gemini.endpoint);
+    expect(error.cause).toMatchObject({ name: 'ApiError', status: 503 });
+    expect(JSON.parse(error.responseBody!)).toMatchObject({ error: { code: 503 } });
   });
 
   it('maps a wrong key to a non-retryable 400', async () => {
@@ -229,6 +238,7 @@ describe('GeminiAdapter errors', () => {
     expect(error).toBeInstanceOf(RemoteCallError);
     expect(error).toMatchObject({ status: undefined, retryable: true });
     expect((error as Error).message).toContain(`${closed}/v1beta/models/gemini-2.5-flash:generateContent`);
+    expect((error as Error).cause).toBeInstanceOf(TypeError);
   });
 
   it('rejects with AbortedError promptly when the caller aborts a slow call', async () => {
@@ -244,6 +254,24 @@ describe('GeminiAdapter errors', () => {
 
   it('sends nothing when the signal is already aborted', async () => {
     await expect(adapter().classify('Where is my card?', { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortedError);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('turns an AbortSignal.timeout into a retryable TimeoutError, as the vLLM adapter does', async () => {
+    server.set({ delayMs: 10_000 });
+    const started = performance.now();
+    const error = await rejection(adapter().classify('Where is my card?', { signal: AbortSignal.timeout(100) }));
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error).toMatchObject({ retryable: true });
+    expect((error as Error).cause).toMatchObject({ name: 'TimeoutError' });
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('maps an already timed-out signal to TimeoutError, sending nothing', async () => {
+    const timedOut = AbortSignal.timeout(1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await expect(adapter().classify('Where is my card?', { signal: timedOut })).rejects.toBeInstanceOf(TimeoutError);
     expect(server.requests).toHaveLength(0);
   });
 

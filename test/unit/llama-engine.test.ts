@@ -88,7 +88,8 @@ describe('LlamaEngine (transformers.js, cpu, tiny random Llama)', () => {
       for (const entry of prediction.top) expect(LABELS).toContain(entry.intent);
       const scores = prediction.top.map((t) => t.score);
       expect(scores).toEqual([...scores].sort((a, b) => b - a));
-      expect(prediction).toMatchObject({ model: 'llama-qlora', device: 'cpu', truncated: false, fallback_from: [], masked: false });
+      expect(prediction).toMatchObject({ model: 'llama-qlora', device: 'cpu', truncated: false, masked: false });
+      expect(prediction).not.toHaveProperty('fallback_from');
       expect(prediction.latency_ms).toBeGreaterThanOrEqual(0);
     }
   });
@@ -146,6 +147,21 @@ describe('LlamaEngine load failures', () => {
     const error = await load(dir).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ModelFileError);
     expect((error as ModelFileError).file).toBe(file);
+  });
+
+  it('keeps the parse error as the cause of a corrupt classifier.json', async () => {
+    const dir = await variant('corrupt-json-cause', (d) => writeFile(join(d, CLASSIFIER_FILE), '{"labels": ['));
+    const error = (await load(dir).catch((e: unknown) => e)) as ModelFileError;
+    expect(error).toBeInstanceOf(ModelFileError);
+    expect(error.message).toMatch(/classifier\.json is corrupt/);
+    expect(error.cause).toBeInstanceOf(SyntaxError);
+  });
+
+  it('keeps the runtime’s error as the cause of a model file it cannot load', async () => {
+    const dir = await variant('corrupt-onnx-cause', (d) => writeFile(join(d, 'onnx', 'model_q4.onnx'), 'not a model'));
+    const error = (await load(dir).catch((e: unknown) => e)) as ModelFileError;
+    expect(error).toMatchObject({ file: 'onnx/model_q4.onnx' });
+    expect(error.cause).toBeInstanceOf(Error);
   });
 });
 
@@ -283,6 +299,9 @@ describe('LlamaQloraAdapter over the worker boundary', () => {
     const error = await adapter.load().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ModelFileError);
     expect((error as ModelFileError).file).toBe('onnx/model_q4.onnx');
+    // The runtime's own error crossed the boundary too, as the cause.
+    expect((error as Error).cause).toBeInstanceOf(Error);
+    expect((error as Error).message).toContain(((error as Error).cause as Error).message);
     expect((await adapter.health()).state).toBe('unavailable');
     await adapter.dispose();
   });

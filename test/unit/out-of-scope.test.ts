@@ -4,7 +4,7 @@ import { evaluate, type Classifier } from '../../src/bench/evaluate';
 import { auroc } from '../../src/bench/metrics';
 import { OUT_OF_SCOPE } from '../../src/core/labels';
 import { decide } from '../../src/core/out-of-scope';
-import type { Prediction } from '../../src/core/prediction';
+import type { ModelPrediction } from '../../src/core/prediction';
 import { chooseOosThreshold } from '../../src/training/oos-threshold';
 
 const LABELS = ['card_arrival', 'lost_or_stolen_card', 'exchange_rate', OUT_OF_SCOPE];
@@ -68,10 +68,9 @@ describe('evaluate with out-of-scope rows', () => {
         device: 'cpu',
         latency_ms: 0,
         truncated: false,
-        fallback_from: [],
         masked: false,
         masked_categories: [],
-      } satisfies Prediction;
+      } satisfies ModelPrediction;
     },
   };
   const rows = [

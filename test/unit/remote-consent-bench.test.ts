@@ -9,7 +9,7 @@ import type { BenchmarkEnvironment } from '../../src/bench/environment';
 import { probeSetId, type ProbeSet } from '../../src/bench/probe-hash';
 import { PROBE_SET } from '../../src/bench/probe-set';
 import { BenchmarkScheduler, type SchedulerOptions } from '../../src/bench/scheduler';
-import type { Device, Prediction } from '../../src/core/prediction';
+import type { Device, ModelPrediction } from '../../src/core/prediction';
 import { IntentPipeline } from '../../src/pipeline/pipeline';
 
 const ENVIRONMENT: BenchmarkEnvironment = { user_agent: 'test', webgpu: null, hardware_concurrency: 1 };
@@ -36,7 +36,7 @@ class CountingAdapter implements IntentAdapter {
     return Promise.resolve();
   }
 
-  classify(text: string): Promise<Prediction> {
+  classify(text: string): Promise<ModelPrediction> {
     this.calls.push(this.clock());
     const intent = PROBE_SET.items.find((item) => item.text === text)?.label ?? 'card_arrival';
     return Promise.resolve({
@@ -47,10 +47,9 @@ class CountingAdapter implements IntentAdapter {
       device: this.device,
       latency_ms: 0,
       truncated: false,
-      fallback_from: [],
       masked: false,
       masked_categories: [],
-    } as Prediction);
+    } as ModelPrediction);
   }
 
   health(): Promise<AdapterHealth> {

@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { IntentAdapter } from '../../src/core/adapter';
 import { DEFAULT_CONFIG, type RuntimeConfig } from '../../src/core/config';
 import { AllAdaptersFailedError, PrivacyGuardError } from '../../src/core/errors';
-import type { Prediction } from '../../src/core/prediction';
+import type { ModelPrediction } from '../../src/core/prediction';
 import { IntentPipeline } from '../../src/pipeline/pipeline';
 import { UnconfiguredAdapter } from '../../src/adapters/unconfigured-adapter';
 import { createFactories, type HostMakers } from '../../src/runtime/adapter-factories';
@@ -78,9 +78,8 @@ function onDevice(confidence: number, seen: string[] = []): IntentAdapter {
         device: 'cpu',
         latency_ms: 1,
         truncated: false,
-        fallback_from: [],
         masked: false,
-      } as unknown as Prediction);
+      } as unknown as ModelPrediction);
     },
     health: () => Promise.resolve({ state: 'ready', device: 'cpu' }),
     dispose: () => Promise.resolve(),

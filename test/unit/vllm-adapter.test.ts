@@ -152,7 +152,7 @@ describe('VllmAdapter in chat mode', () => {
     // quarter, ... `card` begins two labels, so it names neither.
     const labels = ['card_arrival', 'card_linking', 'lost_or_stolen_card', 'refund_not_showing_up', 'exchange_rate'];
     const prediction = await (await loaded({ labels })).classify(WEATHER, { topK: 3 });
-    expect(prediction).toMatchObject({ intent: OUT_OF_SCOPE, model: 'vllm', device: 'remote', fallback_from: [] });
+    expect(prediction).toMatchObject({ intent: OUT_OF_SCOPE, model: 'vllm', device: 'remote' });
     expect(prediction.confidence).toBeCloseTo(0.8, 10);
     expect(prediction.top.map((t) => t.intent)).toEqual(['lost_or_stolen_card', 'refund_not_showing_up', 'exchange_rate']);
     expect(prediction.top.map((t) => t.score)).toEqual([0.05, 0.025, 0.0125].map((score) => expect.closeTo(score, 10)));
@@ -180,10 +180,12 @@ describe('VllmAdapter in chat mode', () => {
       model: 'vllm',
       device: 'remote',
       truncated: false,
-      fallback_from: [],
       masked: false,
       masked_categories: [],
     });
+    // What routing adds is the pipeline's: the adapter answers the model's part only.
+    expect(prediction).not.toHaveProperty('fallback_from');
+    expect(prediction).not.toHaveProperty('escalated_from');
     // The structural tokens ({"intent": ") carry log(0.98) each on the stand-in: they are left out.
     expect(prediction.confidence).toBeCloseTo(0.83, 10);
     expect(prediction.top).toEqual([{ intent: 'card_arrival', score: prediction.confidence }]);
@@ -331,6 +333,24 @@ describe('VllmAdapter errors', () => {
     expect(server.requestsTo(CHAT)).toHaveLength(1);
   });
 
+  it('says which adapter called which URL, and keeps the error body as it came', async () => {
+    const vllm = await loaded();
+    server.failNext(503, envelope('The server is overloaded', 'ServiceUnavailableError', 503), { path: CHAT });
+    const error = (await failure(vllm.classify('where is my card'))) as RemoteCallError;
+    expect(error).toMatchObject({ model: 'vllm', status: 503, retryable: true, url: `${server.url}${CHAT}` });
+    expect(JSON.parse(error.responseBody!)).toMatchObject({ error: { message: 'The server is overloaded' } });
+  });
+
+  it('keeps the parse error as the cause of a 200 whose body is not JSON', async () => {
+    const vllm = await loaded();
+    server.failNext(200, 'surely not json', { path: CHAT });
+    const error = (await failure(vllm.classify('where is my card'))) as RemoteCallError;
+    expect(error).toBeInstanceOf(RemoteCallError);
+    expect(error).toMatchObject({ status: 200, retryable: false, responseBody: 'surely not json', url: `${server.url}${CHAT}` });
+    expect((error as Error).message).toMatch(/not JSON/);
+    expect(error.cause).toBeInstanceOf(SyntaxError);
+  });
+
   it('passes on the server’s own 400 for a message longer than the context', async () => {
     const error = await failure((await loaded()).classify('card '.repeat(600)));
     expect(error).toMatchObject({ status: 400, retryable: false });
@@ -414,9 +434,13 @@ describe('VllmAdapter errors', () => {
     adapters.push(vllm);
     const error = await failure(vllm.classify('where is my card'));
     expect(error).toBeInstanceOf(RemoteCallError);
-    expect(error).toMatchObject({ status: undefined, retryable: true });
+    expect(error).toMatchObject({ status: undefined, retryable: true, model: 'vllm', url: `${gone.url}/health` });
     expect((error as Error).message).toContain(`Could not reach vLLM at ${gone.url}/health`);
     expect((error as Error).message).toMatch(/ECONNREFUSED/);
+    // The original failure is kept, not only quoted: fetch's TypeError, and its reason beneath it.
+    const cause = (error as Error).cause as Error & { cause?: { code?: string } };
+    expect(cause).toBeInstanceOf(TypeError);
+    expect(cause.cause?.code).toBe('ECONNREFUSED');
   });
 
   it('turns a server that went away after loading into a retryable RemoteCallError', async () => {
@@ -454,6 +478,16 @@ describe('VllmAdapter cancellation', () => {
     const error = await failure(vllm.classify('where is my card', { signal: AbortSignal.timeout(100) }));
     expect(error).toBeInstanceOf(TimeoutError);
     expect(error).toMatchObject({ retryable: true });
+    expect((error as Error).cause).toMatchObject({ name: 'TimeoutError' });
+  });
+
+  it('maps an already timed-out signal to TimeoutError and an already aborted one to AbortedError, sending nothing', async () => {
+    const vllm = await loaded();
+    const timedOut = AbortSignal.timeout(1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await failure(vllm.classify('where is my card', { signal: timedOut }))).toBeInstanceOf(TimeoutError);
+    expect(await failure(vllm.classify('where is my card', { signal: AbortSignal.abort() }))).toBeInstanceOf(AbortedError);
+    expect(server.requestsTo(CHAT)).toHaveLength(0);
   });
 
   it('cancels calls in flight on dispose and refuses later ones', async () => {

@@ -2,6 +2,8 @@
  * The custom model's configuration: one object, saved as `config.json` next to the ONNX file and
  * read by training, export, the Node CLI and the browser worker alike.
  */
+import { ModelFormatError } from '../../core/errors';
+
 export interface EncoderShape {
   /** Token vocabulary size (from the tokenizer). */
   vocabSize: number;
@@ -56,7 +58,7 @@ export function parseModelConfig(json: unknown): CustomModelConfig {
     const v = c?.[key];
     if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) problems.push(`${key} must be a positive integer`);
   };
-  if (c === null || typeof c !== 'object') throw new Error('config is not a JSON object');
+  if (c === null || typeof c !== 'object') throw new ModelFormatError('config is not a JSON object');
   (['vocabSize', 'maxTokens', 'dModel', 'heads', 'layers', 'ffn', 'numLabels', 'members'] as const).forEach(positiveInt);
   if (!Array.isArray(c.labels) || c.labels.some((l) => typeof l !== 'string')) problems.push('labels must be a list of strings');
   else if (c.labels.length !== c.numLabels) problems.push(`labels has ${c.labels.length} entries but numLabels is ${c.numLabels}`);
@@ -68,6 +70,6 @@ export function parseModelConfig(json: unknown): CustomModelConfig {
     problems.push('outOfScope.threshold must be a number between 0 and 1');
   if (typeof c.files?.model !== 'string' || typeof c.files?.tokenizer !== 'string')
     problems.push('files.model and files.tokenizer are required');
-  if (problems.length > 0) throw new Error(problems.join('; '));
+  if (problems.length > 0) throw new ModelFormatError(problems.join('; '));
   return c as CustomModelConfig;
 }

@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { EncoderShape } from './config';
 import { embeddingLookup, matMul } from './tf-ops';
 import { mulberry32, normalSampler } from './random';
+import { ModelFormatError } from '../../core/errors';
 
 /** Weights by name, in plain arrays: what training saves, export reads and the parity test loads. */
 export type NamedWeights = Record<string, { shape: number[]; data: Float32Array }>;
@@ -73,7 +74,8 @@ export class EncoderClassifier {
     this.params = {};
     for (const [name, expected] of parameterShapes(shape)) {
       const w = weights[name];
-      if (!w || w.shape.join() !== expected.join()) throw new Error(`weight ${name}: expected shape [${expected}], got [${w?.shape}]`);
+      if (!w || w.shape.join() !== expected.join())
+        throw new ModelFormatError(`weight ${name}: expected shape [${expected}], got [${w?.shape}]`);
       const initial = tf.tensor(w.data, w.shape);
       this.params[name] = tf.variable(initial, true); // tf names must be unique per process: let tf pick
       initial.dispose();

@@ -35,6 +35,7 @@ import type { EncoderShape } from './config';
 import { LAYER_NORM_EPSILON, MASKED_SCORE, parameterShapes, type NamedWeights } from './model';
 import { isQuantized, storeWeights, type QuantizedTensor, type StoredWeight } from './quantize';
 import { DataType, GraphBuilder } from '../onnx/graph-builder';
+import { ConfigError, ModelFormatError } from '../../core/errors';
 
 export interface ExportOptions {
   shape: EncoderShape;
@@ -65,7 +66,7 @@ export function exportStoredEnsemble(o: StoredExportOptions): Uint8Array {
   const { dModel: d, heads: H, numLabels } = o.shape;
   const M = o.members.length;
   const dh = d / H;
-  if (M === 0) throw new Error('an ensemble needs at least one member');
+  if (M === 0) throw new ConfigError('an ensemble needs at least one member');
   const ids = g.input('input_ids', DataType.INT64, ['batch', 'sequence']);
   const attentionMask = g.input('attention_mask', DataType.INT64, ['batch', 'sequence']);
   const axes = (...values: number[]) => g.constInt64(values);
@@ -154,17 +155,18 @@ export function exportStoredEnsemble(o: StoredExportOptions): Uint8Array {
 function stackWeight(g: GraphBuilder, name: string, members: Record<string, StoredWeight>[]): string {
   const parts = members.map((m, i) => {
     const w = m[name];
-    if (!w) throw new Error(`member ${i} has no weight ${name}`);
+    if (!w) throw new ModelFormatError(`member ${i} has no weight ${name}`);
     return w;
   });
   const first = parts[0]!;
   if (parts.some((w) => w.shape.join() !== first.shape.join() || isQuantized(w) !== isQuantized(first))) {
-    throw new Error(`weight ${name}: the members store it in different shapes or formats`);
+    throw new ModelFormatError(`weight ${name}: the members store it in different shapes or formats`);
   }
   const dims = [parts.length, ...first.shape];
   if (!isQuantized(first)) return g.initializer(name, concat(parts.map((w) => (w as { data: Float32Array }).data)), dims);
   const quantized = parts as QuantizedTensor[];
-  if (quantized.some((q) => q.axis !== first.axis)) throw new Error(`weight ${name}: the members quantise it along different axes`);
+  if (quantized.some((q) => q.axis !== first.axis))
+    throw new ModelFormatError(`weight ${name}: the members quantise it along different axes`);
   const [rows, cols] = first.shape;
   const values = new Int8Array(parts.length * rows * cols);
   quantized.forEach((q, i) => values.set(q.values, i * rows * cols));

@@ -12,6 +12,7 @@ import { readInitializers } from '../onnx/graph-builder';
 import type { EncoderShape } from './config';
 import { parameterShapes, type NamedWeights } from './model';
 import { dequantize, isQuantized, quantizationAxis, type StoredWeight } from './quantize';
+import { ModelFormatError } from '../../core/errors';
 
 export function readEnsembleWeights(onnxBytes: Uint8Array, shape: EncoderShape, members: number): NamedWeights[] {
   return readStoredEnsemble(onnxBytes, shape, members).map((stored) => {
@@ -30,7 +31,8 @@ export function readStoredEnsemble(onnxBytes: Uint8Array, shape: EncoderShape, m
     const channels = axis === undefined ? 0 : dims[axis]!;
     // A tensor of every member stacked on the first axis: member m's part.
     const part = <T extends Float32Array | Int8Array>(data: T, m: number, n: number, what: string): T => {
-      if (data.length !== members * n) throw new Error(`the ONNX file's ${what} holds ${data.length} values, not ${members} x ${n}`);
+      if (data.length !== members * n)
+        throw new ModelFormatError(`the ONNX file's ${what} holds ${data.length} values, not ${members} x ${n}`);
       return data.subarray(m * n, (m + 1) * n) as T;
     };
     const plain = tensors.get(name);
@@ -55,7 +57,7 @@ export function readStoredEnsemble(onnxBytes: Uint8Array, shape: EncoderShape, m
         if (memberPlain) store({ shape: dims, data: memberPlain.data as Float32Array });
         else if (memberInt8 && memberScale && axis !== undefined) {
           store({ shape: dims as [number, number], values: memberInt8.data as Int8Array, scales: memberScale.data as Float32Array, axis });
-        } else throw new Error(`the ONNX file has no weight ${name} (nor ${stored})`);
+        } else throw new ModelFormatError(`the ONNX file has no weight ${name} (nor ${stored})`);
       }
     }
   }

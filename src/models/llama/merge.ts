@@ -34,7 +34,7 @@ export class LoraMergeError extends ModelFileError {
     file: string,
     readonly tensor?: string,
   ) {
-    super(message, file);
+    super({ message, file });
     this.name = 'LoraMergeError';
   }
 }
@@ -330,11 +330,11 @@ async function readJson(path: string): Promise<unknown> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new ModelFileError(`cannot read ${path}: ${(error as Error).message}`, path);
+    throw new ModelFileError({ message: `cannot read ${path}: ${(error as Error).message}`, file: path, cause: error });
   }
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new ModelFileError(`${path} is not valid JSON: ${(error as Error).message}`, path);
+    throw new ModelFileError({ message: `${path} is not valid JSON: ${(error as Error).message}`, file: path, cause: error });
   }
 }

@@ -76,7 +76,7 @@ export class SafetensorsFile {
 
   static async open(path: string): Promise<SafetensorsFile> {
     const handle = await open(path, 'r').catch((error: unknown) => {
-      throw new ModelFileError(`cannot open ${path}: ${(error as Error).message}`, path);
+      throw new ModelFileError({ message: `cannot open ${path}: ${(error as Error).message}`, file: path, cause: error });
     });
     try {
       const size = (await handle.stat()).size;
@@ -84,7 +84,10 @@ export class SafetensorsFile {
       await readFully(handle, lengthBytes, 0, path);
       const headerLength = Number(lengthBytes.readBigUInt64LE(0));
       if (size < 8 || headerLength <= 0 || headerLength > MAX_HEADER_BYTES || 8 + headerLength > size) {
-        throw new ModelFileError(`${path} is not a safetensors file (header length ${headerLength}, file size ${size})`, path);
+        throw new ModelFileError({
+          message: `${path} is not a safetensors file (header length ${headerLength}, file size ${size})`,
+          file: path,
+        });
       }
       const headerBytes = Buffer.alloc(headerLength);
       await readFully(handle, headerBytes, 8, path);
@@ -92,10 +95,10 @@ export class SafetensorsFile {
       try {
         header = JSON.parse(headerBytes.toString('utf8'));
       } catch {
-        throw new ModelFileError(`${path}: the safetensors header is not valid JSON`, path);
+        throw new ModelFileError({ message: `${path}: the safetensors header is not valid JSON`, file: path });
       }
       if (typeof header !== 'object' || header === null || Array.isArray(header)) {
-        throw new ModelFileError(`${path}: the safetensors header is not a JSON object`, path);
+        throw new ModelFileError({ message: `${path}: the safetensors header is not a JSON object`, file: path });
       }
       const dataStart = 8 + headerLength;
       const tensors: TensorInfo[] = [];
@@ -124,12 +127,12 @@ export class SafetensorsFile {
   /** Reads one tensor, converting F16/BF16/F64 to float32. Reads only that tensor's bytes. */
   async readTensor(name: string): Promise<Float32Array> {
     const info = this.byName.get(name);
-    if (!info) throw new ModelFileError(`${this.path} has no tensor "${name}"`, this.path);
+    if (!info) throw new ModelFileError({ message: `${this.path} has no tensor "${name}"`, file: this.path });
     if (!(info.dtype in BYTES_PER_ELEMENT)) {
-      throw new ModelFileError(
-        `tensor "${name}" in ${this.path} is ${info.dtype}; only F32, F16, BF16 and F64 can be read as floats`,
-        this.path,
-      );
+      throw new ModelFileError({
+        message: `tensor "${name}" in ${this.path} is ${info.dtype}; only F32, F16, BF16 and F64 can be read as floats`,
+        file: this.path,
+      });
     }
     const dtype = info.dtype as SafetensorsDtype;
     const count = product(info.shape);
@@ -165,7 +168,7 @@ export class SafetensorsFile {
 }
 
 function parseEntry(path: string, name: string, entry: unknown, dataStart: number, size: number): TensorInfo {
-  const bad = (why: string) => new ModelFileError(`${path}: tensor "${name}" ${why}`, path);
+  const bad = (why: string) => new ModelFileError({ message: `${path}: tensor "${name}" ${why}`, file: path });
   if (typeof entry !== 'object' || entry === null) throw bad('has no header entry object');
   const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
   if (typeof dtype !== 'string') throw bad('has no dtype');
@@ -187,7 +190,8 @@ async function readFully(handle: FileHandle, target: Uint8Array, position: numbe
   while (done < target.length) {
     const length = Math.min(target.length - done, CHUNK_BYTES);
     const { bytesRead } = await handle.read(target, done, length, position + done);
-    if (bytesRead === 0) throw new ModelFileError(`${path} ended early (wanted ${target.length} bytes at ${position})`, path);
+    if (bytesRead === 0)
+      throw new ModelFileError({ message: `${path} ended early (wanted ${target.length} bytes at ${position})`, file: path });
     done += bytesRead;
   }
 }
@@ -215,18 +219,24 @@ export class SafetensorsCheckpoint {
       try {
         index = JSON.parse(await readFile(indexPath, 'utf8'));
       } catch (error) {
-        throw new ModelFileError(`${indexPath} is not valid JSON: ${(error as Error).message}`, indexPath);
+        throw new ModelFileError({ message: `${indexPath} is not valid JSON: ${(error as Error).message}`, file: indexPath, cause: error });
       }
       const map = (index as { weight_map?: unknown } | null)?.weight_map;
-      if (typeof map !== 'object' || map === null) throw new ModelFileError(`${indexPath} has no "weight_map" object`, indexPath);
+      if (typeof map !== 'object' || map === null)
+        throw new ModelFileError({ message: `${indexPath} has no "weight_map" object`, file: indexPath });
       weightMap = map as Record<string, string>;
       shardNames = [...new Set(Object.values(weightMap))].sort();
     } else {
       const entries = await readdir(dir).catch((error: unknown) => {
-        throw new ModelFileError(`cannot read checkpoint directory ${dir}: ${(error as Error).message}`, dir);
+        throw new ModelFileError({
+          message: `cannot read checkpoint directory ${dir}: ${(error as Error).message}`,
+          file: dir,
+          cause: error,
+        });
       });
       shardNames = entries.filter((f) => f.endsWith('.safetensors')).sort();
-      if (shardNames.length === 0) throw new ModelFileError(`${dir} has no *.safetensors file and no ${INDEX_FILE}`, dir);
+      if (shardNames.length === 0)
+        throw new ModelFileError({ message: `${dir} has no *.safetensors file and no ${INDEX_FILE}`, file: dir });
     }
     const files: SafetensorsFile[] = [];
     try {
@@ -235,7 +245,11 @@ export class SafetensorsCheckpoint {
       for (const file of files) {
         for (const info of file.tensors) {
           const previous = byName.get(info.name);
-          if (previous) throw new ModelFileError(`tensor "${info.name}" is in both ${previous.file.path} and ${file.path}`, file.path);
+          if (previous)
+            throw new ModelFileError({
+              message: `tensor "${info.name}" is in both ${previous.file.path} and ${file.path}`,
+              file: file.path,
+            });
           byName.set(info.name, { info, file });
         }
       }
@@ -243,10 +257,10 @@ export class SafetensorsCheckpoint {
         for (const [name, shard] of Object.entries(weightMap)) {
           const found = byName.get(name);
           if (!found || basename(found.file.path) !== basename(shard)) {
-            throw new ModelFileError(
-              `${INDEX_FILE} puts tensor "${name}" in ${shard}, but that shard has no such tensor`,
-              join(dir, shard),
-            );
+            throw new ModelFileError({
+              message: `${INDEX_FILE} puts tensor "${name}" in ${shard}, but that shard has no such tensor`,
+              file: join(dir, shard),
+            });
           }
         }
       }
@@ -272,7 +286,7 @@ export class SafetensorsCheckpoint {
 
   async readTensor(name: string): Promise<Float32Array> {
     const found = this.byName.get(name);
-    if (!found) throw new ModelFileError(`checkpoint ${this.dir} has no tensor "${name}"`, this.dir);
+    if (!found) throw new ModelFileError({ message: `checkpoint ${this.dir} has no tensor "${name}"`, file: this.dir });
     return found.file.readTensor(name);
   }
 

@@ -4,6 +4,7 @@
  * what our exporters do instead of depending on a Python toolchain.
  */
 import onnxProto, { type onnx as Onnx } from 'onnx-proto';
+import { ModelFormatError } from '../../core/errors';
 
 // onnx-proto is CommonJS: take the namespace from its default export so Node's ESM loader accepts it.
 const { onnx } = onnxProto;
@@ -51,7 +52,7 @@ export class GraphBuilder {
   /** A constant tensor stored in the file. Returns its name. */
   initializer(name: string, data: TensorData, dims: number[]): string {
     const count = dims.reduce((a, b) => a * b, 1);
-    if (count !== data.length) throw new Error(`initializer ${name}: ${data.length} values for dims [${dims}]`);
+    if (count !== data.length) throw new ModelFormatError(`initializer ${name}: ${data.length} values for dims [${dims}]`);
     this.initializers.push({
       name: this.claim(name),
       dims,
@@ -127,7 +128,7 @@ export class GraphBuilder {
   }
 
   private claim(name: string): string {
-    if (this.usedNames.has(name)) throw new Error(`duplicate tensor name ${name}`);
+    if (this.usedNames.has(name)) throw new ModelFormatError(`duplicate tensor name ${name}`);
     this.usedNames.add(name);
     return name;
   }

@@ -4,6 +4,7 @@
  * text, so full-width or Arabic-Indic digits match `\d` like ASCII ones.
  */
 import type { Finding, Recogniser } from '../types';
+import { ConfigError } from '../../core/errors';
 
 export interface CustomRecogniserConfig {
   /** Category name, reported and used in the placeholder: `member_id` → `[MEMBER_ID]`. */
@@ -18,7 +19,7 @@ const NAME = /^[a-z][a-z0-9_]{0,39}$/i;
 
 /** Builds a recogniser; throws (and so fails closed) on a bad name or pattern. */
 export function customRecogniser(config: CustomRecogniserConfig): Recogniser {
-  if (!NAME.test(config.name)) throw new Error(`Custom recogniser name "${config.name}" must be letters, digits and _ (at most 40).`);
+  if (!NAME.test(config.name)) throw new ConfigError(`Custom recogniser name "${config.name}" must be letters, digits and _ (at most 40).`);
   const source = config.pattern;
   const pattern =
     typeof source === 'string'
