@@ -26,6 +26,14 @@ const TRANSFORMERS_ORT_DIST = relative(
   dirname(createRequire(join(TRANSFORMERS_DIR, 'package.json')).resolve('onnxruntime-web/webgpu')),
 ).replaceAll('\\', '/');
 
+/** The preview server's port: `PORT` when set (1-65535), else 4173. */
+function previewPort(value: string | undefined): number {
+  if (value === undefined || value === '') return 4173;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`PORT must be a port number (1-65535), got "${value}"`);
+  return port;
+}
+
 /** The ORT binary is ~26 MB; Workbox skips files over 2 MB unless told otherwise. */
 const MAX_PRECACHE_BYTES = 64 * 1024 * 1024;
 
@@ -45,7 +53,8 @@ export default defineConfig({
   // transformers.js too, so that its nested onnxruntime-web resolves like in the build).
   optimizeDeps: { exclude: ['onnxruntime-web', '@huggingface/transformers'] },
   build: { target: 'es2022', chunkSizeWarningLimit: 1024 },
-  preview: { host: '127.0.0.1', port: 4173 },
+  // `npm start` / `npm run preview`: PORT=5000 or `npm start -- --port 5000` serve elsewhere.
+  preview: { host: '127.0.0.1', port: previewPort(process.env.PORT) },
   plugins: [
     envGuard(),
     viteStaticCopy({

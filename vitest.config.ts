@@ -17,6 +17,8 @@ export default defineConfig({
           hookTimeout: 180_000,
           // One Chromium at a time: these machines have two cores.
           fileParallelism: false,
+          // Stops before the browser tests, with one line, when the machine has no Chromium.
+          globalSetup: ['test/e2e/global-setup.ts'],
         },
       },
     ],

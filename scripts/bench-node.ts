@@ -19,13 +19,12 @@
  * DistilBERT's WordPiece (30,522 entries, plus [CLS] and [SEP]) cuts these short English queries
  * into about as many pieces as our 3,000-entry vocabulary does.
  *
- * With --json the last line is one JSON object.
+ * With --json the last line is one JSON object. Every option, with its default: `npm run bench:node -- --help`.
  */
 import { readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { flopsPerQuery, measureMatmulRate, type MatmulRate } from '../src/bench/flops';
@@ -41,7 +40,8 @@ import { DEFAULT_MODEL_DIR } from '../src/engine/node-engine';
 import { directorySource } from '../src/engine/node-source';
 import { SESSION_OPTIONS } from '../src/engine/session-options';
 import type { WordPieceJson } from '../src/tokenizer/wordpiece';
-import { positiveInt, runCli } from './lib/cli';
+import { defineCommand, positiveInt, requireDir, runCli } from './lib/cli';
+import { startProgress } from './lib/progress';
 
 /** onnxruntime-node with every session on one thread: the same core count as single-threaded WASM. */
 const NODE_ONE_THREAD = { intraOpNumThreads: 1, interOpNumThreads: 1 } as const;
@@ -66,17 +66,26 @@ interface Run {
   mean_ms: number;
 }
 
+const command = defineCommand({
+  command: 'npm run bench:node --',
+  summary: `Our model beside a DistilBERT-shaped peer (distilbert-base's shapes, int8, random weights) in one Node process,
+    on the probe set's queries one at a time, on onnxruntime-node (CPU) and on onnxruntime-web's WASM backend, one
+    thread each; with FLOPs per query, an fp32 matmul rate per runtime and the floor (FLOPs / matmul rate).`,
+  options: {
+    'model-dir': { type: 'string', value: 'DIR', default: DEFAULT_MODEL_DIR, description: "our model's folder" },
+    warmup: { type: 'string', value: 'N', default: '10', description: 'untimed queries before each timed pass' },
+    'matmul-size': { type: 'string', value: 'N', default: '512', description: 'size of the square fp32 MatMul timed per runtime' },
+    'matmul-runs': { type: 'string', value: 'N', default: '50', description: 'timed runs of that MatMul' },
+    seed: { type: 'string', value: 'N', default: '1', description: "seed of the peer's random weights" },
+    json: { type: 'boolean', default: false, description: 'end with one JSON object' },
+  },
+  notes: ['Progress (queries timed, with the time left) goes to standard error; on a terminal it is a bar.'],
+  examples: ['npm run bench:node', 'npm run bench:node -- --model-dir models/my-bank --json'],
+});
+
 runCli(async () => {
-  const { values } = parseArgs({
-    options: {
-      'model-dir': { type: 'string', default: DEFAULT_MODEL_DIR },
-      warmup: { type: 'string' },
-      'matmul-size': { type: 'string' },
-      'matmul-runs': { type: 'string' },
-      seed: { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
-  });
+  const { values } = command.parse();
+  requireDir(values['model-dir'], '--model-dir');
   const warmup = positiveInt(values.warmup, 'warmup', 10);
   const matmulSize = positiveInt(values['matmul-size'], 'matmul-size', 512);
   const matmulRuns = positiveInt(values['matmul-runs'], 'matmul-runs', 50);
@@ -125,9 +134,11 @@ runCli(async () => {
   const tokenCounts: Record<Run['model'], number[]> = { custom: [], peer: [] };
   const truncated: Record<Run['model'], number> = { custom: 0, peer: 0 };
   const modelBytes: Record<Run['model'], number> = { custom: 0, peer: 0 };
+  const passes = 4; // two runtimes, two models
+  const progress = startProgress({ title: 'bench:node', total: passes * (Math.min(warmup, texts.length) + texts.length), unit: 'queries' });
   for (const backend of ['node-cpu', 'web-wasm'] as const) {
     for (const model of ['custom', 'peer'] as const) {
-      log(`${backend} ${model} ...`);
+      progress.log(`${backend} ${model} ...`, 'stderr');
       const runtime = RUNTIMES[backend];
       const loadStarted = performance.now();
       const engine = await CustomEngine.load(sources[model], { ...runtime, modelId: model });
@@ -140,12 +151,16 @@ runCli(async () => {
           if (encoded.truncated) truncated[model]++;
         }
       }
-      for (const text of texts.slice(0, warmup)) await engine.classify(text);
+      for (const text of texts.slice(0, warmup)) {
+        await engine.classify(text);
+        progress.increment();
+      }
       const latencies: number[] = [];
       for (const text of texts) {
         const started = performance.now();
         await engine.classify(text);
         latencies.push(performance.now() - started);
+        progress.increment();
       }
       await engine.dispose();
       runs.push({
@@ -159,6 +174,8 @@ runCli(async () => {
       });
     }
   }
+
+  progress.stop();
 
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const describeModel = (model: Run['model']) => {

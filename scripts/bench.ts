@@ -2,6 +2,7 @@
  * npm run bench -- [--models custom,llama-qlora,vllm,gemini] [--rounds 1] [--out benchmark_results.jsonl]
  *                  [--device wasm|webgpu] [--llama-wasm] [--vllm-url URL --vllm-model NAME] [--gemini-base-url URL]
  *                  [--no-peer] [--screenshot FILE.png] [--json]
+ * Every option, with its default: `npm run bench -- --help`.
  *
  * llama-qlora needs WebGPU: benchmark it with `--device webgpu` (SwiftShader on a machine without
  * a GPU: correct, but slow), or with `--llama-wasm`, which lets it run on WebAssembly.
@@ -14,38 +15,72 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { dirname, resolve } from 'node:path';
 import { inScopeAccuracy, type BenchmarkRound, type ModelRoundResult } from '../src/bench/round';
 import { exportJsonl } from '../src/bench/jsonl';
 import type { BankingIntentAutomation } from '../src/ui/automation';
 import { DIST, launchChromium, serveSite } from './lib/browser';
-import { positiveInt, runCli } from './lib/cli';
+import { defineCommand, positiveInt, runCli, UsageError } from './lib/cli';
+import { startProgress } from './lib/progress';
+import { parseModelList } from '../src/core/config';
 
-type Automated = Window & { bankingIntent?: BankingIntentAutomation };
+type Automated = Window & { bankingIntent?: BankingIntentAutomation; __benchProgress?: (p: RoundProgressEvent) => void };
+interface RoundProgressEvent {
+  model: string;
+  done: number;
+  total: number;
+}
+
+const MODELS = ['custom', 'llama-qlora', 'vllm', 'gemini'];
+
+const command = defineCommand({
+  command: 'npm run bench --',
+  summary: `Benchmark rounds in the browser: serves the built site (building it first if dist/ is missing), drives it in
+    headless Chromium, runs rounds on the probe set through the page's own scheduler, writes the records as JSONL and
+    prints a table. Then times our model beside a DistilBERT-shaped peer in Node (scripts/bench-node.ts) unless --no-peer.`,
+  options: {
+    models: { type: 'string', value: 'A,B', default: 'custom', description: `the models to benchmark, among ${MODELS.join(', ')}` },
+    rounds: { type: 'string', value: 'N', default: '1', description: 'rounds to run' },
+    out: { type: 'string', value: 'FILE', default: 'benchmark_results.jsonl', description: 'the JSONL file written (one round per line)' },
+    device: { type: 'string', default: 'wasm', choices: ['wasm', 'webgpu'], description: 'where on-device models run in the page' },
+    'llama-wasm': { type: 'boolean', default: false, description: 'let llama-qlora run on WebAssembly (it needs WebGPU otherwise)' },
+    'vllm-url': {
+      type: 'string',
+      value: 'URL',
+      defaultText: 'none',
+      description: "the bank's vLLM server, entered in the page's settings",
+    },
+    'vllm-model': { type: 'string', value: 'NAME', defaultText: 'none', description: 'the model name on the vLLM server' },
+    'gemini-base-url': { type: 'string', value: 'URL', defaultText: 'none', description: "the bank's Gemini proxy" },
+    'no-peer': { type: 'boolean', default: false, description: 'skip the DistilBERT-shaped peer comparison' },
+    screenshot: { type: 'string', value: 'FILE.png', defaultText: 'none', description: "a picture of the page's benchmark dashboard" },
+    json: { type: 'boolean', default: false, description: 'end with one JSON object: the rounds and the peer summary' },
+  },
+  notes: [
+    'Needs a Chromium: CHROMIUM_PATH, /usr/bin/chromium, an installed Chrome or Edge, or `npx playwright install chromium`.',
+    'Progress (probes answered, with the time left) goes to standard error; on a terminal it is a bar.',
+  ],
+  examples: [
+    'npm run bench',
+    'npm run bench -- --models custom --rounds 3 --no-peer',
+    'npm run bench -- --models custom,llama-qlora --device webgpu',
+    'npm run bench -- --models custom --rounds 2 --out benchmark_results.jsonl --screenshot docs/dashboard.png',
+  ],
+});
 
 runCli(async () => {
-  const { values } = parseArgs({
-    options: {
-      models: { type: 'string', default: 'custom' },
-      rounds: { type: 'string' },
-      out: { type: 'string', default: 'benchmark_results.jsonl' },
-      device: { type: 'string', default: 'wasm' },
-      'llama-wasm': { type: 'boolean', default: false },
-      'vllm-url': { type: 'string' },
-      'vllm-model': { type: 'string' },
-      'gemini-base-url': { type: 'string' },
-      'no-peer': { type: 'boolean', default: false },
-      screenshot: { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
-  });
-  const models = values.models
-    .split(',')
-    .map((m) => m.trim())
-    .filter(Boolean);
+  const { values } = command.parse();
+  const models = parseModelList(values.models);
+  const unknown = models.filter((m) => !MODELS.includes(m));
+  if (models.length === 0 || unknown.length > 0)
+    throw new UsageError(`--models must list some of ${MODELS.join(', ')}, got "${values.models}"`);
   const rounds = positiveInt(values.rounds, 'rounds', 1);
-  if (values.device !== 'wasm' && values.device !== 'webgpu') throw new Error(`--device must be wasm or webgpu, got "${values.device}"`);
+  for (const [flag, file] of [
+    ['out', values.out],
+    ['screenshot', values.screenshot],
+  ] as const) {
+    if (file !== undefined && !existsSync(dirname(resolve(file)))) throw new UsageError(`--${flag}: the folder of ${file} does not exist`);
+  }
   if (models.includes('llama-qlora') && values.device === 'wasm' && !values['llama-wasm']) {
     throw new Error('llama-qlora needs WebGPU: add --device webgpu, or --llama-wasm to run it on WebAssembly');
   }
@@ -77,11 +112,29 @@ runCli(async () => {
     }
     await page.waitForFunction(() => (window as Automated).bankingIntent !== undefined);
     await page.evaluate(() => (window as Automated).bankingIntent!.ready);
-    for (let r = 1; r <= rounds; r++) {
-      log(`round ${r}/${rounds}: ${models.join(', ')} on ${values.device} ...`);
-      records.push(
-        await page.evaluate((ids) => (window as Automated).bankingIntent!.runBenchmark({ trigger: 'cli', models: ids }), models),
-      );
+    // Probes answered, from the page's scheduler; each model's probe count is known from its first event.
+    const progress = startProgress({ title: 'bench', total: rounds * models.length, unit: 'probes' });
+    const seen = new Map<string, RoundProgressEvent>();
+    let round = 0;
+    await page.exposeFunction('__benchProgress', (p: RoundProgressEvent) => {
+      seen.set(`${round}:${p.model}`, p);
+      const perModel = Math.max(...[...seen.values()].map((e) => e.total));
+      progress.setTotal(rounds * models.length * perModel);
+      progress.update([...seen.values()].reduce((sum, e) => sum + e.done, 0));
+    });
+    await page.evaluate(() => {
+      const w = window as Automated;
+      w.bankingIntent!.on('round-progress', (p) => w.__benchProgress!(p));
+    });
+    try {
+      for (round = 1; round <= rounds; round++) {
+        progress.log(`round ${round}/${rounds}: ${models.join(', ')} on ${values.device} ...`, 'stderr');
+        records.push(
+          await page.evaluate((ids) => (window as Automated).bankingIntent!.runBenchmark({ trigger: 'cli', models: ids }), models),
+        );
+      }
+    } finally {
+      progress.stop();
     }
     if (values.screenshot) {
       // The dashboard draws its charts after the round event: wait for them before the picture.

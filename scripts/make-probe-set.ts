@@ -1,5 +1,5 @@
 /**
- * npm run probe-set [-- --data data/banking77/test.csv] [--seed 77] [--out src/bench/probe-set.json]
+ * npm run probe-set [-- --data data/banking77/test.csv] [--seed 77] [--out src/bench/probe-set.json]   (--help: every option)
  * Writes the benchmark's probe set, drawn with a seeded generator:
  * - in scope: a stratified sample of the Banking77 test split, two distinct queries for each of
  *   the 77 intents (154);
@@ -9,26 +9,33 @@
  * Rerunning it with the same arguments (and the same negatives) writes the same file, byte for byte.
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { format, resolveConfig } from 'prettier';
 import { probeSetId, type ProbeItem, type ProbeSet } from '../src/bench/probe-hash';
 import { BANKING77_LABELS, OUT_OF_SCOPE } from '../src/core/labels';
 import { mulberry32, shuffle } from '../src/models/custom/random';
 import { readLabelledCsv } from '../src/training/data';
 import { DEFAULT_NEGATIVES, loadNegatives } from '../src/training/negatives';
-import { positiveInt, runCli } from './lib/cli';
+import { defineCommand, positiveInt, requireFile, runCli } from './lib/cli';
 
 const PER_INTENT = 2;
 const PER_NEGATIVE_GROUP = 2;
 
+const command = defineCommand({
+  command: 'npm run probe-set --',
+  summary: `Writes the benchmark's probe set, drawn with a seeded generator: two distinct queries for each of the 77
+    intents from the Banking77 test split, and two distinct held-out out-of-scope messages for each source group.
+    The same arguments write the same file, byte for byte.`,
+  options: {
+    data: { type: 'string', value: 'FILE', default: 'data/banking77/test.csv', description: 'the Banking77 CSV to draw from' },
+    seed: { type: 'string', value: 'N', default: '77', description: 'seed of the draw' },
+    out: { type: 'string', value: 'FILE', default: 'src/bench/probe-set.json', description: 'the probe set written' },
+  },
+  examples: ['npm run probe-set', 'npm run probe-set -- --seed 78 --out /tmp/probe-set.json'],
+});
+
 runCli(async () => {
-  const { values } = parseArgs({
-    options: {
-      data: { type: 'string', default: 'data/banking77/test.csv' },
-      seed: { type: 'string' },
-      out: { type: 'string', default: 'src/bench/probe-set.json' },
-    },
-  });
+  const { values } = command.parse();
+  requireFile(values.data, '--data');
   const seed = positiveInt(values.seed, 'seed', 77);
   const rows = readLabelledCsv(values.data);
 

@@ -8,22 +8,33 @@
  *
  * The training scripts write the manifest themselves; run this after changing a model file by hand.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { checkModelManifest, writeModelManifest } from '../src/engine/model-manifest-node';
-import { runCli } from './lib/cli';
+import { defineCommand, requireDir, runCli } from './lib/cli';
 
 const MODELS_ROOT = 'public/models';
 
+const command = defineCommand({
+  command: 'npm run models:manifest --',
+  summary: `Writes manifest.json (SHA-256 and size of every file a runtime loads) in each model folder: by default every
+    folder under public/models/. With --check it writes nothing: it compares each folder with its manifest, prints
+    what differs and exits 1 when anything does. Run it after changing a model file by hand.`,
+  positionals: { usage: '[DIR ...]', description: 'model folders (default: every folder under public/models/)' },
+  options: {
+    check: { type: 'boolean', default: false, description: 'compare instead of writing; exit 1 when a folder differs' },
+  },
+  examples: ['npm run models:manifest', 'npm run models:manifest -- --check', 'npm run models:manifest -- models/my-bank'],
+});
+
 runCli(async () => {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { check: { type: 'boolean', default: false } } });
+  const { values, positionals } = command.parse();
   const dirs = positionals.length
     ? positionals
     : readdirSync(MODELS_ROOT, { withFileTypes: true })
         .filter((entry) => entry.isDirectory())
         .map((entry) => join(MODELS_ROOT, entry.name));
-  for (const dir of dirs) if (!existsSync(dir)) throw new Error(`${dir} does not exist`);
+  for (const dir of dirs) requireDir(dir, 'model folder');
 
   if (!values.check) {
     for (const dir of dirs) {

@@ -14,7 +14,6 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { writeModelManifest } from '../src/engine/model-manifest-node';
@@ -24,20 +23,30 @@ import { exportStoredEnsemble } from '../src/models/custom/onnx-export';
 import { readStoredEnsemble } from '../src/models/custom/onnx-weights';
 import { WordPieceTokenizer, type WordPieceJson } from '../src/tokenizer/wordpiece';
 import { readLabelledCsv } from '../src/training/data';
-import { runCli } from './lib/cli';
+import { defineCommand, requireDir, requireFile, runCli } from './lib/cli';
 
 /** The most any probability may move; the parity tests hold the graph to the same bound. */
 const TOLERANCE = 1e-3;
 const BATCH = 64;
 
+const command = defineCommand({
+  command: 'npx tsx scripts/reexport-custom.ts',
+  summary: `Rewrites a custom model folder's model.onnx in the graph layout onnx-export.ts writes now, from the weights
+    already in the file, without training. Before it writes, it runs the old and the new file side by side on every row
+    of --data and refuses unless the probabilities agree to 1e-3 and every best label is the same; then it writes
+    model.onnx and manifest.json.`,
+  options: {
+    'model-dir': { type: 'string', value: 'DIR', default: 'public/models/custom', description: 'the model folder to rewrite' },
+    data: { type: 'string', value: 'FILE', default: 'data/banking77/test.csv', description: 'the rows the two graphs are compared on' },
+    'dry-run': { type: 'boolean', default: false, description: 'compare and report without writing' },
+  },
+  examples: ['npx tsx scripts/reexport-custom.ts --dry-run', 'npx tsx scripts/reexport-custom.ts --model-dir models/my-bank'],
+});
+
 runCli(async () => {
-  const { values } = parseArgs({
-    options: {
-      'model-dir': { type: 'string', default: 'public/models/custom' },
-      data: { type: 'string', default: 'data/banking77/test.csv' },
-      'dry-run': { type: 'boolean', default: false },
-    },
-  });
+  const { values } = command.parse();
+  requireDir(values['model-dir'], '--model-dir');
+  requireFile(values.data, '--data');
   const dir = values['model-dir'];
   const config = parseModelConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
   const tokenizer = new WordPieceTokenizer(JSON.parse(readFileSync(join(dir, config.files.tokenizer), 'utf8')) as WordPieceJson);

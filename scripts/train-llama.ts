@@ -21,7 +21,6 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { NodeLlamaAdapter } from '../src/adapters/llama-node';
 import { evaluate } from '../src/bench/evaluate';
 import { writeModelManifest } from '../src/engine/model-manifest-node';
@@ -48,7 +47,7 @@ import {
 import { writeLlamaModelCard, type LlamaTrainingReport } from '../src/training/llama/model-card';
 import { BASE_SETTINGS, QLORA_SETTINGS, type BaseSettings, type QloraSettings } from '../src/training/llama/settings';
 import { readLabelledCsv, type Example } from '../src/training/data';
-import { positiveInt, positiveNumber, runCli } from './lib/cli';
+import { defineCommand, positiveInt, positiveNumber, runCli } from './lib/cli';
 
 const BANKING77_TEST = 'data/banking77/test.csv';
 const STAGES = ['base', 'qlora', 'merge'] as const;
@@ -249,26 +248,45 @@ async function collectPredictions(modelDir: string, rows: Example[]) {
   }
 }
 
-runCli(async () => {
-  const { values } = parseArgs({
-    options: {
-      stage: { type: 'string', default: 'all' },
-      work: { type: 'string', default: '.cache/llama' },
-      'base-from': { type: 'string' },
-      out: { type: 'string', default: 'public/models/llama-qlora' },
-      // QLoRA settings other than settings.ts's, to compare on the validation split.
-      r: { type: 'string' },
-      alpha: { type: 'string' },
-      epochs: { type: 'string' },
-      lr: { type: 'string' },
-      'token-dropout': { type: 'string' },
-      // For smoke runs: stop each training step after N updates.
-      steps: { type: 'string' },
+const command = defineCommand({
+  command: 'npm run train:llama --',
+  summary: `Rebuilds the bundled demo Llama in three steps, each reading the previous one's files: base (a small Llama
+    trained from nothing, or read from --base-from), qlora (LoRA adapters on the NF4 base, trained to write the intent),
+    merge (merge-qlora on the two, then the out-of-scope threshold, the model card with validation and test figures).`,
+  options: {
+    stage: { type: 'string', default: 'all', choices: ['all', ...STAGES], description: 'the step(s) to run' },
+    work: { type: 'string', value: 'DIR', default: '.cache/llama', description: "the steps' folders (base/, adapter/)" },
+    'base-from': {
+      type: 'string',
+      value: 'DIR',
+      defaultText: 'train the base from nothing',
+      description: 'read the base from a model folder of ours (its float32 onnx/model.onnx)',
     },
-  });
-  const stage = values.stage!;
-  if (stage !== 'all' && !(STAGES as readonly string[]).includes(stage))
-    throw new Error(`--stage must be one of all, ${STAGES.join(', ')}`);
+    out: { type: 'string', value: 'DIR', default: 'public/models/llama-qlora', description: 'the merged model folder' },
+    // QLoRA settings other than settings.ts's, to compare on the validation split.
+    r: { type: 'string', value: 'N', default: String(QLORA_SETTINGS.r), description: 'LoRA rank' },
+    alpha: { type: 'string', value: 'A', default: String(QLORA_SETTINGS.alpha), description: 'LoRA alpha' },
+    epochs: { type: 'string', value: 'N', default: String(QLORA_SETTINGS.epochs), description: 'QLoRA epochs' },
+    lr: { type: 'string', value: 'RATE', default: String(QLORA_SETTINGS.learningRate), description: 'QLoRA learning rate' },
+    'token-dropout': {
+      type: 'string',
+      value: 'P',
+      default: String(QLORA_SETTINGS.tokenDropout),
+      description: 'QLoRA token dropout rate',
+    },
+    // For smoke runs: stop each training step after N updates.
+    steps: { type: 'string', value: 'N', defaultText: 'full runs', description: 'smoke run: N updates per step, 50 rows per evaluation' },
+  },
+  examples: [
+    'npm run train:llama',
+    'npm run train:llama -- --stage merge',
+    'npm run train:llama -- --steps 20 --work /tmp/llama --out /tmp/llama-out',
+  ],
+});
+
+runCli(async () => {
+  const { values } = command.parse();
+  const stage = values.stage;
   const run = (s: Stage) => stage === 'all' || stage === s;
   const maxSteps = values.steps === undefined ? undefined : positiveInt(values.steps, 'steps', 1);
   await tf.setBackend('wasm');

@@ -25,8 +25,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { runCli } from './lib/cli';
+import { defineCommand, runCli, UsageError } from './lib/cli';
 import { LLAMA_SHAPES, parameterCount, shapeConfig, writeRandomCheckpoint, type LlamaShapeName } from '../src/models/llama/scale';
 
 const MESSAGES = [
@@ -347,26 +346,50 @@ function overrides(values: Record<string, string | boolean | undefined>) {
 // The orchestrator
 // ---------------------------------------------------------------------------------------------
 
-runCli(async () => {
-  const { values } = parseArgs({
-    options: {
-      shape: { type: 'string' },
-      layers: { type: 'string' },
-      vocab: { type: 'string' },
-      dir: { type: 'string' },
-      messages: { type: 'string', default: '3' },
-      profile: { type: 'boolean', default: false },
-      browser: { type: 'boolean', default: false },
-      keep: { type: 'boolean', default: false },
-      'external-data': { type: 'string', default: 'auto' },
-      // Internal: run one step in this process.
-      step: { type: 'string' },
-      base: { type: 'string' },
-      adapter: { type: 'string' },
-      out: { type: 'string' },
-      dtype: { type: 'string' },
+const command = defineCommand({
+  command: 'npm run verify:llama --',
+  summary: `The Llama path at the size a bank ships, checked end to end on a random checkpoint of that shape: writes a
+    sharded BF16 base and a PEFT LoRA adapter, runs merge-qlora on them, loads the q4 and q4f16 files with
+    transformers.js and classifies a few messages; optionally profiles one query (--profile) and runs the files in
+    Chromium on WASM and WebGPU (--browser). Each step runs in its own process; time, peak memory and file sizes are
+    printed per step, and the whole as one JSON line at the end.`,
+  options: {
+    shape: {
+      type: 'string',
+      choices: Object.keys(LLAMA_SHAPES),
+      defaultText: 'required',
+      description: 'the checkpoint shape to build',
     },
-  });
+    layers: {
+      type: 'string',
+      value: 'N',
+      defaultText: "the shape's",
+      description: 'keep the width and vocabulary, cut the depth to N layers',
+    },
+    vocab: { type: 'string', value: 'N', defaultText: "the shape's", description: 'shrink the vocabulary to N (tests)' },
+    dir: { type: 'string', value: 'DIR', defaultText: 'a temporary folder, removed at the end', description: 'work there and keep it' },
+    messages: { type: 'string', value: 'N', default: '3', description: 'messages classified per step' },
+    profile: { type: 'boolean', default: false, description: "also show where one query's time goes (q4)" },
+    browser: { type: 'boolean', default: false, description: 'also run the files in headless Chromium (WASM, WebGPU)' },
+    keep: { type: 'boolean', default: false, description: 'keep the temporary folder' },
+    'external-data': {
+      type: 'string',
+      default: 'auto',
+      choices: ['auto', 'yes', 'no'],
+      description: 'passed to merge-qlora (yes exercises external data on a smaller model)',
+    },
+    // Internal: run one step in this process.
+    step: { type: 'string', hidden: true, description: 'internal: one step' },
+    base: { type: 'string', hidden: true, description: 'internal' },
+    adapter: { type: 'string', hidden: true, description: 'internal' },
+    out: { type: 'string', hidden: true, description: 'internal' },
+    dtype: { type: 'string', hidden: true, description: 'internal' },
+  },
+  examples: ['npm run verify:llama -- --shape llama-3.2-1b', 'npm run verify:llama -- --shape llama-3.1-8b --layers 4 --profile'],
+});
+
+runCli(async () => {
+  const { values } = command.parse();
   if (values.step) {
     const steps = { checkpoint: stepCheckpoint, classify: stepClassify, profile: stepProfile, browser: stepBrowser } as const;
     const run = steps[values.step as keyof typeof steps];
@@ -376,11 +399,7 @@ runCli(async () => {
   }
 
   const shape = values.shape as LlamaShapeName | undefined;
-  if (!shape || !(shape in LLAMA_SHAPES)) {
-    throw new Error(
-      `usage: npm run verify:llama -- --shape ${Object.keys(LLAMA_SHAPES).join('|')} [--layers N] [--vocab N] [--dir DIR] [--messages N] [--profile] [--browser] [--external-data auto|yes|no] [--keep]`,
-    );
-  }
+  if (!shape) throw new UsageError(`--shape is required: one of ${Object.keys(LLAMA_SHAPES).join(', ')} (see --help)`);
   const config = shapeConfig(shape, overrides(values)); // validates the overrides
   const dir = values.dir ? resolve(values.dir) : await mkdtemp(join(tmpdir(), 'verify-llama-'));
   const [base, adapter, out] = ['base', 'adapter', 'out'].map((d) => join(dir, d)) as [string, string, string];

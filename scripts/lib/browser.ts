@@ -2,11 +2,13 @@
  * The built site (`dist/`) served by Vite's preview server on 127.0.0.1 with a free port, and a
  * headless Chromium driven by playwright-core: shared by `npm run bench` and the browser tests.
  *
- * Chromium: `CHROMIUM_PATH` if set, else /usr/bin/chromium (Debian's package), else Playwright's
- * own download (`npx playwright install chromium`).
+ * Chromium, found the way a developer's machine has one (`findChromium`): `CHROMIUM_PATH` if set,
+ * else Debian's /usr/bin/chromium (or Ubuntu's chromium-browser), else an installed Google Chrome
+ * or Microsoft Edge through playwright-core's channels, else Playwright's own download
+ * (`npx playwright install chromium`). With none, `NO_CHROMIUM` says how to get one.
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { preview, type PreviewServer } from 'vite';
@@ -24,17 +26,70 @@ const BASE_FLAGS = [
   '--disable-sync',
 ];
 
+/** Where the browser comes from, for `chromium.launch`: an executable, or an installed channel. */
+export interface ChromiumChoice {
+  executablePath?: string;
+  channel?: 'chrome' | 'msedge';
+  /** In words, for messages: "CHROMIUM_PATH", "/usr/bin/chromium", "Google Chrome", "Playwright's Chromium". */
+  source: string;
+}
+
+/** The one line printed when there is no browser, saying how to get one. */
+export const NO_CHROMIUM =
+  'No Chromium for the browser tests: install one (Debian/Ubuntu: `sudo apt-get install chromium`; anywhere: ' +
+  '`npx playwright install chromium`), install Google Chrome or Microsoft Edge, or set CHROMIUM_PATH=/path/to/chromium.';
+
+/** Stable Chrome and Edge where playwright-core's `chrome` and `msedge` channels look for them. */
+function channelPaths(channel: 'chrome' | 'msedge', env: NodeJS.ProcessEnv): string[] {
+  if (process.platform === 'linux') return [channel === 'chrome' ? '/opt/google/chrome/chrome' : '/opt/microsoft/msedge/msedge'];
+  if (process.platform === 'darwin')
+    return [
+      channel === 'chrome'
+        ? '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome'
+        : '/Applications/Microsoft Edge.app/Contents/MacOS/Microsoft Edge',
+    ];
+  if (process.platform === 'win32') {
+    const suffix = channel === 'chrome' ? 'Google\\Chrome\\Application\\chrome.exe' : 'Microsoft\\Edge\\Application\\msedge.exe';
+    return [env.LOCALAPPDATA, env.PROGRAMFILES, env['PROGRAMFILES(X86)']]
+      .filter((dir): dir is string => !!dir)
+      .map((dir) => join(dir, suffix));
+  }
+  return [];
+}
+
+/**
+ * The browser the tests and `npm run bench` use, or undefined when this machine has none. A
+ * `CHROMIUM_PATH` that does not exist is an error: the user asked for that one.
+ */
+export function findChromium(
+  env: NodeJS.ProcessEnv = process.env,
+  exists: (path: string) => boolean = existsSync,
+): ChromiumChoice | undefined {
+  const fromEnv = env.CHROMIUM_PATH;
+  if (fromEnv) {
+    if (!exists(fromEnv)) throw new Error(`CHROMIUM_PATH=${fromEnv} does not exist: point it at a Chromium or Chrome executable`);
+    return { executablePath: fromEnv, source: 'CHROMIUM_PATH' };
+  }
+  for (const path of ['/usr/bin/chromium', '/usr/bin/chromium-browser']) if (exists(path)) return { executablePath: path, source: path };
+  if (channelPaths('chrome', env).some((path) => exists(path))) return { channel: 'chrome', source: 'Google Chrome' };
+  if (channelPaths('msedge', env).some((path) => exists(path))) return { channel: 'msedge', source: 'Microsoft Edge' };
+  // Playwright's download: headless launches use its headless shell, installed with it.
+  if (exists(chromium.executablePath())) return { source: "Playwright's Chromium" };
+  return undefined;
+}
+
+/** The executable `findChromium` chose, when it is a path (kept for callers that print it). */
 export function chromiumPath(): string | undefined {
-  const fromEnv = process.env.CHROMIUM_PATH;
-  if (fromEnv) return fromEnv;
-  if (existsSync('/usr/bin/chromium')) return '/usr/bin/chromium';
-  return undefined; // Playwright's own browser, if installed.
+  return findChromium()?.executablePath;
 }
 
 /** `webgpu: true` adds `--enable-unsafe-webgpu`: a SwiftShader adapter without a GPU. */
 export function launchChromium(options: { webgpu: boolean }): Promise<Browser> {
+  const choice = findChromium();
+  if (!choice) throw new Error(NO_CHROMIUM);
   return chromium.launch({
-    executablePath: chromiumPath(),
+    ...(choice.executablePath ? { executablePath: choice.executablePath } : {}),
+    ...(choice.channel ? { channel: choice.channel } : {}),
     headless: true,
     args: options.webgpu ? [...BASE_FLAGS, '--enable-unsafe-webgpu'] : BASE_FLAGS,
   });

@@ -23,11 +23,18 @@ export interface BenignMessage {
 
 export const CORPUS_DIR = fileURLToPath(new URL('../../test/fixtures/privacy/', import.meta.url));
 
+/** Each non-empty line as JSON; a bad line is an error naming the file and the line. */
 function readJsonl<T>(file: string): T[] {
   return readFileSync(file, 'utf8')
     .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as T);
+    .flatMap((line, i) => {
+      if (line.trim() === '') return [];
+      try {
+        return [JSON.parse(line) as T];
+      } catch (error) {
+        throw new Error(`${file}:${i + 1}: not a JSON line (${(error as Error).message})`);
+      }
+    });
 }
 
 export function loadCorpus(dir = CORPUS_DIR): { secrets: SecretMessage[]; benign: BenignMessage[] } {

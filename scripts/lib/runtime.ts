@@ -4,21 +4,44 @@ import { createIntentRuntime } from '../../src/runtime/node';
 import type { IntentRuntime } from '../../src/runtime/intent-runtime';
 import { numberFlag } from './cli';
 
-/** The flags every command that classifies accepts, for `parseArgs`. */
+/** The flags every command that classifies accepts, for `defineCommand` (scripts/lib/cli.ts): the parser and --help. */
 export const PIPELINE_FLAGS = {
-  model: { type: 'string', default: 'custom' },
-  'model-dir': { type: 'string' },
-  'llama-dir': { type: 'string' },
-  fallback: { type: 'string' },
-  'escalate-below': { type: 'string' },
-  'oos-threshold': { type: 'string' },
-  'oos-escalate': { type: 'boolean' },
-  'vllm-url': { type: 'string' },
-  'vllm-model': { type: 'string' },
-  'vllm-mode': { type: 'string' },
-  'gemini-base-url': { type: 'string' },
-  'gemini-model': { type: 'string' },
-  'timeout-ms': { type: 'string' },
+  model: {
+    type: 'string',
+    default: 'custom',
+    value: 'NAME',
+    description: 'the model that answers first: custom, llama-qlora (on the device), vllm or gemini (remote)',
+  },
+  'model-dir': { type: 'string', value: 'DIR', defaultText: 'public/models/custom', description: "the custom model's folder" },
+  'llama-dir': { type: 'string', value: 'DIR', defaultText: 'public/models/llama-qlora', description: "the llama-qlora model's folder" },
+  fallback: { type: 'string', value: 'A,B', defaultText: 'none', description: 'models to try, in order, when the active one fails' },
+  'escalate-below': {
+    type: 'string',
+    value: 'P',
+    defaultText: 'off',
+    description: 'send an on-device answer whose confidence is below P (0-1) on to the next remote model',
+  },
+  'oos-threshold': {
+    type: 'string',
+    value: 'P',
+    defaultText: "each on-device model's own",
+    description: "answer out_of_scope when the best intent's probability is below P (0-1; 0 = never)",
+  },
+  'oos-escalate': {
+    type: 'boolean',
+    description: 'send on-device out_of_scope answers on to the next remote model (off: the text stays on the device)',
+  },
+  'vllm-url': { type: 'string', value: 'URL', defaultText: 'none', description: "the bank's vLLM server or proxy (key: VLLM_API_KEY)" },
+  'vllm-model': { type: 'string', value: 'NAME', defaultText: 'none', description: 'the model name on the vLLM server' },
+  'vllm-mode': { type: 'string', choices: ['chat', 'classify'], defaultText: 'chat', description: 'how vLLM is asked' },
+  'gemini-base-url': {
+    type: 'string',
+    value: 'URL',
+    defaultText: 'none',
+    description: "the bank's Gemini proxy (key: GEMINI_API_KEY)",
+  },
+  'gemini-model': { type: 'string', value: 'NAME', defaultText: 'gemini-2.5-flash', description: 'the Gemini model' },
+  'timeout-ms': { type: 'string', value: 'MS', defaultText: '15000', description: 'time limit for each model call' },
 } as const;
 
 export interface PipelineFlags {

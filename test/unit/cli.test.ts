@@ -120,7 +120,7 @@ describe('npm run classify with an out-of-scope threshold', () => {
 
   it('refuses a threshold outside 0-1, quoting it', async () => {
     const error = await classify(['--oos-threshold', '1.5', CARD]).catch((e: { stderr: string; code: number }) => e);
-    expect((error as { code: number }).code).toBe(1);
+    expect((error as { code: number }).code).toBe(2); // a usage error
     expect((error as { stderr: string }).stderr).toMatch(
       /out-of-scope threshold must be a number between 0 and 1 \(0 turns it off\), got "1\.5"/,
     );
