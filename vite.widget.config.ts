@@ -1,9 +1,12 @@
 /**
- * The embeddable widget as a library build: `dist/widget/` holds `banking-intent-widget.js` (an
- * ES module), its chunks and worker under `assets/`, the ORT runtime under `ort/` and the model
- * under `models/custom/`. Every URL inside is relative to the script (`base: './'`), so the
- * folder can be copied as is to a CDN or any other origin. Runs after the site build (whose
- * `emptyOutDir` would otherwise remove it): `npm run build`.
+ * The embeddable widget and the package's browser entry as one library build: `dist/widget/` holds
+ * `banking-intent-widget.js` (registers the element; `banking-intent-runtime/widget`) and
+ * `browser.js` (`createIntentRuntime`; the package's browser entry), ES modules sharing their
+ * chunks, the worker under `assets/`, the ORT runtime under `ort/` and the model under
+ * `models/custom/`: one copy of each, for the widget, the package and the Node entry
+ * (vite.node.config.ts), which reads the model from here. Every URL inside is relative to the
+ * script (`base: './'`), so the folder can be copied as is to a CDN or any other origin. Runs
+ * after the site build (whose `emptyOutDir` would otherwise remove it): `npm run build`.
  */
 import { defaultClientConditions, defineConfig } from 'vite';
 import { viteStaticCopy } from 'vite-plugin-static-copy';
@@ -11,7 +14,8 @@ import { envGuard } from './scripts/lib/env-guard.js';
 import { ORT_RUNTIME } from './vite.config.js';
 
 // manifest.json too: the engine refuses a model folder without it (src/engine/model-manifest.ts).
-const MODEL_FILES = ['config.json', 'tokenizer.json', 'model.onnx', 'manifest.json'];
+// MODEL_CARD.md says what the model was trained on (and the data's licences): it ships with it.
+const MODEL_FILES = ['config.json', 'tokenizer.json', 'model.onnx', 'manifest.json', 'MODEL_CARD.md'];
 
 export default defineConfig({
   base: './',
@@ -25,9 +29,9 @@ export default defineConfig({
     target: 'es2022',
     chunkSizeWarningLimit: 1024,
     lib: {
-      entry: 'src/widget/banking-intent-widget.ts',
+      entry: { 'banking-intent-widget': 'src/widget/banking-intent-widget.ts', browser: 'src/runtime/browser.ts' },
       formats: ['es'],
-      fileName: () => 'banking-intent-widget.js',
+      fileName: (_format, entryName) => `${entryName}.js`,
     },
   },
   plugins: [

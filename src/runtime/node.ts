@@ -5,8 +5,17 @@
  *   const { intent, confidence } = await runtime.classify('I still have not received my new card');
  *   await runtime.dispose();
  */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createIntentRuntime as createRuntime, type IntentRuntime, type RuntimeHosts, type RuntimeOptions } from './intent-runtime';
 import { nodeHosts, type NodeHostOptions } from './node-hosts';
+
+/**
+ * The model folder the package ships: the built entry is `dist/node/index.js` and the model sits in
+ * the widget build's `dist/widget/models/custom/` (one copy for both). Absent when this file runs
+ * from source; the adapter's own default (`public/models/custom`) applies there.
+ */
+const PACKAGED_MODEL_DIR = fileURLToPath(new URL('../widget/models/custom/', import.meta.url));
 
 export interface NodeRuntimeOptions extends RuntimeOptions, NodeHostOptions {}
 
@@ -16,7 +25,10 @@ export interface NodeRuntimeOptions extends RuntimeOptions, NodeHostOptions {}
  */
 export function createIntentRuntime(options: NodeRuntimeOptions = {}, hosts?: RuntimeHosts): IntentRuntime {
   const { modelDir, llamaDir, ...rest } = options;
-  return createRuntime(rest, hosts ?? nodeHosts({ modelDir, llamaDir }));
+  return createRuntime(
+    rest,
+    hosts ?? nodeHosts({ modelDir: modelDir ?? (existsSync(PACKAGED_MODEL_DIR) ? PACKAGED_MODEL_DIR : undefined), llamaDir }),
+  );
 }
 
 export * from './public-api';
