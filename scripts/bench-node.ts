@@ -36,10 +36,10 @@ import { parseModelConfig } from '../src/models/custom/config';
 import { countParameters } from '../src/models/custom/model';
 import { CustomEngine, type OrtModule } from '../src/engine/custom-engine';
 import type { ModelSource } from '../src/engine/model-source';
-import { DEFAULT_MODEL_DIR } from '../src/engine/node-engine';
+import { DEFAULT_MODEL_DIR } from '../src/engine/custom-node-engine';
 import { directorySource } from '../src/engine/node-source';
 import { SESSION_OPTIONS } from '../src/engine/session-options';
-import type { WordPieceJson } from '../src/tokenizer/wordpiece';
+import { customTokenizerFromFiles } from '../src/tokenizer/hf-tokenizer';
 import { defineCommand, positiveInt, requireDir, runCli } from './lib/cli';
 import { startProgress } from './lib/progress';
 
@@ -102,7 +102,8 @@ runCli(async () => {
   const modelDir = values['model-dir'];
   const readJson = async (file: string) => JSON.parse(await readFile(join(modelDir, file), 'utf8')) as unknown;
   const config = parseModelConfig(await readJson('config.json'));
-  const tokenizer = (await readJson(config.files.tokenizer)) as WordPieceJson;
+  const spelling = config.files.spelling === undefined ? undefined : await readJson(config.files.spelling);
+  const tokenizer = customTokenizerFromFiles(await readJson(config.files.tokenizer), spelling, config.files).toJSON();
 
   // First, while the heap is small: building the peer leaves hundreds of MB for the collector.
   log(`timing a ${matmulSize}x${matmulSize} fp32 MatMul ...`);

@@ -10,9 +10,9 @@
  * `--safetensors` also writes the merged weights (e.g. to serve them with vLLM). `--base-nf4` merges
  * into the base's linear layers after an NF4 round trip, the weights a QLoRA adapter was trained on.
  * `--embedding float` keeps the embedding table in float32 in the 4-bit files.
- * The last line gives the process's peak resident memory. See src/models/llama/merge-export.ts.
+ * The last line gives the process's peak resident memory. See src/convert/llama/merge-export.ts.
  */
-import { mergeToTransformersJs } from '../src/models/llama/merge-export';
+import { mergeToTransformersJs } from '../src/convert/llama/merge-export';
 import { defineCommand, requireDir, runCli, UsageError } from './lib/cli';
 import { startProgress } from './lib/progress';
 

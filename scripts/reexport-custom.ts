@@ -1,28 +1,34 @@
 /**
  * npx tsx scripts/reexport-custom.ts [--model-dir public/models/custom] [--data data/banking77/test.csv] [--dry-run]
  *
- * Rewrites a custom model folder's `model.onnx` in the graph layout that `onnx-export.ts` writes
- * now, from the weights already in the file, without training: the int8 values and scales are
- * copied bit for bit (`readStoredEnsemble`), the metadata (labels) is kept, and config.json,
- * tokenizer.json and the temperature are not touched. Reads either layout, so it also brings an
- * older folder (one stack of operators per member) up to date.
+ * Rewrites a custom model folder in the layout the export writes now, from the weights already in
+ * its ONNX file, without training: the graph in the layout `onnx-export.ts` writes (the int8
+ * values and scales copied bit for bit by `readStoredEnsemble`, the metadata (labels) kept), and
+ * the files around it as `src/models/custom/folder-node.ts` lays them out (`onnx/model.onnx`,
+ * Hugging Face `tokenizer.json` + `tokenizer_config.json`, `spelling.json`, config.json with the
+ * fields transformers.js needs). The labels, vocabulary, word list, temperature and threshold are
+ * not changed. Reads either layout, so it also brings an older folder (one stack of operators per
+ * member, `model.onnx` and our own tokenizer.json at the top) up to date.
  *
- * Before it writes, it runs the old and the new file side by side in onnxruntime-node on every row
+ * Before it writes, it runs the old and the new graph side by side in onnxruntime-node on every row
  * of --data and refuses to write unless the probabilities agree to 1e-3 and every row's best label
- * is the same. Then it writes `model.onnx` and the folder's `manifest.json` (the engines refuse a
- * file that does not match it). --dry-run compares and reports without writing.
+ * is the same. Then it writes the folder and its `manifest.json` (the engines refuse a file that
+ * does not match it), removes files of the old layout, and, where the folder has a
+ * training-report.json, brings its file sizes and MODEL_CARD.md up to date. --dry-run compares and
+ * reports without writing.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
-import { writeModelManifest } from '../src/engine/model-manifest-node';
+import { listModelFiles, writeModelManifest } from '../src/engine/model-manifest-node';
 import { SESSION_OPTIONS } from '../src/engine/session-options';
-import { parseModelConfig } from '../src/models/custom/config';
+import { customModelSettings, readCustomModelFolder, writeCustomModelFolder } from '../src/models/custom/folder-node';
 import { exportStoredEnsemble } from '../src/models/custom/onnx-export';
 import { readStoredEnsemble } from '../src/models/custom/onnx-weights';
-import { WordPieceTokenizer, type WordPieceJson } from '../src/tokenizer/wordpiece';
 import { readLabelledCsv } from '../src/training/data';
+import { writeModelCard } from '../src/training/model-card';
+import type { TrainingReport } from '../src/training/training-report';
 import { defineCommand, requireDir, requireFile, runCli } from './lib/cli';
 
 /** The most any probability may move; the parity tests hold the graph to the same bound. */
@@ -31,10 +37,11 @@ const BATCH = 64;
 
 const command = defineCommand({
   command: 'npx tsx scripts/reexport-custom.ts',
-  summary: `Rewrites a custom model folder's model.onnx in the graph layout onnx-export.ts writes now, from the weights
-    already in the file, without training. Before it writes, it runs the old and the new file side by side on every row
-    of --data and refuses unless the probabilities agree to 1e-3 and every best label is the same; then it writes
-    model.onnx and manifest.json.`,
+  summary: `Rewrites a custom model folder in the layout the export writes now (the graph as onnx-export.ts writes it,
+    onnx/model.onnx, Hugging Face tokenizer files, spelling.json, config.json with the transformers.js fields), from
+    the weights already in its ONNX file, without training. Before it writes, it runs the old and the new graph side by
+    side on every row of --data and refuses unless the probabilities agree to 1e-3 and every best label is the same;
+    then it writes the folder and manifest.json, and updates training-report.json and MODEL_CARD.md where present.`,
   options: {
     'model-dir': { type: 'string', value: 'DIR', default: 'public/models/custom', description: 'the model folder to rewrite' },
     data: { type: 'string', value: 'FILE', default: 'data/banking77/test.csv', description: 'the rows the two graphs are compared on' },
@@ -48,10 +55,8 @@ runCli(async () => {
   requireDir(values['model-dir'], '--model-dir');
   requireFile(values.data, '--data');
   const dir = values['model-dir'];
-  const config = parseModelConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
-  const tokenizer = new WordPieceTokenizer(JSON.parse(readFileSync(join(dir, config.files.tokenizer), 'utf8')) as WordPieceJson);
+  const { config, tokenizer, onnx: before } = readCustomModelFolder(dir);
   const modelPath = join(dir, config.files.model);
-  const before = new Uint8Array(readFileSync(modelPath));
 
   const old = onnxProto.onnx.ModelProto.decode(before);
   const metadata = Object.fromEntries((old.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
@@ -84,10 +89,30 @@ runCli(async () => {
   if (!(maxDiff <= TOLERANCE) || argmaxChanged > 0)
     throw new Error(`the new graph does not compute the same function (tolerance ${TOLERANCE}): nothing written`);
   if (values['dry-run']) return;
-  writeFileSync(modelPath, after);
-  writeModelManifest(dir);
-  console.log(`wrote ${modelPath} and ${join(dir, 'manifest.json')}`);
+  const written = writeCustomModelFolder(dir, { settings: customModelSettings(config), tokenizer, onnx: after });
+  // Files the old config named that the new one does not (model.onnx at the top of the folder).
+  const stale = namedFiles(config).filter((file) => !namedFiles(written).includes(file));
+  for (const file of stale) rmSync(join(dir, file));
+  if (stale.length > 0) writeModelManifest(dir);
+  console.log(`wrote ${listModelFiles(dir).join(', ')} and manifest.json in ${dir}${stale.length ? `; removed ${stale.join(', ')}` : ''}`);
+
+  // The training record and the model card list the files with their sizes.
+  const reportPath = join(dir, 'training-report.json');
+  if (!existsSync(reportPath)) return;
+  const report = JSON.parse(readFileSync(reportPath, 'utf8')) as TrainingReport;
+  report.files = Object.fromEntries(listModelFiles(dir).map((file) => [file, statSync(join(dir, file)).size]));
+  writeFileSync(reportPath, JSON.stringify(report, null, 2) + '\n');
+  const cardPath = join(dir, 'MODEL_CARD.md');
+  // The command that trained the model is not in the report: the card that is there says it.
+  const trainCommand = existsSync(cardPath) ? /^- Command: `(.+)` \(seed/m.exec(readFileSync(cardPath, 'utf8'))?.[1] : undefined;
+  writeModelCard(cardPath, report, trainCommand ?? 'npm run train', config.weights);
+  console.log(`updated ${reportPath} and ${cardPath}`);
 });
+
+/** The files a config names (model, tokenizer, spelling list). */
+function namedFiles(config: { files: Record<string, string | undefined> }): string[] {
+  return Object.values(config.files).filter((file): file is string => file !== undefined);
+}
 
 /** Probabilities for every row, `[rows, labels]` flattened, in batches padded to their longest row. */
 async function probabilities(model: Uint8Array, rows: number[][], padId: number): Promise<Float32Array> {

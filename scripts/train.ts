@@ -16,7 +16,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DEFAULT_MODEL_DIR } from '../src/engine/node-engine';
+import { DEFAULT_MODEL_DIR } from '../src/engine/custom-node-engine';
 import { DEFAULT_SETTINGS } from '../src/training/prepare';
 import { runTraining } from '../src/training/run-training';
 import { defineCommand, positiveInt, positiveNumber, requireFile, runCli, UsageError } from './lib/cli';
@@ -39,9 +39,9 @@ const command = defineCommand({
     with columns text,label (Banking77's text,category works too); the label set comes from the data. Rows labelled
     out_of_scope are negative examples; the bundled ones are added unless --no-negatives.
 
-    Writes a model folder (config.json, tokenizer.json, model.onnx, manifest.json, MODEL_CARD.md) that the site, the
-    widget and the other commands load with --model-dir DIR. Finished members are cached in --cache-dir, so an
-    interrupted run resumes. The bundled model public/models/custom is replaced only with --force.`,
+    Writes a model folder (config.json, onnx/model.onnx, tokenizer files, manifest.json, MODEL_CARD.md) that the site,
+    the widget and the other commands load with --model-dir DIR, and transformers.js as a text-classification model.
+    Finished members are cached in --cache-dir, so an interrupted run resumes. The bundled model public/models/custom is replaced only with --force.`,
   options: {
     data: { type: 'string', value: 'FILE', default: BANKING77_TRAIN, description: 'the training CSV (text,label)' },
     out: {

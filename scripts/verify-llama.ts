@@ -4,7 +4,7 @@
  *
  * The Llama path at the size a bank ships, checked end to end on a random checkpoint of that shape:
  *   1. checkpoint  writes BASE (sharded BF16 safetensors, as Hugging Face saves one) and ADAPTER (a
- *                  PEFT LoRA, r=16 on all seven projections; see src/models/llama/scale.ts)
+ *                  PEFT LoRA, r=16 on all seven projections; see src/convert/llama/scale.ts)
  *   2. merge       `merge-qlora` on the two, as a user runs it → OUT (q4 and q4f16, external data if needed)
  *   3. q4          transformers.js loads OUT/onnx/model_q4.onnx in Node through the runtime's engine
  *                  (src/engine/llama-engine.ts) and classifies a few messages (any label: the weights are random)
@@ -26,7 +26,7 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { defineCommand, runCli, UsageError } from './lib/cli';
-import { LLAMA_SHAPES, parameterCount, shapeConfig, writeRandomCheckpoint, type LlamaShapeName } from '../src/models/llama/scale';
+import { LLAMA_SHAPES, parameterCount, shapeConfig, writeRandomCheckpoint, type LlamaShapeName } from '../src/convert/llama/scale';
 
 const MESSAGES = [
   'I still have not received my new card',
@@ -114,7 +114,7 @@ async function stepClassify(values: Record<string, string | boolean | undefined>
     // The engine runs q4f16 only on WebGPU with shader-f16 (Node has neither): load it with transformers.js directly.
     const { model, tokenizer, spec, seconds } = await loadDirect(out, dtype);
     loadSeconds = seconds;
-    const { classifyWithLlama } = await import('../src/models/llama/constrained-decoding');
+    const { classifyWithLlama } = await import('../src/engine/llama-constrained-decoding');
     for (const message of messages) {
       const t = performance.now();
       const r = await classifyWithLlama({
@@ -158,7 +158,7 @@ async function loadDirect(out: string, dtype: string) {
 async function stepProfile(values: Record<string, string | boolean | undefined>): Promise<StepResult> {
   const out = String(values.out);
   const { model, tokenizer, spec, seconds } = await loadDirect(out, 'q4');
-  const { classifyWithLlama, classifyWithLlamaExhaustive } = await import('../src/models/llama/constrained-decoding');
+  const { classifyWithLlama, classifyWithLlamaExhaustive } = await import('../src/engine/llama-constrained-decoding');
   const { Tensor } = await import('@huggingface/transformers');
   const calls: { kind: string; rows: number; tokens: number; ms: number }[] = [];
   let allLogits = false;

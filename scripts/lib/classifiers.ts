@@ -1,6 +1,6 @@
 /** The models the Node scripts can run, by id. Each returns the same engine the browser uses. */
 import type { Classifier } from '../../src/bench/evaluate';
-import { DEFAULT_MODEL_DIR, loadNodeEngine } from '../../src/engine/node-engine';
+import { DEFAULT_MODEL_DIR, loadNodeEngine } from '../../src/engine/custom-node-engine';
 
 export const NODE_MODELS = ['custom', 'llama-qlora'] as const;
 

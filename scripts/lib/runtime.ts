@@ -1,5 +1,5 @@
 /** Builds the command line's one runtime from flags and environment variables. */
-import { checkOosThreshold } from '../../src/core/config';
+import { checkOosThreshold, GEMINI_DEFAULT_MODEL } from '../../src/core/config';
 import { createIntentRuntime } from '../../src/runtime/node';
 import type { IntentRuntime } from '../../src/runtime/intent-runtime';
 import { numberFlag } from './cli';
@@ -40,7 +40,7 @@ export const PIPELINE_FLAGS = {
     defaultText: 'none',
     description: "the bank's Gemini proxy (key: GEMINI_API_KEY)",
   },
-  'gemini-model': { type: 'string', value: 'NAME', defaultText: 'gemini-2.5-flash', description: 'the Gemini model' },
+  'gemini-model': { type: 'string', value: 'NAME', defaultText: GEMINI_DEFAULT_MODEL, description: 'the Gemini model' },
   'timeout-ms': { type: 'string', value: 'MS', defaultText: '15000', description: 'time limit for each model call' },
 } as const;
 

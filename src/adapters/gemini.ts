@@ -28,9 +28,9 @@
  */
 import { ApiError, GoogleGenAI, Type, type GenerateContentResponse } from '@google/genai';
 import type { ClassifyOptions } from '../core/adapter';
+import { GEMINI_DEFAULT_MODEL } from '../core/config';
 import { abortedBy, throwIfAborted } from '../core/abort';
 import { IntentError, ModelUnavailableError, RemoteCallError } from '../core/errors';
-import { validateMessage } from '../core/input';
 import { BANKING77_LABELS, OUT_OF_SCOPE } from '../core/labels';
 import type { Device, ModelPrediction } from '../core/prediction';
 import { AdapterLifecycle } from './adapter-lifecycle';
@@ -67,12 +67,11 @@ export interface GeminiAdapterOptions {
 }
 
 const MODEL_ID = 'gemini';
-export const GEMINI_DEFAULT_MODEL = 'gemini-2.5-flash';
-export const GEMINI_API_URL = 'https://generativelanguage.googleapis.com';
+const GEMINI_API_URL = 'https://generativelanguage.googleapis.com';
 /** The Gemini API version in the request path, pinned so that the path never changes under us. */
-export const GEMINI_API_VERSION = 'v1beta';
+const GEMINI_API_VERSION = 'v1beta';
 /** A customer message is a few sentences; anything longer is cut rather than paid for. */
-export const GEMINI_MAX_CHARS = 8_000;
+const GEMINI_MAX_CHARS = 8_000;
 
 /**
  * Gemini's confidence. Gemini answers one label and no ranking; on the Developer API log
@@ -123,6 +122,11 @@ export class GeminiAdapter extends AdapterLifecycle {
     return 'The Gemini adapter';
   }
 
+  /** What it may answer: its labels and `out_of_scope` (a benchmark probes it only on intents among them). */
+  protected override modelLabels(): readonly string[] {
+    return this.choices;
+  }
+
   /**
    * Checks the configuration and creates the SDK client. Sends nothing: the first `classify` is
    * the first request (a check call would cost a request, and a proxy may only allow
@@ -159,9 +163,8 @@ export class GeminiAdapter extends AdapterLifecycle {
   async classify(text: string, options: ClassifyOptions = {}): Promise<ModelPrediction> {
     const { signal } = options;
     throwIfAborted(signal);
-    const message = validateMessage(text);
     // Masked before anything else; fails closed (PrivacyGuardError) so that nothing is sent.
-    const { text: outgoing, masked, categories } = gateOutgoing(message, 'Gemini', this.options.privacy);
+    const { text: outgoing, masked, categories } = gateOutgoing(text, 'Gemini', this.options.privacy);
     await this.whenLoaded(signal);
     const client = this.client;
     if (!client) throw new ModelUnavailableError({ message: this.reason ?? 'Gemini is not configured.', model: MODEL_ID });

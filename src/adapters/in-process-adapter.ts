@@ -1,67 +1,59 @@
 /**
- * An adapter whose engine runs in this process (Node: the command line, eval, tests). Subclasses
- * say how to load their engine; loading once, health, the input check and dispose live here.
+ * An adapter whose engine runs in this process (Node: the command line, eval, tests). It has the
+ * same life as the browser's worker adapters (AdapterLifecycle: one shared load, cancel, retry
+ * after a failure, dispose), with the engine called directly instead of through a worker.
+ * Subclasses say how to load their engine and which labels it answers.
  */
-import type { AdapterHealth, ClassifyOptions, IntentAdapter, LoadOptions } from '../core/adapter';
-import { throwIfAborted } from '../core/abort';
-import { ModelUnavailableError } from '../core/errors';
-import { validateMessage } from '../core/input';
+import type { ClassifyOptions, LoadOptions } from '../core/adapter';
+import { abortReason, throwIfAborted } from '../core/abort';
 import type { Device, ModelPrediction } from '../core/prediction';
 import type { ServedEngine } from '../engine/engine-service';
+import { AdapterLifecycle } from './adapter-lifecycle';
 
-export abstract class InProcessAdapter<Engine extends ServedEngine> implements IntentAdapter {
-  abstract readonly id: string;
-  private engine: Promise<Engine> | undefined;
-  private health_: AdapterHealth = { state: 'idle' };
+export abstract class InProcessAdapter<Engine extends ServedEngine> extends AdapterLifecycle {
+  private engine: Engine | undefined;
 
-  constructor(private readonly device: Device) {}
+  constructor(private readonly engineDevice: Device) {
+    super();
+  }
 
   protected abstract loadEngine(options: LoadOptions): Promise<Engine>;
 
-  async load(options: LoadOptions = {}): Promise<void> {
-    throwIfAborted(options.signal);
-    if (this.health_.state === 'disposed') throw this.disposedError();
-    if (!this.engine) {
-      this.health_ = { state: 'loading' };
-      this.engine = this.loadEngine(options);
-      this.engine.then(
-        () => {
-          if (this.health_.state === 'loading') this.health_ = { state: 'ready', device: this.device };
-        },
-        (error: Error) => {
-          if (this.health_.state !== 'loading') return;
-          this.health_ = { state: 'unavailable', reason: error.message };
-          this.engine = undefined; // the next load() tries again
-        },
-      );
+  /** The labels a loaded engine answers; undefined unless the subclass says. */
+  protected engineLabels(_engine: Engine): readonly string[] | undefined {
+    return undefined;
+  }
+
+  protected async runLoad(signal: AbortSignal): Promise<Device> {
+    const engine = await this.loadEngine({ signal, onProgress: (progress) => this.progress(progress) });
+    if (signal.aborted) {
+      // Cancelled or disposed while it loaded: nobody will use it.
+      await engine.dispose();
+      throw abortReason(signal);
     }
-    await this.engine;
+    await this.engine?.dispose();
+    this.engine = engine;
+    return this.engineDevice;
   }
 
   async classify(text: string, options: ClassifyOptions = {}): Promise<ModelPrediction> {
     throwIfAborted(options.signal);
-    // Checked before loading: an empty message never costs a model load or call.
-    const message = validateMessage(text);
-    await this.load(options);
-    const engine = await this.engine;
+    await this.whenLoaded(options.signal);
+    const engine = this.engine;
     if (!engine) throw this.disposedError();
     // One model call is short: checking the signal just before it is enough.
     throwIfAborted(options.signal);
-    return engine.classify(message, { topK: options.topK, oosThreshold: options.oosThreshold });
+    return engine.classify(text, { topK: options.topK, oosThreshold: options.oosThreshold });
   }
 
-  health(): Promise<AdapterHealth> {
-    return Promise.resolve({ ...this.health_ });
+  protected override modelLabels(): readonly string[] | undefined {
+    return this.engine && this.engineLabels(this.engine);
   }
 
-  async dispose(): Promise<void> {
+  override async dispose(): Promise<void> {
+    await super.dispose();
     const engine = this.engine;
     this.engine = undefined;
-    this.health_ = { state: 'disposed' };
-    await (await engine?.catch(() => undefined))?.dispose();
-  }
-
-  private disposedError(): ModelUnavailableError {
-    return new ModelUnavailableError({ message: `The ${this.id} model was disposed.`, model: this.id });
+    await engine?.dispose();
   }
 }

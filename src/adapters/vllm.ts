@@ -16,9 +16,9 @@
  */
 import type { ClassifyOptions } from '../core/adapter';
 import { IntentError, ModelUnavailableError, RemoteCallError, type RemoteCallErrorOptions } from '../core/errors';
-import { validateMessage } from '../core/input';
 import { BANKING77_LABELS, OUT_OF_SCOPE } from '../core/labels';
-import { DEFAULT_TOP_K, type Device, type ModelPrediction, type ScoredIntent } from '../core/prediction';
+import { DEFAULT_TOP_K } from '../core/config';
+import type { Device, ModelPrediction, ScoredIntent } from '../core/prediction';
 import { abortedBy, throwIfAborted } from '../core/abort';
 import { AdapterLifecycle } from './adapter-lifecycle';
 import { remoteFetch } from './remote-fetch';
@@ -85,13 +85,16 @@ export class VllmAdapter extends AdapterLifecycle {
     return 'The vLLM adapter';
   }
 
+  /** What it may answer: its labels and `out_of_scope` (a benchmark probes it only on intents among them). */
+  protected override modelLabels(): readonly string[] {
+    return this.choices;
+  }
+
   async classify(text: string, options: ClassifyOptions = {}): Promise<ModelPrediction> {
     const { signal } = options;
     throwIfAborted(signal);
-    // First, before any request: an empty message never reaches the server.
-    const message = validateMessage(text);
     // Masked before anything is sent, the server check included; fails closed (PrivacyGuardError).
-    const { text: sent, masked, categories } = gateOutgoing(message, 'vLLM', this.options.privacy);
+    const { text: sent, masked, categories } = gateOutgoing(text, 'vLLM', this.options.privacy);
     await this.whenLoaded(signal);
 
     const controller = new AbortController();

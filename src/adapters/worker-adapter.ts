@@ -9,14 +9,19 @@
 import { releaseProxy, proxy, wrap, type Remote, type UnproxyOrClone } from 'comlink';
 import type { ClassifyOptions, EngineClassifyOptions, LoadProgress } from '../core/adapter';
 import { ModelUnavailableError } from '../core/errors';
-import { validateMessage } from '../core/input';
 import type { Device, ModelPrediction } from '../core/prediction';
 import { installTypedErrors } from '../engine/worker-errors';
 import { abortReason, raceAbort, throwIfAborted } from '../core/abort';
 import { AdapterLifecycle } from './adapter-lifecycle';
 
-/** What a model worker exposes: an engine host (src/engine/worker-host.ts, llama-worker-host.ts). */
-export interface WorkerEngineApi<Request, Info extends { device: Device }> {
+/** What a worker's load answers at least: where the model runs, and (for benchmarks) its labels. */
+export interface WorkerLoadInfo {
+  device: Device;
+  labels?: readonly string[];
+}
+
+/** What a model worker exposes: an engine host (src/engine/custom-worker-host.ts, llama-worker-host.ts). */
+export interface WorkerEngineApi<Request, Info extends WorkerLoadInfo> {
   load(request: Request, onProgress?: (progress: LoadProgress) => void): Promise<Info>;
   /** `requestId` lets `cancel` drop the call while it still waits for its turn. */
   classify(requestId: number, text: string, options?: EngineClassifyOptions): Promise<ModelPrediction>;
@@ -25,14 +30,14 @@ export interface WorkerEngineApi<Request, Info extends { device: Device }> {
 }
 
 /** One started worker and a promise that rejects when it dies, so no call waits forever. */
-interface Connection<Request, Info extends { device: Device }> {
+interface Connection<Request, Info extends WorkerLoadInfo> {
   worker: Worker;
   remote: Remote<WorkerEngineApi<Request, Info>>;
   died: Promise<never>;
   kill(reason: Error): void;
 }
 
-export abstract class WorkerAdapter<Request, Info extends { device: Device }> extends AdapterLifecycle {
+export abstract class WorkerAdapter<Request, Info extends WorkerLoadInfo> extends AdapterLifecycle {
   /** What the worker answered to the last successful load. */
   protected info: Info | undefined;
   private connection: Connection<Request, Info> | undefined;
@@ -51,8 +56,6 @@ export abstract class WorkerAdapter<Request, Info extends { device: Device }> ex
   async classify(text: string, options: ClassifyOptions = {}): Promise<ModelPrediction> {
     const { signal, topK, oosThreshold } = options;
     throwIfAborted(signal);
-    // Checked here, before any messaging: an empty message never reaches the model.
-    const message = validateMessage(text);
     await this.whenLoaded(signal);
     const connection = this.connection;
     if (this.state !== 'ready' || !connection)
@@ -60,9 +63,14 @@ export abstract class WorkerAdapter<Request, Info extends { device: Device }> ex
 
     const requestId = this.nextRequestId++;
     const started = performance.now();
-    const answer = Promise.race([connection.remote.classify(requestId, message, { topK, oosThreshold }), connection.died]);
+    const answer = Promise.race([connection.remote.classify(requestId, text, { topK, oosThreshold }), connection.died]);
     const prediction = await raceAbort(answer, signal, () => void connection.remote.cancel(requestId).catch(() => undefined));
     return { ...prediction, latency_ms: performance.now() - started };
+  }
+
+  /** The labels the worker's model answers, from its last load. */
+  protected override modelLabels(): readonly string[] | undefined {
+    return this.info?.labels;
   }
 
   override dispose(): Promise<void> {

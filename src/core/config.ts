@@ -33,8 +33,6 @@
 import { InvalidInputError } from './errors';
 import { credentialsInUrl } from './url-credentials';
 
-export { credentialsInUrl };
-
 export const MODEL_IDS = ['custom', 'llama-qlora', 'vllm', 'gemini'] as const;
 export type ModelId = (typeof MODEL_IDS)[number];
 
@@ -81,13 +79,64 @@ export interface RuntimeConfig {
   remote: RemoteConsent;
 }
 
+/** How many labels `top` holds unless the caller asks otherwise. */
+export const DEFAULT_TOP_K = 5;
+
+/** The Gemini model asked when the config names none. */
+export const GEMINI_DEFAULT_MODEL = 'gemini-2.5-flash';
+
+/** How the pipeline retries, waits, times out and skips failing adapters (see src/pipeline/policy.ts). */
+export interface RouterPolicy {
+  /** Extra attempts on the same adapter after a retryable error (timeout, 408, 409, 429, >= 500, network). */
+  retries: number;
+  /** First backoff; doubles with each retry, with jitter, up to `maxBackoffMs`. */
+  backoffMs: number;
+  maxBackoffMs: number;
+  /** A server asking to wait longer than this (Retry-After, RetryInfo) is skipped for that long instead. */
+  maxRetryAfterMs: number;
+  /**
+   * The longest a server's own Retry-After may keep it out of use: one header must not disable it
+   * for days. After that, one probe request checks it as after any outage.
+   */
+  maxServerCooldownMs: number;
+  /** Limit for one classify call on one adapter. */
+  timeoutMs: number;
+  /** Limit for loading an adapter (model download, session creation, server check). */
+  loadTimeoutMs: number;
+  /** Failures within `failureWindowMs` that open an adapter's circuit (it is skipped meanwhile). */
+  allowedFails: number;
+  failureWindowMs: number;
+  /**
+   * How long an open circuit waits before one request probes the adapter (the others keep
+   * skipping it). A failed probe doubles the wait, up to `maxProbeIntervalMs`; a good one closes
+   * the circuit. Replaces the former fixed `cooldownMs`.
+   */
+  probeIntervalMs: number;
+  maxProbeIntervalMs: number;
+}
+
+/** The router's defaults; `policy` in the runtime options overrides any of them (checked by resolvePolicy). */
+export const DEFAULT_POLICY: RouterPolicy = {
+  retries: 2,
+  backoffMs: 200,
+  maxBackoffMs: 4_000,
+  maxRetryAfterMs: 10_000,
+  maxServerCooldownMs: 300_000,
+  timeoutMs: 15_000,
+  loadTimeoutMs: 120_000,
+  allowedFails: 3,
+  failureWindowMs: 60_000,
+  probeIntervalMs: 2_000,
+  maxProbeIntervalMs: 60_000,
+};
+
 export const DEFAULT_CONFIG: RuntimeConfig = {
   model: 'custom',
   fallback: [],
   llama: { allowWasm: false },
   outOfScope: { escalate: false },
   vllm: { mode: 'chat' },
-  gemini: { model: 'gemini-2.5-flash' },
+  gemini: { model: GEMINI_DEFAULT_MODEL },
   remote: { allowed: [], refused: [], fromUrl: [] },
 };
 
@@ -302,7 +351,7 @@ export function parseModelList(value: string | readonly string[] | undefined): s
 const list = (text: string | undefined): string[] => parseModelList(text);
 
 /** The overrides that reproduce `config` (with its remote consent) through `resolveConfig`. */
-export function configAsOverrides(config: RuntimeConfig): ConfigOverrides {
+function configAsOverrides(config: RuntimeConfig): ConfigOverrides {
   return {
     model: config.model,
     fallback: config.fallback,

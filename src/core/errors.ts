@@ -24,7 +24,8 @@ export type ErrorCode =
   | 'timeout'
   | 'aborted'
   | 'all_failed'
-  | 'privacy_guard';
+  | 'privacy_guard'
+  | 'training';
 
 /** What every error takes: the message and, when it wraps another error, that error. */
 export interface IntentErrorOptions {
@@ -142,6 +143,22 @@ export class ModelFormatError extends IntentError {
   constructor(options: string | (IntentErrorOptions & { file?: string })) {
     super(optionsOf(options));
     this.name = 'ModelFormatError';
+    this.file = typeof options === 'string' ? undefined : options.file;
+  }
+}
+
+/**
+ * A training run cannot go on: its data (a CSV without the columns it needs, a label the tokenizer
+ * cannot spell), a member process that failed, nothing left to train. `file` names the data file
+ * at fault, when there is one.
+ */
+export class TrainingError extends IntentError {
+  static override readonly kind: string = 'TrainingError';
+  readonly code = 'training';
+  readonly file: string | undefined;
+  constructor(options: string | (IntentErrorOptions & { file?: string })) {
+    super(optionsOf(options));
+    this.name = 'TrainingError';
     this.file = typeof options === 'string' ? undefined : options.file;
   }
 }
@@ -272,7 +289,8 @@ function wire(error: unknown, causes: number): WireError {
   let result: WireError;
   if (IntentError.isInstance(error)) {
     result = { code: error.code, name: error.name, message: error.message };
-    if (ModelFileError.isInstance(error) || ModelFormatError.isInstance(error)) setDefined(result, 'file', error.file);
+    if (ModelFileError.isInstance(error) || ModelFormatError.isInstance(error) || TrainingError.isInstance(error))
+      setDefined(result, 'file', error.file);
     if (ModelUnavailableError.isInstance(error)) result.model = error.model;
     if (RemoteCallError.isInstance(error)) {
       result.status = error.status;
@@ -330,6 +348,8 @@ export function fromWireError(wire: WireError): Error {
       return new AllAdaptersFailedError({ attempts: wire.attempts ?? [], message, cause });
     case 'privacy_guard':
       return new PrivacyGuardError({ message, cause });
+    case 'training':
+      return new TrainingError({ message, file: wire.file, cause });
     default: {
       // Not one of ours (a TypeError in the worker, an onnxruntime failure): rebuilt as what it
       // was, with its name, so that nothing claims to know more about it than the worker did.

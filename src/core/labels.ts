@@ -7,14 +7,6 @@ import categories from '../../data/banking77/categories.json';
 
 export const BANKING77_LABELS: readonly string[] = Object.freeze([...categories]);
 
-export type Banking77Intent = string;
-
-export function isBanking77Label(value: string): boolean {
-  return BANKING77_SET.has(value);
-}
-
-const BANKING77_SET = new Set(BANKING77_LABELS);
-
 /**
  * The reserved answer "none of the intents": small talk, another domain, gibberish. Never one of a
  * model's in-scope labels; rows with this label in a training CSV are negative examples.

@@ -1,6 +1,3 @@
-/** How many labels `top` holds unless the caller asks otherwise. */
-export const DEFAULT_TOP_K = 5;
-
 /** Where a prediction was computed. `remote` is any server (vLLM, Gemini). */
 export type Device = 'webgpu' | 'wasm' | 'cpu' | 'remote';
 

@@ -6,12 +6,13 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import type { EngineClassifyOptions, LoadProgress } from '../core/adapter';
 import { throwIfAborted } from '../core/abort';
-import { ModelFileError } from '../core/errors';
-import { validateMessage } from '../core/input';
+import { ModelFileError, type ModelFormatError } from '../core/errors';
 import { decide, effectiveThreshold } from '../core/out-of-scope';
-import { DEFAULT_TOP_K, type Device, type ModelPrediction } from '../core/prediction';
+import { DEFAULT_TOP_K } from '../core/config';
+import type { Device, ModelPrediction } from '../core/prediction';
 import { parseModelConfig, type CustomModelConfig } from '../models/custom/config';
-import { WordPieceTokenizer, type WordPieceJson } from '../tokenizer/wordpiece';
+import { customTokenizerFromFiles } from '../tokenizer/hf-tokenizer';
+import type { Encoding, WordPieceTokenizer } from '../tokenizer/wordpiece';
 import {
   firstNonFinite,
   MODEL_MANIFEST_FILE,
@@ -78,11 +79,24 @@ export class CustomEngine {
     };
     await verified('config.json', configBytes);
     const tokenizerFile = config.files.tokenizer;
-    const tokenizer = parseFile(
-      tokenizerFile,
-      await verified(tokenizerFile, await read(tokenizerFile)),
-      (json) => new WordPieceTokenizer(json as WordPieceJson),
-    );
+    const tokenizerJson = parseFile(tokenizerFile, await verified(tokenizerFile, await read(tokenizerFile)), (json) => json);
+    // The spelling word list: its own file next to a Hugging Face tokenizer.json; older folders
+    // keep it inside their own-format tokenizer.json.
+    const spellingFile = config.files.spelling;
+    const spellingJson =
+      spellingFile === undefined
+        ? undefined
+        : parseFile(spellingFile, await verified(spellingFile, await read(spellingFile)), (json) => json);
+    let tokenizer: WordPieceTokenizer;
+    try {
+      tokenizer = customTokenizerFromFiles(tokenizerJson, spellingJson, { tokenizer: tokenizerFile, spelling: spellingFile });
+    } catch (error) {
+      // A message that names its file already says which; our own format's errors do not.
+      const named = (error as ModelFormatError).file;
+      const file = named ?? tokenizerFile;
+      const message = named ? (error as Error).message : `Model file ${file} is corrupt: ${(error as Error).message}`;
+      throw new ModelFileError({ message, file, cause: error });
+    }
     if (tokenizer.size !== config.vocabSize) {
       throw new ModelFileError({
         message: `${tokenizerFile} has ${tokenizer.size} tokens but config.json expects ${config.vocabSize}: the files are from different trainings.`,
@@ -92,11 +106,15 @@ export class CustomEngine {
     const modelBytes = await verified(config.files.model, await read(config.files.model));
     throwIfAborted(o.signal);
 
-    progress('creating session', modelBytes.byteLength, modelBytes.byteLength);
+    // A step after the last byte, with no bytes of its own to count.
+    progress('creating session');
     let session: InferenceSession;
     try {
       session = await o.ort.InferenceSession.create(modelBytes, { ...SESSION_OPTIONS, executionProviders: o.executionProviders });
     } catch (error) {
+      // A file that failed before the session could start (the browser host's runtime download)
+      // is named by its own error.
+      if (error instanceof ModelFileError) throw error;
       throw new ModelFileError({
         message: `${config.files.model} could not be loaded by onnxruntime (${o.device}): ${(error as Error).message}`,
         file: config.files.model,
@@ -137,7 +155,37 @@ export class CustomEngine {
     const topK = options.topK ?? DEFAULT_TOP_K;
     const threshold = effectiveThreshold(options.oosThreshold, this.oosThreshold);
     const started = performance.now();
-    const encoded = texts.map((text) => this.tokenizer.encode(validateMessage(text), this.config.maxTokens));
+    const { encoded, probabilities } = await this.run(texts);
+    const latency = performance.now() - started;
+    const n = this.labels.length;
+    return encoded.map((e, row) => {
+      return {
+        ...decide(probabilities.subarray(row * n, (row + 1) * n), this.labels, topK, threshold),
+        model: this.modelId,
+        device: this.device,
+        latency_ms: latency,
+        truncated: e.truncated,
+        // The text never leaves the device: nothing to mask.
+        masked: false,
+        masked_categories: [],
+      };
+    });
+  }
+
+  /**
+   * The model's probability for every label (`labels` order, `out_of_scope` included where the
+   * model has it) of each message: the graph's output before the out-of-scope rule, which is what
+   * a `text-classification` pipeline in transformers.js ranks (softmax of the `logits` output).
+   */
+  async scoreBatch(texts: string[]): Promise<Float32Array[]> {
+    const { probabilities } = await this.run(texts);
+    const n = this.labels.length;
+    return texts.map((_, row) => probabilities.slice(row * n, (row + 1) * n));
+  }
+
+  /** Tokenizes, pads to the longest message and runs the graph once: `[rows, labels]` probabilities. */
+  private async run(texts: string[]): Promise<{ encoded: Encoding[]; probabilities: Float32Array }> {
+    const encoded = texts.map((text) => this.tokenizer.encode(text, this.config.maxTokens));
     const time = Math.max(...encoded.map((e) => e.ids.length));
     const ids = new BigInt64Array(texts.length * time).fill(BigInt(this.tokenizer.padId));
     const mask = new BigInt64Array(texts.length * time);
@@ -156,20 +204,7 @@ export class CustomEngine {
     // Weights that parse but compute NaN would otherwise answer "NaN%" (or nothing at all).
     const bad = firstNonFinite(probabilities);
     if (bad !== undefined) throw nonFiniteOutputError(this.config.files.model, bad);
-    const latency = performance.now() - started;
-    const n = this.labels.length;
-    return encoded.map((e, row) => {
-      return {
-        ...decide(probabilities.subarray(row * n, (row + 1) * n), this.labels, topK, threshold),
-        model: this.modelId,
-        device: this.device,
-        latency_ms: latency,
-        truncated: e.truncated,
-        // The text never leaves the device: nothing to mask.
-        masked: false,
-        masked_categories: [],
-      };
-    });
+    return { encoded, probabilities };
   }
 
   async dispose(): Promise<void> {

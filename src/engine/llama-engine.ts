@@ -6,7 +6,7 @@
  *
  * The model folder is what transformers.js loads for LlamaForCausalLM (config.json,
  * generation_config.json, tokenizer.json, tokenizer_config.json, onnx/model_q4.onnx, ...; see
- * src/models/llama/hf-folder.ts) plus `manifest.json` (see model-manifest.ts: when the folder has
+ * src/convert/llama/hf-folder.ts) plus `manifest.json` (see model-manifest.ts: when the folder has
  * one, every file transformers.js reads is checked against it first) and one file of ours,
  * `classifier.json`:
  *
@@ -23,17 +23,16 @@
  * in the label trie, and the same threshold rule as the custom model's decides.
  *
  * The label is generated right after `prompt` + `separator` under a label constraint
- * (src/models/llama/constrained-decoding.ts), so the answer is always one of `labels`.
+ * (src/engine/llama-constrained-decoding.ts), so the answer is always one of `labels`.
  */
 import { Tensor, type PreTrainedModel, type PreTrainedTokenizer } from '@huggingface/transformers';
 import type { EngineClassifyOptions, LoadProgress } from '../core/adapter';
 import { OUT_OF_SCOPE } from '../core/labels';
 import { decide, effectiveThreshold } from '../core/out-of-scope';
 import { ModelFileError, ModelUnavailableError } from '../core/errors';
-import { validateMessage } from '../core/input';
 import type { ModelPrediction } from '../core/prediction';
-import { classifyWithLlama } from '../models/llama/constrained-decoding';
-import { DEFAULT_TOP_K } from '../core/prediction';
+import { classifyWithLlama } from './llama-constrained-decoding';
+import { DEFAULT_TOP_K } from '../core/config';
 import {
   firstNonFinite,
   manifestMismatch,
@@ -258,7 +257,7 @@ export function parseClassifierSpec(raw: unknown): ClassifierSpec {
 }
 
 /** The ONNX file transformers.js reads for a dtype. */
-export function onnxFileFor(dtype: LlamaDtype): string {
+function onnxFileFor(dtype: LlamaDtype): string {
   return `onnx/model${dtype === 'fp32' ? '' : `_${dtype}`}.onnx`;
 }
 
@@ -426,14 +425,13 @@ export class LlamaEngine {
   async classify(text: string, options: EngineClassifyOptions = {}): Promise<ModelPrediction> {
     const topK = options.topK ?? DEFAULT_TOP_K;
     const started = performance.now();
-    const message = validateMessage(text);
     const { spec, tokenizer } = this;
     // Only the message is cut, never the instructions around it.
-    const ids = tokenizer.encode(defuseSpecialTokens(message, tokenizer.all_special_tokens), { add_special_tokens: false });
+    const ids = tokenizer.encode(defuseSpecialTokens(text, tokenizer.all_special_tokens), { add_special_tokens: false });
     const truncated = ids.length > spec.maxTextTokens;
     const kept = truncated
       ? tokenizer.decode(ids.slice(0, spec.maxTextTokens), { skip_special_tokens: true })
-      : defuseSpecialTokens(message, tokenizer.all_special_tokens);
+      : defuseSpecialTokens(text, tokenizer.all_special_tokens);
     const prompt = spec.prompt.replace('{text}', () => kept);
     const result = await this.decode(prompt, {
       // One more than asked, so that `out_of_scope` among them still leaves topK in-scope labels.

@@ -1,6 +1,6 @@
 /**
  * The llama-qlora engine as a service for one page: what `workers/llama.worker.ts` exposes
- * through comlink, like `worker-host.ts` does for the custom model. It applies the device policy
+ * through comlink, like `custom-worker-host.ts` does for the custom model. It applies the device policy
  * (WebGPU required unless WASM is allowed; q4f16 only with `shader-f16`, see `choosePlacement`),
  * points transformers.js at the model folder and at our own copy of the ORT files, warms the
  * model up and runs one model call at a time. It knows nothing about workers or messaging.
@@ -38,11 +38,13 @@ export interface LlamaHostLoadResult {
   modelId: string;
   /** Why the model does not run where it was asked to, when it does not. */
   note?: string;
+  /** The labels it may answer (classifier.json), for benchmarks. */
+  labels?: string[];
 }
 
 export type LlamaWorkerApi = EngineService<LlamaHostLoadRequest, LlamaHostLoadResult>;
 
-export function defaultLlamaEnvironment(): LlamaHostEnvironment {
+function defaultLlamaEnvironment(): LlamaHostEnvironment {
   const scope = globalThis as { navigator?: { gpu?: LlamaHostEnvironment['gpu'] }; location?: { origin?: string } };
   return { gpu: scope.navigator?.gpu, origin: scope.location?.origin };
 }
@@ -87,8 +89,9 @@ export function createLlamaWorkerHost(
       throw error;
     }
     const { device, dtype, note } = loaded.placement;
+    const labels = [...loaded.spec.labels];
     const result: LlamaHostLoadResult =
-      note === undefined ? { device, dtype, modelId: LLAMA_MODEL_ID } : { device, dtype, modelId: LLAMA_MODEL_ID, note };
+      note === undefined ? { device, dtype, modelId: LLAMA_MODEL_ID, labels } : { device, dtype, modelId: LLAMA_MODEL_ID, note, labels };
     return { engine: loaded, result };
   });
 }

@@ -9,8 +9,8 @@ import { join, relative, sep } from 'node:path';
 import { MODEL_MANIFEST_FILE, parseModelManifest, serializeModelManifest, type ModelManifest } from './model-manifest';
 
 /**
- * Files of a folder that no runtime loads: the manifest itself, documentation and training
- * records (rewritten after the weights, e.g. when a model card is regenerated), leftovers of an
+ * Files of a folder that no runtime loads: the manifest itself, documentation, training records
+ * (rewritten after the weights, e.g. when a model card is regenerated), the benchmark's probe set, leftovers of an
  * interrupted write, hidden files. Everything else is covered, so a new file a runtime needs is
  * covered without anyone remembering to add it.
  */
@@ -18,7 +18,8 @@ function isCovered(path: string): boolean {
   const name = path.split('/').pop()!;
   if (path === MODEL_MANIFEST_FILE || name.startsWith('.')) return false;
   if (/\.(md|partial)$/i.test(name)) return false;
-  return name !== 'training-report.json' && name !== 'training.json';
+  // probe-set.json (benchmark probes, written with a trained model or later) carries its own hash in its id.
+  return name !== 'training-report.json' && name !== 'training.json' && name !== 'probe-set.json';
 }
 
 /** The files the manifest of `dir` covers, relative to it with `/`, sorted. */
@@ -36,7 +37,7 @@ export function listModelFiles(dir: string): string[] {
 }
 
 /** The manifest the files of `dir` have now. */
-export function computeModelManifest(dir: string): ModelManifest {
+function computeModelManifest(dir: string): ModelManifest {
   const files: ModelManifest['files'] = {};
   for (const path of listModelFiles(dir)) {
     const bytes = readFileSync(join(dir, path));

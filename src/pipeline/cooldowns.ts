@@ -9,7 +9,7 @@
  *   interval doubled, up to `maxProbeIntervalMs`. A probe that ends without a verdict (the caller
  *   aborted, the privacy guard held the text back) lets the next request probe instead.
  */
-import type { RouterPolicy } from './policy';
+import type { RouterPolicy } from '../core/config';
 
 /** Whether a request may use the adapter now. */
 export type Admission =

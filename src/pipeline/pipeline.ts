@@ -19,7 +19,8 @@ import { validateMessage } from '../core/input';
 import { OUT_OF_SCOPE } from '../core/labels';
 import type { ModelPrediction, Prediction } from '../core/prediction';
 import { CircuitBreakers } from './cooldowns';
-import { backoffDelay, resolvePolicy, type RouterPolicy } from './policy';
+import type { RouterPolicy } from '../core/config';
+import { backoffDelay, resolvePolicy } from './policy';
 import { abortReason, raceAbort, sleep } from '../core/abort';
 import { withTimeout } from './signals';
 

@@ -3,50 +3,8 @@
  * users know them from LiteLLM's router, a circuit breaker per adapter (./cooldowns.ts) for
  * outages, in one validated object.
  */
+import { DEFAULT_POLICY, type RouterPolicy } from '../core/config';
 import { ConfigError } from '../core/errors';
-
-export interface RouterPolicy {
-  /** Extra attempts on the same adapter after a retryable error (timeout, 408, 409, 429, >= 500, network). */
-  retries: number;
-  /** First backoff; doubles with each retry, with jitter, up to `maxBackoffMs`. */
-  backoffMs: number;
-  maxBackoffMs: number;
-  /** A server asking to wait longer than this (Retry-After, RetryInfo) is skipped for that long instead. */
-  maxRetryAfterMs: number;
-  /**
-   * The longest a server's own Retry-After may keep it out of use: one header must not disable it
-   * for days. After that, one probe request checks it as after any outage.
-   */
-  maxServerCooldownMs: number;
-  /** Limit for one classify call on one adapter. */
-  timeoutMs: number;
-  /** Limit for loading an adapter (model download, session creation, server check). */
-  loadTimeoutMs: number;
-  /** Failures within `failureWindowMs` that open an adapter's circuit (it is skipped meanwhile). */
-  allowedFails: number;
-  failureWindowMs: number;
-  /**
-   * How long an open circuit waits before one request probes the adapter (the others keep
-   * skipping it). A failed probe doubles the wait, up to `maxProbeIntervalMs`; a good one closes
-   * the circuit. Replaces the former fixed `cooldownMs`.
-   */
-  probeIntervalMs: number;
-  maxProbeIntervalMs: number;
-}
-
-export const DEFAULT_POLICY: RouterPolicy = {
-  retries: 2,
-  backoffMs: 200,
-  maxBackoffMs: 4_000,
-  maxRetryAfterMs: 10_000,
-  maxServerCooldownMs: 300_000,
-  timeoutMs: 15_000,
-  loadTimeoutMs: 120_000,
-  allowedFails: 3,
-  failureWindowMs: 60_000,
-  probeIntervalMs: 2_000,
-  maxProbeIntervalMs: 60_000,
-};
 
 /** Exponential backoff with jitter (half fixed, half random) so that clients do not retry in step. */
 export function backoffDelay(policy: RouterPolicy, attempt: number, random: () => number): number {

@@ -35,7 +35,7 @@ export type { Finding, Recogniser } from './types';
 export type { CustomRecogniserConfig } from './recognisers/custom';
 
 /** The built-in categories, most specific first: when spans overlap, the first listed names the whole. */
-export const CATEGORIES = [
+const CATEGORIES = [
   'iban',
   'card',
   'email',
@@ -63,7 +63,7 @@ export const CATEGORIES = [
 export type PersonalDataKind = (typeof CATEGORIES)[number];
 
 /** The built-in recognisers, in the order they run (the order does not change the result). */
-export const BUILT_IN_RECOGNISERS: readonly Recogniser[] = [
+const BUILT_IN_RECOGNISERS: readonly Recogniser[] = [
   email,
   iban,
   nationalIds,
@@ -103,7 +103,7 @@ const RANK = new Map<string, number>(CATEGORIES.map((category, i) => [category, 
 const rankOf = (category: string): number => RANK.get(category) ?? 0; // a bank's own: 0, first
 
 /** The spans of `text` to mask, in the original text's offsets, sorted and not overlapping. */
-export function findPersonalData(text: string, options: MaskOptions = {}): PersonalDataSpan[] {
+function findPersonalData(text: string, options: MaskOptions = {}): PersonalDataSpan[] {
   const norm = normalise(text);
   const findings: Finding[] = [];
   const scan = scanText(norm.text, KEYWORDS);

@@ -7,7 +7,7 @@
 // ---- Case
 
 /** A case-insensitive source for a word, for regular expressions that must keep case elsewhere (or run without `i`). */
-export const anyCase = (word: string): string =>
+const anyCase = (word: string): string =>
   word.replace(/\p{L}/gu, (c) => (c.toLowerCase() === c.toUpperCase() ? c : `[${c.toLowerCase()}${c.toUpperCase()}]`));
 export const anyCaseList = (list: string): string => list.split(' ').map(anyCase).join('|');
 
@@ -202,7 +202,7 @@ export function spokenDigits(run: string): string {
 
 // ---- Dates, for dates of birth and card expiry (the default number rule keeps dates).
 
-export const MONTH_NAME = String.raw`(?:jan(?:uary|vier|uar|uari)?|feb(?:ruary|ruar|ruari|brero|braio)?|f[ée]v(?:rier)?|mar(?:ch|s|zo|t)?|m[äa]rz|maart|apr(?:il|ile)?|avr(?:il)?|abr(?:il)?|may|mai|mei|mayo|maggio|jun(?:e|i|io)?|juin|giugno|jul(?:y|i|io)?|juil(?:let)?|luglio|aug(?:ust|ustus)?|ao[uû]t|ago(?:sto)?|sep(?:t(?:ember|embre)?)?|sett(?:embre)?|oct(?:ober|obre|ubre)?|okt(?:ober)?|ott(?:obre)?|nov(?:ember|embre)?|dec(?:ember|embre)?|dez(?:ember)?|d[ée]c(?:embre)?|dic(?:iembre|embre)?|ene(?:ro)?|genn(?:aio)?)\.?(?![\p{L}])`;
+const MONTH_NAME = String.raw`(?:jan(?:uary|vier|uar|uari)?|feb(?:ruary|ruar|ruari|brero|braio)?|f[ée]v(?:rier)?|mar(?:ch|s|zo|t)?|m[äa]rz|maart|apr(?:il|ile)?|avr(?:il)?|abr(?:il)?|may|mai|mei|mayo|maggio|jun(?:e|i|io)?|juin|giugno|jul(?:y|i|io)?|juil(?:let)?|luglio|aug(?:ust|ustus)?|ao[uû]t|ago(?:sto)?|sep(?:t(?:ember|embre)?)?|sett(?:embre)?|oct(?:ober|obre|ubre)?|okt(?:ober)?|ott(?:obre)?|nov(?:ember|embre)?|dec(?:ember|embre)?|dez(?:ember)?|d[ée]c(?:embre)?|dic(?:iembre|embre)?|ene(?:ro)?|genn(?:aio)?)\.?(?![\p{L}])`;
 const ORDINAL_DAY = String.raw`(?:[0-3]?\d)(?:st|nd|rd|th|er|e|º|\.)?`;
 const YEAR_LONG = String.raw`(?:1[89]|20)\d\d`;
 const YEAR_ANY = String.raw`(?:${YEAR_LONG}|'?\d\d)`;

@@ -8,7 +8,7 @@ import { LazyAdapter } from '../adapters/lazy-adapter';
 import type { RuntimeHosts } from './intent-runtime';
 
 export interface NodeHostOptions {
-  /** The custom model's folder (config.json, tokenizer.json, model.onnx, manifest.json). */
+  /** The custom model's folder (config.json, tokenizer.json, spelling.json, onnx/model.onnx, manifest.json). */
   modelDir?: string;
   /** The llama-qlora model's folder (with classifier.json). */
   llamaDir?: string;

@@ -7,7 +7,7 @@
  */
 
 /** Words shorter than this are left alone: too many short words are one edit from another. */
-export const MIN_CORRECTED_LENGTH = 4;
+const MIN_CORRECTED_LENGTH = 4;
 
 export class SpellingCorrector {
   private readonly counts: Map<string, number>;

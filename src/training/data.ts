@@ -1,6 +1,7 @@
 /** Reading labelled CSV files and splitting them, for training and evaluation in Node. */
 import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
+import { TrainingError } from '../core/errors';
 import { mulberry32, shuffle } from '../models/custom/random';
 
 export interface Example {
@@ -14,15 +15,18 @@ export interface Example {
  */
 export function readLabelledCsv(path: string): Example[] {
   const records = parse(readFileSync(path, 'utf8'), { columns: true, skip_empty_lines: true, bom: true }) as Record<string, string>[];
-  if (records.length === 0) throw new Error(`${path}: no rows`);
+  if (records.length === 0) throw new TrainingError({ message: `${path}: no rows`, file: path });
   const labelColumn = ['label', 'category', 'intent'].find((c) => c in records[0]!);
   if (!('text' in records[0]!) || !labelColumn) {
-    throw new Error(`${path}: expected columns "text" and "label" (or "category"), found: ${Object.keys(records[0]!).join(', ')}`);
+    throw new TrainingError({
+      message: `${path}: expected columns "text" and "label" (or "category"), found: ${Object.keys(records[0]!).join(', ')}`,
+      file: path,
+    });
   }
   return records.map((r, i) => {
     const text = r.text?.trim() ?? '';
     const label = r[labelColumn]?.trim() ?? '';
-    if (!text || !label) throw new Error(`${path}: row ${i + 2} has an empty text or label`);
+    if (!text || !label) throw new TrainingError({ message: `${path}: row ${i + 2} has an empty text or label`, file: path });
     return { text, label };
   });
 }

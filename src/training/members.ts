@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NamedWeights } from '../models/custom/model';
 import type { TrainMemberOptions, TrainMemberResult } from './train-member';
+import { TrainingError } from '../core/errors';
 
 export type MemberJob = Omit<TrainMemberOptions, 'log'>;
 
@@ -61,11 +62,11 @@ function runInChild(job: MemberJob, log: (line: string) => void): Promise<TrainM
       (message: { type: 'log'; line: string } | { type: 'done'; result: TrainMemberResult } | { type: 'error'; message: string }) => {
         if (message.type === 'log') log(message.line);
         else if (message.type === 'done') resolve(message.result);
-        else reject(new Error(`member seed ${job.seed} failed: ${message.message}`));
+        else reject(new TrainingError(`member seed ${job.seed} failed: ${message.message}`));
       },
     );
     child.on('exit', (code) => {
-      if (code !== 0) reject(new Error(`member seed ${job.seed}: training process exited with code ${code}`));
+      if (code !== 0) reject(new TrainingError(`member seed ${job.seed}: training process exited with code ${code}`));
     });
     child.send(job);
   });

@@ -1,7 +1,7 @@
 /** Writes MODEL_CARD.md from a training report: every figure in it comes from that run. */
 import { writeFileSync } from 'node:fs';
 import type { EvalReport } from '../bench/evaluate';
-import type { TrainingReport } from './run-training';
+import type { TrainingReport } from './training-report';
 
 export const pct = (x: number) => (100 * x).toFixed(2) + '%';
 
@@ -17,7 +17,7 @@ export function qualityTable(rows: [name: string, report: EvalReport][], digits:
     ),
   ];
 }
-const kb = (bytes: number) => (bytes / 1024).toFixed(0) + ' KiB';
+const kb = (bytes: number) => (bytes < 1024 ? `${bytes} B` : (bytes / 1024).toFixed(0) + ' KiB');
 const minutes = (s: number) => (s / 60).toFixed(1) + ' min';
 
 export function writeModelCard(path: string, r: TrainingReport, command: string, weights: 'int8' | 'fp32'): void {
@@ -38,6 +38,7 @@ export function writeModelCard(path: string, r: TrainingReport, command: string,
     `- Files: ${Object.entries(r.files)
       .map(([f, b]) => `\`${f}\` ${kb(b)}`)
       .join(', ')}; ${(totalBytes / 1024 / 1024).toFixed(2)} MiB in all.`,
+    "- The same folder loads in transformers.js as `pipeline('text-classification', folder)` (`config.json` has `id2label` and `model_type`, `tokenizer.json` and `tokenizer_config.json` are in Hugging Face format, `onnx/model.onnx` gives `logits`). Its top label is the argmax over every label, `out_of_scope` included, without our spelling correction and out-of-scope threshold: ask for `top_k: null` and apply `outOfScope.threshold` to the best in-scope score to answer as our engine does. Checked on the test split: `npx vitest run test/unit/transformersjs-custom.test.ts`.",
     '',
     '## Quality',
     '',
@@ -77,7 +78,7 @@ export function writeModelCard(path: string, r: TrainingReport, command: string,
           `- Out-of-scope examples, label \`out_of_scope\` (\`src/training/negatives.ts\`): ${r.negatives.train.toLocaleString('en')} in training, ${r.negatives.validation} in validation, ${r.negatives.test} held out for the figures above, from HWU64 (without \`qa_currency\` and \`qa_stock\`, which are banking questions, and without any utterance that mentions money, cards, accounts, payments...), SNIPS and our own generator (greetings, thanks, asking for a person, chit-chat, gibberish, other languages, near-empty text). Split by source intent: validation holds ${r.negatives.groups.validation.filter((g) => !g.startsWith('generated')).join(', ')}; the held-out test part ${r.negatives.groups.test.filter((g) => !g.startsWith('generated')).join(', ')}; generated rows are split row by row.`,
         ]
       : []),
-    `- Spelling correction at inference: \`tokenizer.json\` carries the ${r.spellingWords.toLocaleString('en')} words seen at least twice in the training text; a word of 4+ letters that is not among them is read as the most frequent of them one edit away (\`src/tokenizer/spelling.ts\`), if any. Chosen on validation: with 1-2 typos per validation message it lifted accuracy by about 2 points, and left clean and out-of-scope validation figures unchanged. The members themselves train on the raw, noisy text.`,
+    `- Spelling correction at inference: \`spelling.json\` carries the ${r.spellingWords.toLocaleString('en')} words seen at least twice in the training text; a word of 4+ letters that is not among them is read as the most frequent of them one edit away (\`src/tokenizer/spelling.ts\`), if any. Chosen on validation: with 1-2 typos per validation message it lifted accuracy by about 2 points, and left clean and out-of-scope validation figures unchanged. The members themselves train on the raw, noisy text.`,
     `- Typing noise, fresh every epoch: ${pct(s.noise.typoRate)} of the rows get 1-2 typos (words of 3+ letters), ${pct(s.noise.casualRate)} lose their apostrophes and final punctuation.`,
     `- ${s.epochs} epochs per member, batch ${s.batchSize}, AdamW (lr ${s.learningRate}, weight decay ${s.weightDecay}), one epoch of warm-up then cosine decay, dropout ${s.dropout}, token dropout ${s.tokenDropout}, label smoothing ${s.labelSmoothing}.`,
     `- Members (seed: best epoch, validation accuracy): ${r.members.map((m) => `${m.seed}: ${m.bestEpoch}, ${pct(m.validationAccuracy)}`).join('; ')}.`,

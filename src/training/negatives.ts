@@ -16,8 +16,8 @@ import { OUT_OF_SCOPE } from '../core/labels';
 import { mulberry32, shuffle } from '../models/custom/random';
 import type { Example } from './data';
 
-export const HWU64_CSV = 'data/hwu64/utterances.csv';
-export const SNIPS_CSV = 'data/snips/utterances.csv';
+const HWU64_CSV = 'data/hwu64/utterances.csv';
+const SNIPS_CSV = 'data/snips/utterances.csv';
 
 /**
  * HWU64 intents left out: exchange rates are a Banking77 intent (`exchange_rate`), and stock

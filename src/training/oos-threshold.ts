@@ -6,6 +6,7 @@
  */
 import { OUT_OF_SCOPE } from '../core/labels';
 import { auroc } from '../bench/metrics';
+import { TrainingError } from '../core/errors';
 
 export interface ThresholdChoice {
   threshold: number;
@@ -22,7 +23,7 @@ export interface ThresholdChoice {
 export function chooseOosThreshold(labels: readonly string[], best: readonly number[], maxInScopeRejected: number): ThresholdChoice {
   const inScope = best.filter((_, i) => labels[i] !== OUT_OF_SCOPE).sort((a, b) => a - b);
   const oos = best.filter((_, i) => labels[i] === OUT_OF_SCOPE);
-  if (inScope.length === 0) throw new Error('choosing an out-of-scope threshold needs in-scope validation rows');
+  if (inScope.length === 0) throw new TrainingError('choosing an out-of-scope threshold needs in-scope validation rows');
   // Rows scoring below the k-th smallest in-scope score are rejected: at most k of them.
   const k = Math.floor(maxInScopeRejected * inScope.length);
   const threshold = Math.floor(inScope[Math.min(k, inScope.length - 1)]! * 1000) / 1000;

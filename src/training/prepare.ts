@@ -51,6 +51,8 @@ export interface PreparedTraining {
   shape: EncoderShape;
   train: Example[];
   validation: Example[];
+  /** The CSV's own rows in `validation` (never trained on): what a model's probe set is drawn from without a test file. */
+  ownValidation: Example[];
   /** Bundled negatives held out from training: `test` is reported only, never used for a choice. */
   heldOutNegatives?: Pick<NegativeSplits, 'test' | 'groups'>;
   encode: (rows: Example[]) => EncodedExample[];
@@ -103,6 +105,7 @@ export function prepareTraining(s: TrainingSettings): PreparedTraining {
     shape,
     train,
     validation,
+    ownValidation: split.validation,
     heldOutNegatives: bundled && { test: bundled.test, groups: bundled.groups },
     encode,
     jobs,

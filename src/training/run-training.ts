@@ -8,20 +8,24 @@ import '@tensorflow/tfjs-backend-wasm';
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { evaluate, type EvalReport } from '../bench/evaluate';
-import { loadNodeEngine } from '../engine/node-engine';
+import { loadNodeEngine } from '../engine/custom-node-engine';
+import { listModelFiles } from '../engine/model-manifest-node';
 import type { EncoderShape } from '../models/custom/config';
 import { countParameters, EncoderClassifier, type NamedWeights } from '../models/custom/model';
 import { roundTripInt8 } from '../models/custom/quantize';
 import { fitTemperature, nll } from './calibrate';
 import { readLabelledCsv } from './data';
 import { OUT_OF_SCOPE } from '../core/labels';
-import { chooseOosThreshold, type ThresholdChoice } from './oos-threshold';
+import { chooseOosThreshold } from './oos-threshold';
 import { perturbText } from './typos';
 import { writeModelCard } from './model-card';
 import { trainMembers, type MemberOutcome } from './members';
 import { prepareTraining, type TrainingSettings } from './prepare';
 import { predictLogits } from './train-member';
 import { writeModelFolder } from './write-model';
+import { drawProbeSet } from '../bench/probe-draw';
+import { PROBE_SET_FILE } from '../bench/probe-hash';
+import type { TrainingReport } from './training-report';
 
 export interface RunTrainingOptions extends TrainingSettings {
   out: string;
@@ -35,28 +39,6 @@ export interface RunTrainingOptions extends TrainingSettings {
   /** The command line that started this run, recorded in the model card. */
   command: string;
   log: (line: string) => void;
-}
-
-export interface TrainingReport {
-  settings: TrainingSettings & { parallel: number };
-  labels: number;
-  vocabSize: number;
-  /** Known words in tokenizer.json for spelling correction. */
-  spellingWords: number;
-  parametersPerMember: number;
-  members: { seed: number; bestEpoch: number; validationAccuracy: number; wallSeconds: number; cached: boolean }[];
-  temperature: number;
-  validation: { nllBefore: number; nllAfter: number; report: EvalReport };
-  test?: EvalReport;
-  /** `test` with 1-2 seeded typos per message (training/typos.ts `perturbText`). */
-  testTypos?: EvalReport & { seed: number };
-  /** `test` plus the bundled out-of-scope rows held out from training and from every choice. */
-  testWithNegatives?: EvalReport;
-  /** The out-of-scope threshold stored with the model, and how it was chosen. */
-  outOfScope?: ThresholdChoice;
-  negatives?: { train: number; validation: number; test: number; groups: { train: string[]; validation: string[]; test: string[] } };
-  files: Record<string, number>;
-  seconds: { members: number; total: number };
 }
 
 export async function runTraining(o: RunTrainingOptions): Promise<TrainingReport> {
@@ -132,8 +114,10 @@ export async function runTraining(o: RunTrainingOptions): Promise<TrainingReport
     }
   }
   await engine.dispose();
+  await writeProbeSet(o, prep);
 
-  const files = Object.fromEntries(['model.onnx', 'tokenizer.json', 'config.json'].map((f) => [f, statSync(join(o.out, f)).size]));
+  // Every file a runtime loads (what the manifest covers): our engine's and transformers.js's.
+  const files = Object.fromEntries(listModelFiles(o.out).map((f) => [f, statSync(join(o.out, f)).size]));
   const { log: _log, out: _out, cacheDir: _cache, weights: _weights, test: _test, command: _command, typoSeed: _typoSeed, ...settings } = o;
   const report: TrainingReport = {
     settings,
@@ -166,6 +150,30 @@ export async function runTraining(o: RunTrainingOptions): Promise<TrainingReport
   writeFileSync(join(o.out, 'training-report.json'), JSON.stringify(report, null, 2) + '\n');
   writeModelCard(join(o.out, 'MODEL_CARD.md'), report, o.command, o.weights);
   return report;
+}
+
+/**
+ * The model's own benchmark probe set (probe-set.json), so that rounds of a model trained on a
+ * bank's intents probe those intents: drawn from the --test file when there is one, else from the
+ * CSV's validation rows (never trained on), plus held-out negatives.
+ */
+async function writeProbeSet(o: RunTrainingOptions, prep: ReturnType<typeof prepareTraining>): Promise<void> {
+  let set;
+  try {
+    set = await drawProbeSet({
+      labels: prep.labels,
+      rows: o.test ? readLabelledCsv(o.test) : prep.ownValidation,
+      negatives: prep.heldOutNegatives?.test,
+      exclude: new Set(prep.train.map((row) => row.text)),
+      from: o.test ? `held-out rows of ${o.test}` : `the validation split of ${o.data} (never trained on)`,
+    });
+  } catch (error) {
+    // Too few rows to hold any out: the model is still good; benchmarks then say it has no probe set.
+    o.log(`no benchmark probe set written: ${(error as Error).message}`);
+    return;
+  }
+  writeFileSync(join(o.out, PROBE_SET_FILE), JSON.stringify(set, null, 2) + '\n');
+  o.log(`benchmark probe set ${PROBE_SET_FILE}: ${set.id}, ${set.n} probes`);
 }
 
 /** The share of in-scope validation rows the out-of-scope threshold may turn away (test allows 3%). */

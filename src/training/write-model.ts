@@ -1,8 +1,10 @@
-/** Writes a trained ensemble as the folder the engine loads: model.onnx, tokenizer.json, config.json, manifest.json. */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { writeModelManifest } from '../engine/model-manifest-node';
+/**
+ * Writes a trained ensemble as the folder our engine and transformers.js load (config.json,
+ * onnx/model.onnx, tokenizer.json, tokenizer_config.json, spelling.json, manifest.json: the layout
+ * is in src/models/custom/folder-node.ts).
+ */
 import type { CustomModelConfig, EncoderShape } from '../models/custom/config';
+import { writeCustomModelFolder } from '../models/custom/folder-node';
 import type { NamedWeights } from '../models/custom/model';
 import { exportEnsembleToOnnx } from '../models/custom/onnx-export';
 import type { WordPieceTokenizer } from '../tokenizer/wordpiece';
@@ -19,17 +21,6 @@ export interface WriteModelOptions {
 }
 
 export function writeModelFolder(o: WriteModelOptions): CustomModelConfig {
-  mkdirSync(o.dir, { recursive: true });
-  const config: CustomModelConfig = {
-    version: 1,
-    ...o.shape,
-    labels: o.labels,
-    members: o.members.length,
-    temperature: o.temperature,
-    ...(o.outOfScope ? { outOfScope: o.outOfScope } : {}),
-    weights: o.weights,
-    files: { model: 'model.onnx', tokenizer: 'tokenizer.json' },
-  };
   const onnx = exportEnsembleToOnnx({
     shape: o.shape,
     members: o.members,
@@ -37,10 +28,17 @@ export function writeModelFolder(o: WriteModelOptions): CustomModelConfig {
     weights: o.weights,
     metadata: { labels: JSON.stringify(o.labels) },
   });
-  writeFileSync(join(o.dir, config.files.model), onnx);
-  writeFileSync(join(o.dir, config.files.tokenizer), JSON.stringify(o.tokenizer.toJSON()));
-  writeFileSync(join(o.dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
-  // Last: the engine refuses files that do not match it.
-  writeModelManifest(o.dir);
-  return config;
+  return writeCustomModelFolder(o.dir, {
+    settings: {
+      version: 1,
+      ...o.shape,
+      labels: o.labels,
+      members: o.members.length,
+      temperature: o.temperature,
+      ...(o.outOfScope ? { outOfScope: o.outOfScope } : {}),
+      weights: o.weights,
+    },
+    tokenizer: o.tokenizer,
+    onnx,
+  });
 }

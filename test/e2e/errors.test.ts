@@ -94,8 +94,11 @@ test('markup in the message or in model labels is shown as text, never parsed', 
     let served: Buffer | undefined;
     await context.route('**/models/custom/config.json', async (route) => {
       const response = await route.fetch();
-      const config = (await response.json()) as { labels: string[] };
+      const config = (await response.json()) as { labels: string[]; id2label: Record<string, string>; label2id: Record<string, number> };
       config.labels = config.labels.map((label, i) => `<img src=x id=label${i} onerror="window.__xss=1">${label}`);
+      // config.json names the labels for transformers.js too, and the engine refuses the two when they disagree.
+      config.id2label = Object.fromEntries(config.labels.map((label, i) => [String(i), label]));
+      config.label2id = Object.fromEntries(config.labels.map((label, i) => [label, i]));
       served = Buffer.from(JSON.stringify(config));
       await route.fulfill({ response, body: served });
     });
@@ -118,7 +121,7 @@ test('markup in the message or in model labels is shown as text, never parsed', 
 
 test('a missing model.onnx is reported by name', async () => {
   const page = await open('/', (context) =>
-    context.route('**/models/custom/model.onnx', (route) => route.fulfill({ status: 404, body: 'not found' })),
+    context.route('**/models/custom/onnx/model.onnx', (route) => route.fulfill({ status: 404, body: 'not found' })),
   );
   const error = page.getByRole('alert');
   await error.waitFor({ state: 'visible' });
@@ -130,10 +133,10 @@ test('a missing model.onnx is reported by name', async () => {
 test('a corrupt model.onnx is reported by name, on WebGPU and then WASM', async () => {
   const garbage = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251));
   const page = await open('/', async (context) => {
-    await context.route('**/models/custom/model.onnx', (route) =>
+    await context.route('**/models/custom/onnx/model.onnx', (route) =>
       route.fulfill({ status: 200, contentType: 'application/octet-stream', body: garbage }),
     );
-    await manifestMatching(context, { 'model.onnx': () => garbage });
+    await manifestMatching(context, { 'onnx/model.onnx': () => garbage });
   });
   const error = page.getByRole('alert');
   await error.waitFor({ state: 'visible' });

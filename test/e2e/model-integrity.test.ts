@@ -82,7 +82,7 @@ const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest(
 /** SHA-256 of the service worker's cached model.onnx, or null when it keeps none. */
 function cachedModelSha(page: Page): Promise<string | null> {
   return page.evaluate(async () => {
-    const cached = await (await caches.open('model-files')).match(new URL('/models/custom/model.onnx', location.href).href);
+    const cached = await (await caches.open('model-files')).match(new URL('/models/custom/onnx/model.onnx', location.href).href);
     if (!cached) return null;
     const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await cached.arrayBuffer()));
     return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
@@ -90,7 +90,7 @@ function cachedModelSha(page: Page): Promise<string | null> {
 }
 
 test('a corrupt cached model.onnx is replaced after the fix on the next load in the same profile; altered weights give a clear error', async () => {
-  const modelPath = join(root, 'models/custom/model.onnx');
+  const modelPath = join(root, 'models/custom/onnx/model.onnx');
   const manifestPath = join(root, 'models/custom/manifest.json');
   const good = readFileSync(modelPath);
   const goodManifest = readFileSync(manifestPath);
@@ -126,7 +126,7 @@ test('a corrupt cached model.onnx is replaced after the fix on the next load in 
   writeFileSync(modelPath, flipped);
   await page.evaluate(async (length) => {
     const cache = await caches.open('model-files');
-    await cache.put(new URL('/models/custom/model.onnx', location.href).href, new Response(new Uint8Array(length)));
+    await cache.put(new URL('/models/custom/onnx/model.onnx', location.href).href, new Response(new Uint8Array(length)));
   }, good.byteLength);
   await page.reload();
   await expect

@@ -118,7 +118,7 @@ test('switches from the custom model to a vLLM server and back, without a reload
   expect(foreignRequests(requests, site.origin).filter((url) => !url.startsWith(vllm.url + '/'))).toEqual([]);
   // Applying settings and switching models reconfigured the one runtime: the on-device model
   // (its worker and its file) was made once.
-  expect(requests.filter((url) => new URL(url).pathname.endsWith('/models/custom/model.onnx'))).toHaveLength(1);
+  expect(requests.filter((url) => new URL(url).pathname.endsWith('/models/custom/onnx/model.onnx'))).toHaveLength(1);
 });
 
 test('Gemini with nothing configured is unavailable with the reason; classifying says why, or falls back', async () => {

@@ -5,9 +5,9 @@ import { AutoModelForCausalLM, AutoTokenizer, Tensor, env } from '@huggingface/t
 import type { PreTrainedModel, PreTrainedTokenizer } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/models/custom/random';
-import { classifyWithLlama, labelTokenIds } from '../../src/models/llama/constrained-decoding';
-import { writeTransformersJsFolder } from '../../src/models/llama/hf-folder';
-import { LabelTrie } from '../../src/models/llama/label-trie';
+import { classifyWithLlama, labelTokenIds } from '../../src/engine/llama-constrained-decoding';
+import { writeTransformersJsFolder } from '../../src/convert/llama/hf-folder';
+import { LabelTrie } from '../../src/engine/llama-label-trie';
 import { initLlamaWeights, llamaForward } from '../../src/models/llama/reference';
 import { config, tinyTokenizer } from '../support/tiny-llama';
 

@@ -1,13 +1,13 @@
 /** The custom engine in Node on the shipped model: answers, odd input, and broken model files. */
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidInputError, ModelFileError } from '../../src/core/errors';
+import { ModelFileError } from '../../src/core/errors';
 import { BANKING77_LABELS, OUT_OF_SCOPE } from '../../src/core/labels';
 import type { CustomEngine } from '../../src/engine/custom-engine';
 import { writeModelManifest } from '../../src/engine/model-manifest-node';
-import { DEFAULT_MODEL_DIR, loadNodeEngine } from '../../src/engine/node-engine';
+import { DEFAULT_MODEL_DIR, loadNodeEngine } from '../../src/engine/custom-node-engine';
 
 let engine: CustomEngine;
 
@@ -84,11 +84,6 @@ describe('custom engine on the shipped model', () => {
     expect(p.intent).toBe('card_arrival');
   });
 
-  it('rejects empty and whitespace-only text before calling the model', async () => {
-    await expect(engine.classify('')).rejects.toThrow(InvalidInputError);
-    await expect(engine.classify(' \n\t\u200b')).rejects.toThrow(/empty/);
-  });
-
   it('gives the same answers in a padded batch as one at a time', async () => {
     const texts = ['card', 'I want to change my PIN, how can I do that at an ATM?', 'refund'];
     const batch = await engine.classifyBatch(texts);
@@ -121,19 +116,44 @@ describe('broken model folders give an error that names the file', () => {
     return error as ModelFileError;
   };
 
-  it('missing model.onnx', async () => {
+  it('missing onnx/model.onnx', async () => {
     const dir = copy();
-    rmSync(join(dir, 'model.onnx'));
-    await expectFileError(dir, 'model.onnx', /model\.onnx is missing/);
+    rmSync(join(dir, 'onnx/model.onnx'));
+    await expectFileError(dir, 'onnx/model.onnx', /onnx\/model\.onnx is missing/);
   });
 
-  it('corrupt model.onnx', async () => {
+  it('corrupt onnx/model.onnx', async () => {
     const dir = copy();
-    writeFileSync(join(dir, 'model.onnx'), Buffer.from('this is not a protobuf'.repeat(100)));
-    const error = await expectFileError(dir, 'model.onnx', /model\.onnx could not be loaded/);
+    writeFileSync(join(dir, 'onnx/model.onnx'), Buffer.from('this is not a protobuf'.repeat(100)));
+    const error = await expectFileError(dir, 'onnx/model.onnx', /onnx\/model\.onnx could not be loaded/);
     // onnxruntime's own error is kept as the cause, not only quoted in the message.
     expect(error.cause).toBeInstanceOf(Error);
     expect(error.message).toContain((error.cause as Error).message);
+  });
+
+  it('missing or corrupt spelling.json', async () => {
+    const a = copy();
+    rmSync(join(a, 'spelling.json'));
+    await expectFileError(a, 'spelling.json', /spelling\.json is missing/);
+    const b = copy();
+    writeFileSync(join(b, 'spelling.json'), JSON.stringify({ words: 'card' }));
+    await expectFileError(b, 'spelling.json', /spelling\.json is not a word list/);
+  });
+
+  it('config.json whose id2label (for transformers.js) disagrees with its labels', async () => {
+    const dir = copy();
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { id2label: Record<string, string> };
+    config.id2label['0'] = 'card_linking';
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    await expectFileError(dir, 'config.json', /id2label does not match labels/);
+  });
+
+  it('a Hugging Face tokenizer.json that does not tokenize as ours (another normaliser) is refused, not misread', async () => {
+    const dir = copy();
+    const hf = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')) as { normalizer: { normalizers: { type: string }[] } };
+    hf.normalizer.normalizers = hf.normalizer.normalizers.filter((n) => n.type !== 'Lowercase');
+    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(hf));
+    await expectFileError(dir, 'tokenizer.json', /tokenizer\.json: its normalizer is not the one this engine implements/);
   });
 
   it('corrupt config.json and tokenizer.json', async () => {
@@ -144,5 +164,34 @@ describe('broken model folders give an error that names the file', () => {
     const b = copy();
     writeFileSync(join(b, 'tokenizer.json'), JSON.stringify({ type: 'wordpiece', version: 1, vocab: ['[PAD]', '[UNK]', 'a'] }));
     await expectFileError(b, 'tokenizer.json', /different trainings/);
+  });
+});
+
+describe('a folder in the layout before transformers.js (model.onnx at the top, our own tokenizer.json with its word list)', () => {
+  it('still loads, and answers as the shipped folder does, spelling correction included', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'model-'));
+    cpSync(DEFAULT_MODEL_DIR, dir, { recursive: true });
+    renameSync(join(dir, 'onnx/model.onnx'), join(dir, 'model.onnx'));
+    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(engine.tokenizer.toJSON()));
+    const {
+      files: _f,
+      model_type: _m,
+      architectures: _a,
+      problem_type: _p,
+      id2label: _i,
+      label2id: _l,
+      'transformers.js_config': _j,
+      ...config
+    } = engine.config;
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, files: { model: 'model.onnx', tokenizer: 'tokenizer.json' } }));
+    for (const file of ['spelling.json', 'tokenizer_config.json']) rmSync(join(dir, file));
+    rmSync(join(dir, 'onnx'), { recursive: true });
+    writeModelManifest(dir);
+    const old = await loadNodeEngine(dir);
+    for (const text of ['I still havent recieved my new card', 'what is the weather tomorrow', 'whats the exchnage rate you use']) {
+      expect(await old.classify(text)).toMatchObject({ intent: (await engine.classify(text)).intent });
+    }
+    await old.dispose();
+    rmSync(dir, { recursive: true });
   });
 });

@@ -1,29 +1,24 @@
 /**
  * The shipped model: the tfjs forward pass (the training framework), run on the weights read back
- * out of public/models/custom/model.onnx, against onnxruntime on that file, on every row of the
+ * out of public/models/custom/onnx/model.onnx, against onnxruntime on that file, on every row of the
  * Banking77 test split. The issue asks for max |logit difference| <= 1e-3 and the same argmax; the
  * probabilities are held to the same bound. The file must also be what the exporter writes today
  * (all members stacked in one graph), so a stale graph layout cannot ship.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { readFileSync } from 'node:fs';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SESSION_OPTIONS } from '../../src/engine/session-options';
-import { parseModelConfig } from '../../src/models/custom/config';
+import { readCustomModelFolder } from '../../src/models/custom/folder-node';
 import { EncoderClassifier } from '../../src/models/custom/model';
 import { exportStoredEnsemble } from '../../src/models/custom/onnx-export';
 import { readEnsembleWeights, readStoredEnsemble } from '../../src/models/custom/onnx-weights';
-import { WordPieceTokenizer } from '../../src/tokenizer/wordpiece';
 import { readLabelledCsv } from '../../src/training/data';
 import { makeBatch } from '../../src/training/batches';
 
-const dir = 'public/models/custom';
-const config = parseModelConfig(JSON.parse(readFileSync(`${dir}/config.json`, 'utf8')));
-const tokenizer = new WordPieceTokenizer(JSON.parse(readFileSync(`${dir}/tokenizer.json`, 'utf8')));
-const bytes = new Uint8Array(readFileSync(`${dir}/model.onnx`));
+const { config, tokenizer, onnx: bytes } = readCustomModelFolder('public/models/custom');
 
 describe('shipped custom model: tfjs and onnxruntime agree on the Banking77 test split', () => {
   beforeAll(async () => {

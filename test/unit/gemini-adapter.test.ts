@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { GEMINI_UNSCORED_CONFIDENCE, GeminiAdapter, type GeminiAdapterOptions } from '../../src/adapters/gemini';
 import { AbortedError, InvalidInputError, ModelUnavailableError, RemoteCallError, TimeoutError } from '../../src/core/errors';
 import { BANKING77_LABELS, OUT_OF_SCOPE } from '../../src/core/labels';
+import { IntentPipeline } from '../../src/pipeline/pipeline';
 import { startGeminiServer, type GeminiFailure, type GeminiStandIn } from '../support/gemini-server';
 
 const KEY = 'test-key-123';
@@ -130,8 +131,9 @@ describe('GeminiAdapter requests', () => {
     expect(prediction.truncated).toBe(true);
   });
 
-  it('rejects empty input without calling the server', async () => {
-    await expect(adapter().classify('  \u200b ')).rejects.toBeInstanceOf(InvalidInputError);
+  it('empty input never reaches the server: the pipeline checks it before the adapter', async () => {
+    const pipeline = new IntentPipeline({ factories: { gemini: () => adapter() }, active: 'gemini' });
+    await expect(pipeline.classify('  \u200b ')).rejects.toBeInstanceOf(InvalidInputError);
     expect(server.requests).toHaveLength(0);
   });
 });

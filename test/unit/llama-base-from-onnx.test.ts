@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { llamaParameterShapes } from '../../src/models/llama/reference';
-import { exportLlamaOnnx } from '../../src/models/llama/onnx-export';
+import { exportLlamaOnnx } from '../../src/convert/llama/onnx-export';
 import { readInitializers } from '../../src/models/onnx/graph-builder';
 import { readLlamaFromOnnx } from '../../src/training/llama/base-from-onnx';
 

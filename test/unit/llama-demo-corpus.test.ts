@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BANKING77_LABELS, OUT_OF_SCOPE } from '../../src/core/labels';
-import { makeClmBatch } from '../../src/models/llama/train-clm';
-import { promptCompletionExample } from '../../src/models/llama/train-qlora';
+import { makeClmBatch } from '../../src/training/llama/train-clm';
+import { promptCompletionExample } from '../../src/training/llama/train-qlora';
 import { readLabelledCsv } from '../../src/training/data';
 import {
   BANKING77_TRAIN,

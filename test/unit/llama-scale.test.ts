@@ -21,12 +21,12 @@ import { loadNodeLlamaEngine } from '../../src/adapters/llama-node';
 import { createLlamaWorkerHost } from '../../src/engine/llama-worker-host';
 import { writeModelManifest } from '../../src/engine/model-manifest-node';
 import type { LlamaConfig } from '../../src/models/llama/config';
-import { classifyWithLlama } from '../../src/models/llama/constrained-decoding';
-import { mergeToTransformersJs } from '../../src/models/llama/merge-export';
-import { buildLlamaGraph, exportLlamaOnnx } from '../../src/models/llama/onnx-export';
-import { OnnxFileWriter } from '../../src/models/llama/onnx-writer';
+import { classifyWithLlama } from '../../src/engine/llama-constrained-decoding';
+import { mergeToTransformersJs } from '../../src/convert/llama/merge-export';
+import { buildLlamaGraph, exportLlamaOnnx } from '../../src/convert/llama/onnx-export';
+import { OnnxFileWriter } from '../../src/convert/llama/onnx-writer';
 import { initLlamaWeights } from '../../src/models/llama/reference';
-import { shapeConfig, writeRandomCheckpoint } from '../../src/models/llama/scale';
+import { shapeConfig, writeRandomCheckpoint } from '../../src/convert/llama/scale';
 import { config as tinyConfig } from '../support/tiny-llama';
 
 let root: string;

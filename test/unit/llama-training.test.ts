@@ -9,12 +9,13 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { LlamaConfig } from '../../src/models/llama/config';
-import { addLoraDelta, loraScale, parseAdapterConfig, type LlamaProjection } from '../../src/models/llama/merge';
-import { dequantizeNf4, NF4_CODE, nf4CodeAt, quantizeNf4 } from '../../src/models/llama/nf4';
+import type { LlamaProjection } from '../../src/models/llama/lora';
+import { addLoraDelta, loraScale, parseAdapterConfig } from '../../src/convert/llama/merge';
+import { dequantizeNf4, NF4_CODE, nf4CodeAt, quantizeNf4 } from '../../src/training/llama/nf4';
 import { initLlamaWeights, llamaForward, type LlamaWeights } from '../../src/models/llama/reference';
 import { LlamaTfModel, projectionPath } from '../../src/models/llama/tf-model';
-import { dropTokens, makeClmBatch, trainClm, trainLoop } from '../../src/models/llama/train-clm';
-import { nf4FrozenBase, promptCompletionExample, trainQlora, type PromptCompletion } from '../../src/models/llama/train-qlora';
+import { dropTokens, makeClmBatch, trainClm, trainLoop } from '../../src/training/llama/train-clm';
+import { nf4FrozenBase, promptCompletionExample, trainQlora, type PromptCompletion } from '../../src/training/llama/train-qlora';
 import { mulberry32, normalSampler } from '../../src/models/custom/random';
 
 const TINY: LlamaConfig = {

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AutoModelForCausalLM, AutoTokenizer, Tensor, env } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeTransformersJsFolder } from '../../src/models/llama/hf-folder';
-import { llamaQ4Weights } from '../../src/models/llama/onnx-export';
+import { writeTransformersJsFolder } from '../../src/convert/llama/hf-folder';
+import { llamaQ4Weights } from '../../src/convert/llama/onnx-export';
 import { initLlamaWeights } from '../../src/models/llama/reference';
 import { config, referenceGreedy, tinyTokenizer } from '../support/tiny-llama';
 

@@ -1,5 +1,5 @@
 /**
- * Merging a PEFT LoRA adapter into a Llama checkpoint (src/models/llama/merge.ts) over small
+ * Merging a PEFT LoRA adapter into a Llama checkpoint (src/convert/llama/merge.ts) over small
  * synthetic checkpoints this test writes itself: F32, BF16 and F16 bases, sharded and not, tied and
  * untied embeddings; the merged weights against a float64 computation; each bad adapter refused with
  * an error naming the tensor; the safetensors reader reading only the tensor asked for; and
@@ -14,20 +14,14 @@ import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHfConfig, type LlamaConfig } from '../../src/models/llama/config';
-import { nf4RoundTrip } from '../../src/models/llama/nf4';
-import { llamaQ4Weights } from '../../src/models/llama/onnx-export';
+import { nf4RoundTrip } from '../../src/training/llama/nf4';
+import { llamaQ4Weights } from '../../src/convert/llama/onnx-export';
 import { llamaForward, type LlamaWeights } from '../../src/models/llama/reference';
-import { LLAMA_PROJECTIONS, LoraMergeError, mergeLora, openLoraMerge } from '../../src/models/llama/merge';
+import { LLAMA_PROJECTIONS } from '../../src/models/llama/lora';
+import { LoraMergeError, mergeLora, openLoraMerge } from '../../src/convert/llama/merge';
 import { writeZeroAdapter } from '../../src/training/llama/checkpoint';
-import {
-  bf16ToF32,
-  encodeHeader,
-  f16ToF32,
-  f32ToBf16,
-  SafetensorsCheckpoint,
-  SafetensorsFile,
-  SafetensorsWriter,
-} from '../../src/models/llama/safetensors';
+import { bf16ToF32, f16ToF32, f32ToBf16 } from '../../src/convert/llama/half';
+import { encodeHeader, SafetensorsCheckpoint, SafetensorsFile, SafetensorsWriter } from '../../src/convert/llama/safetensors';
 
 // A two-layer Llama in miniature: hidden 8, 2 KV heads of 2 (k/v out 4), MLP 12, vocabulary 10.
 const HIDDEN = 8;

@@ -13,7 +13,7 @@ import { ModelFileError } from '../../src/core/errors';
 import { CLASSIFIER_FILE, LlamaEngine } from '../../src/engine/llama-engine';
 import { MODEL_MANIFEST_FILE } from '../../src/engine/model-manifest';
 import { writeModelManifest } from '../../src/engine/model-manifest-node';
-import { writeTransformersJsFolder } from '../../src/models/llama/hf-folder';
+import { writeTransformersJsFolder } from '../../src/convert/llama/hf-folder';
 import { initLlamaWeights } from '../../src/models/llama/reference';
 import { config, tinyTokenizer } from '../support/tiny-llama';
 

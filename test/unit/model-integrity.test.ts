@@ -18,12 +18,14 @@ import { NodeCustomAdapter } from '../../src/adapters/custom-node';
 import { ModelFileError } from '../../src/core/errors';
 import { MODEL_MANIFEST_FILE, parseModelManifest, sha256Hex, sha256ForTests } from '../../src/engine/model-manifest';
 import { checkModelManifest, listModelFiles, writeModelManifest } from '../../src/engine/model-manifest-node';
-import { DEFAULT_MODEL_DIR, loadNodeEngine } from '../../src/engine/node-engine';
-import { createWorkerHost, type WebOrtModule } from '../../src/engine/worker-host';
+import { DEFAULT_MODEL_DIR, loadNodeEngine } from '../../src/engine/custom-node-engine';
+import { createWorkerHost, singleBuild, type WebOrtModule } from '../../src/engine/custom-worker-host';
 import { withNaNWeights } from '../support/altered-model';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ORT_BASE = pathToFileURL(join(ROOT, 'node_modules/onnxruntime-web/dist/')).href;
+/** The shipped graph, where transformers.js looks for it too. */
+const MODEL = 'onnx/model.onnx';
 
 let scratch: string;
 const shipped = (file: string) => readFileSync(join(DEFAULT_MODEL_DIR, file));
@@ -60,14 +62,21 @@ describe('manifest.json', () => {
   it('the shipped folders have one that matches their files, covering what the runtimes load', () => {
     expect(checkModelManifest('public/models/custom')).toEqual([]);
     expect(checkModelManifest('public/models/llama-qlora')).toEqual([]);
-    expect(listModelFiles('public/models/custom')).toEqual(['config.json', 'model.onnx', 'tokenizer.json']);
+    // Ours and transformers.js's: config.json, the graph where transformers.js looks, both tokenizer files, the spelling list.
+    expect(listModelFiles('public/models/custom')).toEqual([
+      'config.json',
+      'onnx/model.onnx',
+      'spelling.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
     expect(listModelFiles('public/models/llama-qlora')).toEqual(
       expect.arrayContaining(['classifier.json', 'config.json', 'onnx/model_q4.onnx', 'tokenizer.json', 'tokenizer_config.json']),
     );
     const manifest = parseModelManifest(readFileSync('public/models/custom/manifest.json'));
-    expect(manifest.files['model.onnx']).toEqual({
-      sha256: createHash('sha256').update(shipped('model.onnx')).digest('hex'),
-      bytes: shipped('model.onnx').byteLength,
+    expect(manifest.files[MODEL]).toEqual({
+      sha256: createHash('sha256').update(shipped(MODEL)).digest('hex'),
+      bytes: shipped(MODEL).byteLength,
     });
   });
 
@@ -94,29 +103,33 @@ describe('manifest.json', () => {
 
 describe('the Node engine checks each file before creating a session', () => {
   it('weights changed after the manifest was written: the load fails naming model.onnx', async () => {
-    const dir = copy((d) => writeFileSync(join(d, 'model.onnx'), withNaNWeights(shipped('model.onnx'))));
+    const dir = copy((d) => writeFileSync(join(d, MODEL), withNaNWeights(shipped(MODEL))));
     const error = await failure(loadNodeEngine(dir));
     expect(error).toBeInstanceOf(ModelFileError);
-    expect(error).toMatchObject({ file: 'model.onnx' });
-    expect((error as Error).message).toMatch(/^model\.onnx does not match its manifest \(.+\): the file is corrupt or was changed/);
+    expect(error).toMatchObject({ file: MODEL });
+    expect((error as Error).message).toMatch(/^onnx\/model\.onnx does not match its manifest \(.+\): the file is corrupt or was changed/);
   });
 
   it('one flipped byte, same size: named with its hash', async () => {
     const dir = copy((d) => {
-      const bytes = shipped('model.onnx');
+      const bytes = shipped(MODEL);
       bytes[bytes.length >> 1]! ^= 1;
-      writeFileSync(join(d, 'model.onnx'), bytes);
+      writeFileSync(join(d, MODEL), bytes);
     });
     const error = await failure(loadNodeEngine(dir));
-    expect(error).toMatchObject({ file: 'model.onnx' });
-    expect((error as Error).message).toMatch(/^model\.onnx does not match its manifest \(sha256 [0-9a-f]{12}…, expected [0-9a-f]{12}…\)/);
+    expect(error).toMatchObject({ file: MODEL });
+    expect((error as Error).message).toMatch(
+      /^onnx\/model\.onnx does not match its manifest \(sha256 [0-9a-f]{12}…, expected [0-9a-f]{12}…\)/,
+    );
   });
 
-  it('names tokenizer.json and config.json too', async () => {
+  it('names tokenizer.json, spelling.json and config.json too', async () => {
     const tokenizer = copy((d) =>
       writeFileSync(join(d, 'tokenizer.json'), shipped('tokenizer.json').toString().replace('"card"', '"cord"')),
     );
     expect(await failure(loadNodeEngine(tokenizer))).toMatchObject({ file: 'tokenizer.json' });
+    const spelling = copy((d) => writeFileSync(join(d, 'spelling.json'), shipped('spelling.json').toString().replace('"card"', '"cord"')));
+    expect(await failure(loadNodeEngine(spelling))).toMatchObject({ file: 'spelling.json' });
     const config = copy((d) =>
       writeFileSync(join(d, 'config.json'), shipped('config.json').toString().replace('"maxTokens"', ' "maxTokens"')),
     );
@@ -126,12 +139,12 @@ describe('the Node engine checks each file before creating a session', () => {
   it('a file the manifest does not list is refused by name', async () => {
     const dir = copy((d) => {
       const manifest = parseModelManifest(readFileSync(join(d, MODEL_MANIFEST_FILE)));
-      delete manifest.files['model.onnx'];
+      delete manifest.files[MODEL];
       writeFileSync(join(d, MODEL_MANIFEST_FILE), JSON.stringify(manifest));
     });
     const error = await failure(loadNodeEngine(dir));
-    expect(error).toMatchObject({ file: 'model.onnx' });
-    expect((error as Error).message).toMatch(/^model\.onnx is not listed in manifest\.json/);
+    expect(error).toMatchObject({ file: MODEL });
+    expect((error as Error).message).toMatch(/^onnx\/model\.onnx is not listed in manifest\.json/);
   });
 
   it('a folder without manifest.json is refused, unless the caller opts out', async () => {
@@ -149,7 +162,7 @@ describe('the Node engine checks each file before creating a session', () => {
 describe('weights that compute NaN', () => {
   it('with a manifest written for them, load, then every answer fails with a clear error instead of NaN', async () => {
     const dir = copy((d) => {
-      writeFileSync(join(d, 'model.onnx'), withNaNWeights(shipped('model.onnx')));
+      writeFileSync(join(d, MODEL), withNaNWeights(shipped(MODEL)));
       writeModelManifest(d);
     });
     const adapter = new NodeCustomAdapter(dir);
@@ -157,18 +170,18 @@ describe('weights that compute NaN', () => {
     for (const text of ['I still have not received my new card', 'hello']) {
       const error = await failure(adapter.classify(text));
       expect(error).toBeInstanceOf(ModelFileError);
-      expect(error).toMatchObject({ file: 'model.onnx' });
+      expect(error).toMatchObject({ file: MODEL });
       expect((error as Error).message).toBe(
-        'model.onnx produced non-finite scores (NaN): its weights are corrupt or were changed. Reload, or rebuild the model.',
+        `${MODEL} produced non-finite scores (NaN): its weights are corrupt or were changed. Reload, or rebuild the model.`,
       );
     }
     await adapter.dispose();
   });
 
   it('with the original manifest, the load fails first, on the hash', async () => {
-    const dir = copy((d) => writeFileSync(join(d, 'model.onnx'), withNaNWeights(shipped('model.onnx'))));
+    const dir = copy((d) => writeFileSync(join(d, MODEL), withNaNWeights(shipped(MODEL))));
     const error = await failure(new NodeCustomAdapter(dir).load());
-    expect((error as Error).message).toMatch(/^model\.onnx does not match its manifest/);
+    expect((error as Error).message).toMatch(/^onnx\/model\.onnx does not match its manifest/);
   });
 });
 
@@ -191,7 +204,7 @@ describe("the browser's worker host (onnxruntime-web, files over fetch)", () => 
       const bytes = files[file];
       return bytes ? new Response(bytes as Uint8Array<ArrayBuffer>) : new Response('not found', { status: 404 });
     };
-    const api = createWorkerHost(ort, {
+    const api = createWorkerHost(singleBuild(ort), {
       // A WebGPU adapter, so that the WebGPU-then-WASM fallback is in play.
       gpu: { requestAdapter: async () => ({}) },
       crossOriginIsolated: false,
@@ -202,26 +215,26 @@ describe("the browser's worker host (onnxruntime-web, files over fetch)", () => 
     return { api, load, sessions: () => sessions };
   };
   const folder = (dir = DEFAULT_MODEL_DIR) =>
-    Object.fromEntries(['config.json', 'tokenizer.json', 'model.onnx', MODEL_MANIFEST_FILE].map((f) => [f, readFileSync(join(dir, f))]));
+    Object.fromEntries([...listModelFiles(dir), MODEL_MANIFEST_FILE].map((f) => [f, readFileSync(join(dir, f))]));
 
   it('a file that fails its manifest is reported at once, without creating any session', async () => {
-    const files = { ...folder(), 'model.onnx': withNaNWeights(shipped('model.onnx')) };
+    const files = { ...folder(), [MODEL]: withNaNWeights(shipped(MODEL)) };
     const { api, load, sessions } = host(files);
     const error = await failure(load());
-    expect((error as Error).message).toMatch(/^model\.onnx does not match its manifest/);
+    expect((error as Error).message).toMatch(/^onnx\/model\.onnx does not match its manifest/);
     expect(sessions()).toBe(0);
     await api.dispose();
   });
 
   it('weights that compute NaN fail the load (its warm-up answer) rather than the first customer message', async () => {
     const dir = copy((d) => {
-      writeFileSync(join(d, 'model.onnx'), withNaNWeights(shipped('model.onnx')));
+      writeFileSync(join(d, MODEL), withNaNWeights(shipped(MODEL)));
       writeModelManifest(d);
     });
     const { api, load } = host(folder(dir));
     const error = await failure(load());
     expect(error).toBeInstanceOf(ModelFileError);
-    expect((error as Error).message).toMatch(/^model\.onnx produced non-finite scores \(NaN\)/);
+    expect((error as Error).message).toMatch(/^onnx\/model\.onnx produced non-finite scores \(NaN\)/);
     await api.dispose();
   });
 

@@ -10,7 +10,7 @@ import type { ClassifyOptions, IntentAdapter } from '../../src/core/adapter';
 import { AbortedError, AllAdaptersFailedError, InvalidInputError } from '../../src/core/errors';
 import { OUT_OF_SCOPE } from '../../src/core/labels';
 import { IntentPipeline, type PipelineOptions } from '../../src/pipeline/pipeline';
-import type { RouterPolicy } from '../../src/pipeline/policy';
+import type { RouterPolicy } from '../../src/core/config';
 import { startGeminiServer, type GeminiStandIn } from '../support/gemini-server';
 import { VllmStandIn } from '../support/vllm-server';
 

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CircuitBreakers } from '../../src/pipeline/cooldowns';
-import { DEFAULT_POLICY, resolvePolicy, type RouterPolicy } from '../../src/pipeline/policy';
+import { DEFAULT_POLICY, type RouterPolicy } from '../../src/core/config';
+import { resolvePolicy } from '../../src/pipeline/policy';
 
 function breakers(policy: Partial<RouterPolicy> = {}) {
   const clock = { now: 0 };

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { customTokenizerFromFiles, toHfEncoderTokenizerFiles, type HfEncoderTokenizerFiles } from '../../src/tokenizer/hf-tokenizer';
 import { normalize, trainWordPiece, WordPieceTokenizer, UNK } from '../../src/tokenizer/wordpiece';
 
 const corpus = [
@@ -50,5 +51,42 @@ describe('WordPiece tokenizer', () => {
     expect(copy.encode('transfer failed').ids).toEqual(tokenizer.encode('transfer failed').ids);
     expect(() => new WordPieceTokenizer({ type: 'bpe' } as never)).toThrow(/not a WordPiece/);
     expect(() => new WordPieceTokenizer({ type: 'wordpiece', version: 1, vocab: ['a'] })).toThrow(/\[PAD\]/);
+  });
+});
+
+describe('the custom model’s tokenizer as Hugging Face files (tokenizer.json + spelling.json)', () => {
+  const tokenizer = trainWordPiece(corpus, { vocabSize: 120, minCharCount: 1 }).withWords([
+    ['received', 2],
+    ['card', 4],
+  ]);
+  const files = JSON.parse(JSON.stringify(toHfEncoderTokenizerFiles(tokenizer, 64))) as HfEncoderTokenizerFiles;
+
+  it('reads back the same vocabulary and word list, ids unshifted, and encodes as before', () => {
+    expect(files.spelling?.words).toEqual([
+      ['received', 2],
+      ['card', 4],
+    ]);
+    const back = customTokenizerFromFiles(files.tokenizer, files.spelling);
+    expect(back.vocab).toEqual(tokenizer.vocab);
+    expect(back.encode('I recieved my CÁRD').ids).toEqual(tokenizer.encode('I recieved my CÁRD').ids);
+    // Without spelling.json: the same pieces, no correction.
+    expect(customTokenizerFromFiles(files.tokenizer).encode('recieved').ids).not.toEqual(tokenizer.encode('recieved').ids);
+    // Our own format is still read, word list included.
+    expect(customTokenizerFromFiles(tokenizer.toJSON()).encode('recieved').ids).toEqual(tokenizer.encode('recieved').ids);
+  });
+
+  it('refuses vocabularies with gaps or repeated ids, and pipelines it does not implement', () => {
+    const tokenizerJson = files.tokenizer as { model: { vocab: Record<string, number> }; pre_tokenizer: unknown };
+    const gap = { ...tokenizerJson, model: { ...tokenizerJson.model, vocab: { ...tokenizerJson.model.vocab, extra: 500 } } };
+    expect(() => customTokenizerFromFiles(gap)).toThrow(/without gaps/);
+    const repeated = { ...tokenizerJson, model: { ...tokenizerJson.model, vocab: { ...tokenizerJson.model.vocab, extra: 1 } } };
+    expect(() => customTokenizerFromFiles(repeated)).toThrow(/repeated id 1/);
+    expect(() => customTokenizerFromFiles({ ...tokenizerJson, pre_tokenizer: { type: 'Whitespace' } })).toThrow(
+      /its pre_tokenizer is not the one this engine implements/,
+    );
+    expect(() => customTokenizerFromFiles({ model: { type: 'BPE' } })).toThrow(/neither/);
+    expect(() => customTokenizerFromFiles(files.tokenizer, { words: [] }, { spelling: 'words.json' })).toThrow(
+      /^words\.json is not a word list/,
+    );
   });
 });

@@ -7,8 +7,9 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { env, pipeline, type TextClassificationOutput } from '@huggingface/transformers';
 import { describe, expect, it } from 'vitest';
-import { loadNodeEngine } from '../../src/engine/node-engine';
+import { loadNodeEngine } from '../../src/engine/custom-node-engine';
 import { DEFAULT_SETTINGS } from '../../src/training/prepare';
 import { runTraining } from '../../src/training/run-training';
 
@@ -66,8 +67,8 @@ describe('training on a bank’s own CSV', () => {
     expect(report.labels).toBe(4);
     expect(report.outOfScope?.threshold).toBeGreaterThanOrEqual(0);
     expect(report.members[0]!.cached).toBe(false);
-    for (const file of ['model.onnx', 'tokenizer.json', 'config.json', 'MODEL_CARD.md', 'training-report.json'])
-      expect(existsSync(join(options.out, file))).toBe(true);
+    const layout = ['onnx/model.onnx', 'tokenizer.json', 'tokenizer_config.json', 'spelling.json', 'config.json', 'manifest.json'];
+    for (const file of [...layout, 'MODEL_CARD.md', 'training-report.json']) expect(existsSync(join(options.out, file))).toBe(true);
     const config = JSON.parse(readFileSync(join(options.out, 'config.json'), 'utf8'));
     expect(config.labels).toEqual(['freeze_card', 'loan_status', 'open_account', 'out_of_scope']);
     expect(config.outOfScope.threshold).toBe(report.outOfScope!.threshold);
@@ -77,6 +78,16 @@ describe('training on a bank’s own CSV', () => {
     expect(['freeze_card', 'loan_status', 'open_account', 'out_of_scope']).toContain(p.intent);
     // `top` never lists the reserved label, whatever the answer.
     expect(p.top.map((t) => t.intent)).not.toContain('out_of_scope');
+
+    // The retrained folder is a transformers.js text-classification model too, with the same best label.
+    env.allowRemoteModels = false;
+    env.allowLocalModels = true;
+    env.localModelPath = dir;
+    const classifier = await pipeline('text-classification', 'model');
+    const [theirs] = (await classifier('freeze my card')) as TextClassificationOutput;
+    const scores = (await engine.scoreBatch(['freeze my card']))[0]!;
+    expect(theirs!.label).toBe(engine.labels[scores.indexOf(Math.max(...scores))]);
+    await classifier.dispose();
     await engine.dispose();
 
     const again = await runTraining(options);

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { VllmAdapter, alternativeLabels, labelLogprob, parseRetryAfter, type VllmAdapterOptions } from '../../src/adapters/vllm';
 import { AbortedError, InvalidInputError, ModelUnavailableError, RemoteCallError, TimeoutError } from '../../src/core/errors';
 import { BANKING77_LABELS, OUT_OF_SCOPE } from '../../src/core/labels';
+import { IntentPipeline } from '../../src/pipeline/pipeline';
 import { VllmStandIn, envelope, type StandInMode } from '../support/vllm-server';
 
 const MODEL = 'banking-intent';
@@ -222,8 +223,9 @@ describe('VllmAdapter in chat mode', () => {
     expect(prediction.masked).toBe(true);
   });
 
-  it('rejects an empty message before any request', async () => {
-    expect(await failure(adapter().classify(' \u200b\n'))).toBeInstanceOf(InvalidInputError);
+  it('an empty message never reaches the server: the pipeline checks it before the adapter', async () => {
+    const pipeline = new IntentPipeline({ factories: { vllm: () => adapter() }, active: 'vllm' });
+    expect(await failure(pipeline.classify(' \u200b\n'))).toBeInstanceOf(InvalidInputError);
     expect(server.requests).toHaveLength(0);
   });
 

@@ -169,7 +169,7 @@ function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor {
 }
 
 /** GELU, tanh approximation (Hendrycks & Gimpel); `x*x*x` is faster than pow on WASM. */
-export const GELU_C = Math.sqrt(2 / Math.PI);
+const GELU_C = Math.sqrt(2 / Math.PI);
 function gelu(x: tf.Tensor): tf.Tensor {
   const inner = x.add(x.mul(x).mul(x).mul(0.044715)).mul(GELU_C);
   return x.mul(0.5).mul(tf.tanh(inner).add(1));

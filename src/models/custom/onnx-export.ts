@@ -32,7 +32,7 @@
  * attention is written with standard operators.
  */
 import type { EncoderShape } from './config';
-import { LAYER_NORM_EPSILON, MASKED_SCORE, parameterShapes, type NamedWeights } from './model';
+import { LAYER_NORM_EPSILON, MASKED_SCORE, type NamedWeights } from './model';
 import { isQuantized, storeWeights, type QuantizedTensor, type StoredWeight } from './quantize';
 import { DataType, GraphBuilder } from '../onnx/graph-builder';
 import { ConfigError, ModelFormatError } from '../../core/errors';
@@ -184,6 +184,3 @@ function concat(arrays: Float32Array[]): Float32Array {
   }
   return out;
 }
-
-/** Parameter names, exported for tests that read the weights back. */
-export const memberWeightNames = (shape: EncoderShape): string[] => parameterShapes(shape).map(([name]) => name);

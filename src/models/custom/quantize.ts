@@ -21,7 +21,7 @@ export function quantizationAxis(name: string, shape: number[]): 0 | 1 | undefin
   return name.startsWith('embed.') ? 0 : 1;
 }
 
-export function quantizeInt8(data: Float32Array, shape: [number, number], axis: 0 | 1): QuantizedTensor {
+function quantizeInt8(data: Float32Array, shape: [number, number], axis: 0 | 1): QuantizedTensor {
   const [rows, cols] = shape;
   const channels = axis === 0 ? rows : cols;
   const scales = new Float32Array(channels);

@@ -2,6 +2,7 @@
  * The shape of a Llama-architecture model, with Hugging Face's `config.json` field names so that
  * one object describes the model to our reference, our exporter and transformers.js alike.
  */
+import { ModelFormatError } from '../../core/errors';
 
 export interface Llama3RopeScaling {
   factor: number;
@@ -48,14 +49,16 @@ export function validateLlamaConfig(c: LlamaConfig): void {
   for (const key of positive) {
     const v = c[key];
     if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
-      throw new Error(`LlamaConfig.${key} must be a positive integer, got ${String(v)}`);
+      throw new ModelFormatError(`LlamaConfig.${key} must be a positive integer, got ${String(v)}`);
   }
   if (c.num_attention_heads % c.num_key_value_heads !== 0)
-    throw new Error(`num_attention_heads (${c.num_attention_heads}) must be a multiple of num_key_value_heads (${c.num_key_value_heads})`);
-  if (c.head_dim % 2 !== 0) throw new Error(`head_dim must be even for rotary embeddings, got ${c.head_dim}`);
+    throw new ModelFormatError(
+      `num_attention_heads (${c.num_attention_heads}) must be a multiple of num_key_value_heads (${c.num_key_value_heads})`,
+    );
+  if (c.head_dim % 2 !== 0) throw new ModelFormatError(`head_dim must be even for rotary embeddings, got ${c.head_dim}`);
   for (const key of ['bos_token_id', 'eos_token_id', 'pad_token_id'] as const) {
     if (!Number.isInteger(c[key]) || c[key] < 0 || c[key] >= c.vocab_size)
-      throw new Error(`LlamaConfig.${key} must be a token id below vocab_size`);
+      throw new ModelFormatError(`LlamaConfig.${key} must be a token id below vocab_size`);
   }
 }
 
@@ -98,7 +101,7 @@ export function toHfGenerationConfig(c: LlamaConfig): Record<string, unknown> {
  * graph does not compute (biases, a non-SiLU activation, RoPE scaling other than Llama 3's).
  */
 export function fromHfConfig(raw: unknown, file = 'config.json'): LlamaConfig {
-  const fail = (why: string) => new Error(`${file}: ${why}`);
+  const fail = (why: string) => new ModelFormatError(`${file}: ${why}`);
   if (typeof raw !== 'object' || raw === null) throw fail('not a JSON object');
   const c = raw as Record<string, unknown>;
   if (c.model_type !== undefined && c.model_type !== 'llama') throw fail(`model_type is ${JSON.stringify(c.model_type)}, not "llama"`);

@@ -13,6 +13,7 @@
  */
 import { ropeInverseFrequencies, validateLlamaConfig, type LlamaConfig } from './config';
 import { mulberry32, normalSampler } from '../custom/random';
+import { ModelFormatError } from '../../core/errors';
 
 export interface LlamaTensor {
   shape: number[];
@@ -60,9 +61,9 @@ type Rows = Float64Array[];
 
 function weight(weights: LlamaWeights, name: string, shape: number[]): LlamaTensor {
   const w = weights[name];
-  if (!w) throw new Error(`missing weight ${name}`);
+  if (!w) throw new ModelFormatError(`missing weight ${name}`);
   if (w.shape.length !== shape.length || w.shape.some((s, i) => s !== shape[i]))
-    throw new Error(`weight ${name} has shape [${w.shape}], expected [${shape}]`);
+    throw new ModelFormatError(`weight ${name} has shape [${w.shape}], expected [${shape}]`);
   return w;
 }
 
@@ -166,7 +167,7 @@ export function llamaForward(c: LlamaConfig, weights: LlamaWeights, ids: number[
 
   const embed = w('model.embed_tokens.weight', [c.vocab_size, h]);
   let x: Rows = ids.map((id) => {
-    if (!Number.isInteger(id) || id < 0 || id >= c.vocab_size) throw new Error(`token id ${id} outside the vocabulary`);
+    if (!Number.isInteger(id) || id < 0 || id >= c.vocab_size) throw new ModelFormatError(`token id ${id} outside the vocabulary`);
     return Float64Array.from(embed.data.subarray(id * h, (id + 1) * h));
   });
 

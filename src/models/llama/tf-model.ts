@@ -17,10 +17,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ropeInverseFrequencies, validateLlamaConfig, type LlamaConfig } from './config';
-import { peftLoraName, type LlamaProjection } from './merge';
+import { peftLoraName, type LlamaProjection } from './lora';
 import { llamaParameterShapes, type LlamaTensor, type LlamaWeights } from './reference';
 import { embeddingLookup, matMul } from '../custom/tf-ops';
 import { mulberry32 } from '../custom/random';
+import { InvalidInputError, ModelFormatError } from '../../core/errors';
 
 export interface LoraOptions {
   r: number;
@@ -70,8 +71,8 @@ export class LlamaTfModel {
     validateLlamaConfig(config);
     for (const [name, shape] of Object.entries(llamaParameterShapes(config))) {
       const w = weights[name];
-      if (!w) throw new Error(`missing weight ${name}`);
-      if (w.shape.join() !== shape.join()) throw new Error(`weight ${name} has shape [${w.shape}], expected [${shape}]`);
+      if (!w) throw new ModelFormatError(`missing weight ${name}`);
+      if (w.shape.join() !== shape.join()) throw new ModelFormatError(`weight ${name} has shape [${w.shape}], expected [${shape}]`);
       const value = tf.tidy(() => {
         const t = tf.tensor(Float32Array.from(w.data), w.shape, 'float32');
         return isMatrix(name) ? t.transpose() : t;
@@ -126,7 +127,7 @@ export class LlamaTfModel {
     const B = batch.ids.length;
     const T = batch.ids[0]?.length ?? 0;
     if (batch.ids.some((row) => row.length !== T) || batch.mask.length !== B || batch.mask.some((row) => row.length !== T))
-      throw new Error('LlamaTfModel.forward: ids and mask must be [batch, time] arrays of one shape');
+      throw new InvalidInputError('LlamaTfModel.forward: ids and mask must be [batch, time] arrays of one shape');
     const { hidden_size: H, head_dim: d, num_attention_heads: nH, num_key_value_heads: nKV } = c;
     const group = nH / nKV;
     const { cos, sin } = ropeTables(batch.mask, d, ropeInverseFrequencies(c));

@@ -15,30 +15,47 @@ export const DataType = {
   INT8: onnx.TensorProto.DataType.INT8,
   INT32: onnx.TensorProto.DataType.INT32,
   INT64: onnx.TensorProto.DataType.INT64,
+  FLOAT16: onnx.TensorProto.DataType.FLOAT16,
 } as const;
 export type DataTypeCode = (typeof DataType)[keyof typeof DataType];
 
+/** Bytes per element of each type. */
+export const BYTES: Record<DataTypeCode, number> = {
+  [DataType.FLOAT]: 4,
+  [DataType.UINT8]: 1,
+  [DataType.INT8]: 1,
+  [DataType.INT32]: 4,
+  [DataType.INT64]: 8,
+  [DataType.FLOAT16]: 2,
+};
+
 type TensorData = Float32Array | Int8Array | Uint8Array | Int32Array | BigInt64Array;
+/** Bytes of a tensor: any typed array (float16 as Uint16Array bits, with its type given). */
+export type TensorBytes = ArrayBufferView;
 type Attribute = number | number[] | string | { float: number };
 export type Dim = number | string;
 
-function dataTypeOf(data: TensorData): DataTypeCode {
+function dataTypeOf(data: TensorBytes): DataTypeCode {
   if (data instanceof Float32Array) return DataType.FLOAT;
   if (data instanceof Int8Array) return DataType.INT8;
   if (data instanceof Uint8Array) return DataType.UINT8;
   if (data instanceof Int32Array) return DataType.INT32;
-  return DataType.INT64;
+  if (data instanceof BigInt64Array) return DataType.INT64;
+  throw new ModelFormatError(`a ${data.constructor.name} tensor needs its data type given`);
 }
 
+export const elementCount = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
+export const asBytes = (data: TensorBytes) => new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+
 export class GraphBuilder {
-  private readonly nodes: Onnx.INodeProto[] = [];
-  private readonly initializers: Onnx.ITensorProto[] = [];
-  private readonly inputs: Onnx.IValueInfoProto[] = [];
-  private readonly outputs: Onnx.IValueInfoProto[] = [];
+  protected readonly nodes: Onnx.INodeProto[] = [];
+  protected readonly initializers: Onnx.ITensorProto[] = [];
+  protected readonly inputs: Onnx.IValueInfoProto[] = [];
+  protected readonly outputs: Onnx.IValueInfoProto[] = [];
   private readonly usedNames = new Set<string>();
   private counter = 0;
 
-  constructor(private readonly name: string) {}
+  constructor(protected readonly name: string) {}
 
   input(name: string, type: DataTypeCode, dims: Dim[]): string {
     this.inputs.push(valueInfo(name, type, dims));
@@ -49,23 +66,21 @@ export class GraphBuilder {
     this.outputs.push(valueInfo(name, type, dims));
   }
 
-  /** A constant tensor stored in the file. Returns its name. */
-  initializer(name: string, data: TensorData, dims: number[]): string {
-    const count = dims.reduce((a, b) => a * b, 1);
-    if (count !== data.length) throw new ModelFormatError(`initializer ${name}: ${data.length} values for dims [${dims}]`);
-    this.initializers.push({
-      name: this.claim(name),
-      dims,
-      dataType: dataTypeOf(data),
-      rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-    });
+  /** A constant tensor stored in the file; `type` only where the array does not say (float16). Returns its name. */
+  initializer(name: string, data: TensorBytes, dims: number[], type: DataTypeCode = dataTypeOf(data)): string {
+    if (data.byteLength !== elementCount(dims) * BYTES[type])
+      throw new ModelFormatError(`initializer ${name}: ${data.byteLength} bytes for dims [${dims}]`);
+    this.initializers.push({ name: this.claim(name), dims, dataType: type, rawData: asBytes(data) });
     return name;
   }
 
-  /** A scalar or 1-D float/int64 constant, named automatically. */
-  constFloat(values: number | number[]): string {
+  /** A scalar or 1-D float constant (float32, or float16 bits from `toHalf`), named automatically. */
+  constFloat(values: number | number[], half?: { toHalf: (value: number) => number }): string {
     const list = typeof values === 'number' ? [values] : values;
-    return this.initializer(this.fresh('const'), Float32Array.from(list), typeof values === 'number' ? [] : [list.length]);
+    const dims = typeof values === 'number' ? [] : [list.length];
+    const name = this.fresh('const');
+    if (half) return this.initializer(name, Uint16Array.from(list, half.toHalf), dims, DataType.FLOAT16);
+    return this.initializer(name, Float32Array.from(list), dims);
   }
 
   constInt64(values: number[]): string {
@@ -104,7 +119,12 @@ export class GraphBuilder {
 
   /** Serialised `ModelProto` (IR 8) with the given opset versions per domain. */
   toBytes(opsets: Record<string, number>, metadata: Record<string, string> = {}): Uint8Array {
-    const model = onnx.ModelProto.create({
+    return onnx.ModelProto.encode(this.modelProto(opsets, metadata)).finish();
+  }
+
+  /** The model: this graph with `extra` initializers after its own (weights held elsewhere). */
+  protected modelProto(opsets: Record<string, number>, metadata: Record<string, string>, extra: Onnx.ITensorProto[] = []): Onnx.ModelProto {
+    return onnx.ModelProto.create({
       irVersion: 8,
       producerName: 'banking-intent-runtime',
       opsetImport: Object.entries(opsets).map(([domain, version]) => ({ domain, version })),
@@ -112,22 +132,21 @@ export class GraphBuilder {
       graph: {
         name: this.name,
         node: this.nodes,
-        initializer: this.initializers,
+        initializer: [...this.initializers, ...extra],
         input: this.inputs,
         output: this.outputs,
       },
     });
-    return onnx.ModelProto.encode(model).finish();
   }
 
-  private fresh(prefix: string): string {
+  protected fresh(prefix: string): string {
     let name: string;
     do name = `${prefix}_${this.counter++}`;
     while (this.usedNames.has(name));
     return name;
   }
 
-  private claim(name: string): string {
+  protected claim(name: string): string {
     if (this.usedNames.has(name)) throw new ModelFormatError(`duplicate tensor name ${name}`);
     this.usedNames.add(name);
     return name;

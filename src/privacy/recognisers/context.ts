@@ -70,7 +70,7 @@ const WORD_END = String.raw`(?![\p{L}\p{N}])`;
 /** Words and marks that may stand between a trigger and its value. */
 export const CONNECTOR = String.raw`(?:[ \t]{0,4}(?:[:=#>]+|-+|\(|['’]s${WORD_END}|(?:is|was|are|were|be|it's|its|of|to|number|no\.?|nr\.?|num|code|my|the|now|just|still|changed|set|should be|will be|would be|currently|actually|on|for|card|new|old|current|reads|says|being|simply)${WORD_END})){0,5}[ \t]{0,4}`;
 /** Up to `n` words that hold no digit or currency sign, shortest first. */
-export const gapWords = (n: number): string => String.raw`[ \t,:;?!()-]{0,4}(?:[^\s\d\p{Sc}]{1,24}[ \t,:;?!()-]{1,4}){0,${n}}?`;
+const gapWords = (n: number): string => String.raw`[ \t,:;?!()-]{0,4}(?:[^\s\d\p{Sc}]{1,24}[ \t,:;?!()-]{1,4}){0,${n}}?`;
 const BEFORE_WINDOW = 64;
 
 export function contextRecogniser(name: string, allRules: readonly ContextRule[]): Recogniser {

@@ -18,7 +18,7 @@ const ALNUM = /[a-z0-9]/i;
 const TOLERATED = new Set([ValidationErrorsIBAN.WrongIBANChecksum, ValidationErrorsIBAN.WrongAccountBankBranchChecksum]);
 
 /** True when `candidate` (any case, any separators) is an IBAN, or one with a mistyped check digit. */
-export function isIbanLike(candidate: string): boolean {
+function isIbanLike(candidate: string): boolean {
   const iban = candidate.replace(/[^a-z0-9]/gi, '').toUpperCase();
   const spec = SPECS[iban.slice(0, 2)];
   if (!spec?.chars || iban.length !== spec.chars) return false;

@@ -10,6 +10,7 @@ import { llamaParameterShapes, type LlamaWeights } from '../../models/llama/refe
 import { readInitializers } from '../../models/onnx/graph-builder';
 import { wordPieceFromHfTokenizer } from '../../tokenizer/hf-tokenizer';
 import type { HfLlama } from './checkpoint';
+import { ModelFormatError } from '../../core/errors';
 
 /** Every parameter of the checkpoint, from the float32 graph's initializers (projections are stored transposed there). */
 export async function readLlamaFromOnnx(dir: string): Promise<HfLlama> {
@@ -29,7 +30,7 @@ export async function readLlamaFromOnnx(dir: string): Promise<HfLlama> {
       for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) data[r * cols + c] = transposed.data[c * rows + r]!;
       weights[name] = { shape, data };
     } else {
-      throw new Error(`${file} has no float32 ${name}: continuing from a model needs its fp32 graph`);
+      throw new ModelFormatError(`${file} has no float32 ${name}: continuing from a model needs its fp32 graph`);
     }
   }
   return { config, weights, tokenizer };

@@ -8,14 +8,14 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromHfConfig, type LlamaConfig } from '../../models/llama/config';
-import { prettyJson, writeHfMetadata } from '../../models/llama/hf-folder';
-import { peftLoraConfig, peftLoraName, type LlamaProjection } from '../../models/llama/merge';
+import { prettyJson, writeHfMetadata } from '../../convert/llama/hf-folder';
+import { peftLoraConfig, peftLoraName, type LlamaProjection } from '../../models/llama/lora';
 import { llamaParameterShapes, type LlamaTensor, type LlamaWeights } from '../../models/llama/reference';
-import { SafetensorsCheckpoint, SafetensorsWriter } from '../../models/llama/safetensors';
+import { SafetensorsCheckpoint, SafetensorsWriter } from '../../convert/llama/safetensors';
 import { toHfTokenizerFiles, wordPieceFromHfTokenizer } from '../../tokenizer/hf-tokenizer';
 import type { WordPieceTokenizer } from '../../tokenizer/wordpiece';
 
-export async function writeSafetensors(path: string, tensors: Record<string, LlamaTensor>): Promise<void> {
+async function writeSafetensors(path: string, tensors: Record<string, LlamaTensor>): Promise<void> {
   const entries = Object.entries(tensors);
   const writer = await SafetensorsWriter.create(
     path,

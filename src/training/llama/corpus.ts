@@ -6,15 +6,16 @@
  */
 import { BANKING77_LABELS, OUT_OF_SCOPE } from '../../core/labels';
 import type { LlamaConfig } from '../../models/llama/config';
-import type { ClmExample } from '../../models/llama/train-clm';
-import type { PromptCompletion } from '../../models/llama/train-qlora';
+import type { ClmExample } from './train-clm';
+import type { PromptCompletion } from './train-qlora';
 import { withSequenceTokens } from '../../tokenizer/hf-tokenizer';
 import { trainWordPiece, type WordPieceTokenizer } from '../../tokenizer/wordpiece';
 import { readLabelledCsv, stratifiedSplit, type Example } from '../data';
 import { DEMO_SHAPE, LLAMA_MAX_TEXT_TOKENS, LLAMA_PROMPT, LLAMA_SEPARATOR, type BaseSettings } from './settings';
+import { TrainingError } from '../../core/errors';
 
 export const BANKING77_TRAIN = 'data/banking77/train.csv';
-export const HWU64_UTTERANCES = 'data/hwu64/utterances.csv';
+const HWU64_UTTERANCES = 'data/hwu64/utterances.csv';
 
 export interface LlamaCorpus {
   train: Example[];
@@ -50,16 +51,16 @@ export function clmExamples(texts: readonly string[], tokenizer: WordPieceTokeni
 }
 
 /** The prompt's ids as the runtime builds them: `<s>` then the prompt around the (cut) message. */
-export function promptIds(text: string, tokenizer: WordPieceTokenizer, config: LlamaConfig): number[] {
+function promptIds(text: string, tokenizer: WordPieceTokenizer, config: LlamaConfig): number[] {
   const [before, after] = LLAMA_PROMPT.split('{text}') as [string, string];
   const message = tokenizer.encode(text, LLAMA_MAX_TEXT_TOKENS).ids;
   return [config.bos_token_id, ...tokenizer.encode(before).ids, ...message, ...tokenizer.encode(after).ids];
 }
 
 /** The label's ids after the separator, then `</s>`. */
-export function completionIds(label: string, tokenizer: WordPieceTokenizer, config: LlamaConfig): number[] {
+function completionIds(label: string, tokenizer: WordPieceTokenizer, config: LlamaConfig): number[] {
   const ids = tokenizer.encode(LLAMA_SEPARATOR + label).ids;
-  if (ids.includes(tokenizer.unkId)) throw new Error(`label ${label} has a piece the vocabulary lacks`);
+  if (ids.includes(tokenizer.unkId)) throw new TrainingError(`label ${label} has a piece the vocabulary lacks`);
   return [...ids, config.eos_token_id];
 }
 

@@ -38,7 +38,7 @@ export interface LlamaTrainingReport {
 const minutes = (s: number) => (s / 60).toFixed(1) + ' min';
 const size = (bytes: number) => (bytes < 2 ** 20 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 2 ** 20).toFixed(2)} MiB`);
 
-export function llamaParameterCount(config: LlamaConfig): number {
+function llamaParameterCount(config: LlamaConfig): number {
   return Object.values(llamaParameterShapes(config)).reduce((sum, shape) => sum + shape.reduce((a, b) => a * b, 1), 0);
 }
 

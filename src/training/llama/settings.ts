@@ -6,7 +6,7 @@
  * (about 1M parameters). A bank runs the same merge and export on its own QLoRA-tuned Llama 3.x.
  */
 import type { LlamaConfig } from '../../models/llama/config';
-import type { LlamaProjection } from '../../models/llama/merge';
+import type { LlamaProjection } from '../../models/llama/lora';
 
 /** What the model sees; `{text}` is the customer's message. The label follows after one space. */
 export const LLAMA_PROMPT = 'message: {text}\nintent:';

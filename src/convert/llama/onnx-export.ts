@@ -40,11 +40,13 @@
  * from each Hugging Face tensor by `plan.produce`, so an exporter can stream a checkpoint tensor by
  * tensor (merge-export.ts) or hold it in memory (`exportLlamaOnnx`).
  */
-import { ropeInverseFrequencies, validateLlamaConfig, type LlamaConfig } from './config';
+import { ropeInverseFrequencies, validateLlamaConfig, type LlamaConfig } from '../../models/llama/config';
 import { f32ToF16 } from './half';
-import { ElemType, encodeOnnxInline, OnnxGraph, type ElemTypeCode, type TensorBytes } from './onnx-writer';
+import { DataType, type DataTypeCode, type TensorBytes } from '../../models/onnx/graph-builder';
+import { encodeOnnxInline, OnnxGraph } from './onnx-writer';
 import { Q4_BLOCK_SIZE, q4Blocks, quantizeQ4, roundTripQ4, type Q4ScaleType, type Q4Tensor } from './quantize-q4';
-import { llamaParameterShapes, type LlamaWeights } from './reference';
+import { llamaParameterShapes, type LlamaWeights } from '../../models/llama/reference';
+import { ModelFormatError } from '../../core/errors';
 
 export type LlamaOnnxDtype = 'fp32' | 'q4' | 'q4f16';
 /** How a 4-bit export stores the embedding table: 4 bits (GatherBlockQuantized) or float32. */
@@ -78,7 +80,7 @@ export function isQ4Weight(name: string): boolean {
  * table is 1 GiB). Below it the table is small beside the rest and stays float32: on the bundled
  * demo (2,002 x 128, 1 MiB) 4 bits saved 1 MB and cost 0.4 points of test accuracy.
  */
-export const EMBEDDING_Q4_MIN_BYTES = 64 * 2 ** 20;
+const EMBEDDING_Q4_MIN_BYTES = 64 * 2 ** 20;
 
 /** The embedding storage a 4-bit export of this shape uses (always float for fp32). */
 export function embeddingStorage(
@@ -89,7 +91,7 @@ export function embeddingStorage(
   if (dtype === 'fp32') return 'float';
   const fits = c.hidden_size % Q4_BLOCK_SIZE === 0;
   if (requested === 'q4' && !fits)
-    throw new Error(`a 4-bit embedding table needs hidden_size to be a multiple of ${Q4_BLOCK_SIZE}, got ${c.hidden_size}`);
+    throw new ModelFormatError(`a 4-bit embedding table needs hidden_size to be a multiple of ${Q4_BLOCK_SIZE}, got ${c.hidden_size}`);
   if (requested === 'auto') return fits && c.vocab_size * c.hidden_size * 4 >= EMBEDDING_Q4_MIN_BYTES ? 'q4' : 'float';
   return requested;
 }
@@ -133,7 +135,7 @@ export function buildLlamaGraph(c: LlamaConfig, options: LlamaExportOptions): Ll
   const quantised = dtype !== 'fp32';
   const f16 = dtype === 'q4f16';
   const embedding = embeddingStorage(c, dtype, options.embedding);
-  const act: ElemTypeCode = f16 ? ElemType.FLOAT16 : ElemType.FLOAT;
+  const act: DataTypeCode = f16 ? DataType.FLOAT16 : DataType.FLOAT;
   const scaleType: Q4ScaleType = f16 ? 'float16' : 'float32';
   const g = new OnnxGraph('llama', { '': 17, 'com.microsoft': 1 }, options.metadata);
   const { hidden_size: h, head_dim: d, num_attention_heads: heads, num_key_value_heads: kvHeads, vocab_size: vocab } = c;
@@ -141,7 +143,7 @@ export function buildLlamaGraph(c: LlamaConfig, options: LlamaExportOptions): Ll
   const shapes = llamaParameterShapes(c);
   const shapeOf = (name: string) => {
     const s = shapes[name];
-    if (!s) throw new Error(`no tensor ${name} in a Llama of this shape`);
+    if (!s) throw new ModelFormatError(`no tensor ${name} in a Llama of this shape`);
     return s;
   };
 
@@ -150,7 +152,7 @@ export function buildLlamaGraph(c: LlamaConfig, options: LlamaExportOptions): Ll
   const declareQ4 = (name: string, n: number, k: number) => {
     const { packed, scales } = q4Names(name);
     return {
-      packed: g.weight(packed, ElemType.UINT8, [n, q4Blocks(k), Q4_BLOCK_SIZE / 2]),
+      packed: g.weight(packed, DataType.UINT8, [n, q4Blocks(k), Q4_BLOCK_SIZE / 2]),
       scales: g.weight(scales, act, [n * q4Blocks(k)]),
     };
   };
@@ -160,26 +162,26 @@ export function buildLlamaGraph(c: LlamaConfig, options: LlamaExportOptions): Ll
   const linear = (x: string, name: string): string => {
     const [n, k] = shapeOf(name) as [number, number];
     if (quantised) return matMulNBits(x, declareQ4(name, n, k), n, k);
-    return g.node('MatMul', [x, g.weight(`${name}_transposed`, ElemType.FLOAT, [k, n])]);
+    return g.node('MatMul', [x, g.weight(`${name}_transposed`, DataType.FLOAT, [k, n])]);
   };
-  const toAct = (x: string) => (f16 ? g.node('Cast', [x], { to: ElemType.FLOAT16 }) : x);
-  const toFloat = (x: string) => (f16 ? g.node('Cast', [x], { to: ElemType.FLOAT }) : x);
+  const toAct = (x: string) => (f16 ? g.node('Cast', [x], { to: DataType.FLOAT16 }) : x);
+  const toFloat = (x: string) => (f16 ? g.node('Cast', [x], { to: DataType.FLOAT }) : x);
   const ints = (values: number[]) => g.constInt64(values);
 
   // Inputs.
-  const ids = g.input('input_ids', ElemType.INT64, ['batch_size', 'sequence_length']);
-  const attentionMask = g.input('attention_mask', ElemType.INT64, ['batch_size', 'total_sequence_length']);
-  const positionIds = g.input('position_ids', ElemType.INT64, ['batch_size', 'sequence_length']);
+  const ids = g.input('input_ids', DataType.INT64, ['batch_size', 'sequence_length']);
+  const attentionMask = g.input('attention_mask', DataType.INT64, ['batch_size', 'total_sequence_length']);
+  const positionIds = g.input('position_ids', DataType.INT64, ['batch_size', 'sequence_length']);
   const past = Array.from({ length: c.num_hidden_layers }, (_, i) => ({
     key: g.input(`past_key_values.${i}.key`, act, ['batch_size', kvHeads, 'past_sequence_length', d]),
     value: g.input(`past_key_values.${i}.value`, act, ['batch_size', kvHeads, 'past_sequence_length', d]),
   }));
-  const keep = options.numLogitsToKeep === false ? undefined : g.input('num_logits_to_keep', ElemType.INT64, []);
+  const keep = options.numLogitsToKeep === false ? undefined : g.input('num_logits_to_keep', DataType.INT64, []);
 
   // Rotary tables for these positions: angle = position * theta^(-2i/D), duplicated over both halves.
   const invFreq = Float32Array.from(ropeInverseFrequencies(c));
-  const positions = g.node('Unsqueeze', [g.node('Cast', [positionIds], { to: ElemType.FLOAT }), ints([2])]); // [B,T,1]
-  const freqs = g.node('Mul', [positions, g.initializer('rope.inv_freq', ElemType.FLOAT, invFreq, [d / 2])]); // [B,T,D/2]
+  const positions = g.node('Unsqueeze', [g.node('Cast', [positionIds], { to: DataType.FLOAT }), ints([2])]); // [B,T,1]
+  const freqs = g.node('Mul', [positions, g.initializer('rope.inv_freq', invFreq, [d / 2])]); // [B,T,D/2]
   const angles = g.node('Concat', [freqs, freqs], { axis: -1 }); // [B,T,D]
   const cos = toAct(g.node('Unsqueeze', [g.node('Cos', [angles]), ints([1])])); // [B,1,T,D]
   const sin = toAct(g.node('Unsqueeze', [g.node('Sin', [angles]), ints([1])]));
@@ -195,12 +197,12 @@ export function buildLlamaGraph(c: LlamaConfig, options: LlamaExportOptions): Ll
   const scalar = (x: string) => g.node('Squeeze', [x, ints([0])]);
   const pastLength = scalar(g.node('Shape', [past[0]!.key], { start: 2, end: 3 }));
   const totalLength = g.node('Add', [pastLength, scalar(g.node('Shape', [ids], { start: 1, end: 2 }))]);
-  const zero = g.initializer('scalar.zero', ElemType.INT64, BigInt64Array.of(0n), []);
-  const one = g.initializer('scalar.one', ElemType.INT64, BigInt64Array.of(1n), []);
+  const zero = g.initializer('scalar.zero', BigInt64Array.of(0n), []);
+  const one = g.initializer('scalar.one', BigInt64Array.of(1n), []);
   const keyIndex = g.node('Range', [zero, totalLength, one]); // [S]
   const queryIndex = g.node('Unsqueeze', [g.node('Range', [pastLength, totalLength, one]), ints([1])]); // [T,1]
-  const causal = g.node('Cast', [g.node('LessOrEqual', [keyIndex, queryIndex])], { to: ElemType.FLOAT }); // [T,S]
-  const notPadding = g.node('Unsqueeze', [g.node('Cast', [attentionMask], { to: ElemType.FLOAT }), ints([1, 2, 3])]); // [B,1,1,1,S]
+  const causal = g.node('Cast', [g.node('LessOrEqual', [keyIndex, queryIndex])], { to: DataType.FLOAT }); // [T,S]
+  const notPadding = g.node('Unsqueeze', [g.node('Cast', [attentionMask], { to: DataType.FLOAT }), ints([1, 2, 3])]); // [B,1,1,1,S]
   const allowed = g.node('Mul', [causal, notPadding]);
   const bias = g.node('Mul', [g.node('Sub', [allowed, g.constFloat(1)]), g.constFloat(-MASKED_SCORE)]);
 
@@ -208,7 +210,7 @@ export function buildLlamaGraph(c: LlamaConfig, options: LlamaExportOptions): Ll
   const rmsNorm = (x: string, gain: string) => {
     const meanSquare = g.node('ReduceMean', [g.node('Mul', [x, x])], { axes: [-1], keepdims: 1 });
     const inverseRms = g.node('Reciprocal', [g.node('Sqrt', [g.node('Add', [meanSquare, g.constFloat(c.rms_norm_eps)])])]);
-    return toAct(g.node('Mul', [g.node('Mul', [x, inverseRms]), g.weight(gain, ElemType.FLOAT, [h])]));
+    return toAct(g.node('Mul', [g.node('Mul', [x, inverseRms]), g.weight(gain, DataType.FLOAT, [h])]));
   };
   const splitHeads = (x: string, count: number) =>
     g.node('Transpose', [g.node('Reshape', [x, ints([0, 0, count, d])])], { perm: [0, 2, 1, 3] });
@@ -219,7 +221,7 @@ export function buildLlamaGraph(c: LlamaConfig, options: LlamaExportOptions): Ll
   let x: string;
   if (embedding === 'q4') {
     const blocks = q4Blocks(h);
-    const packed = g.weight(`${EMBED}_Q4`, ElemType.UINT8, [vocab, blocks, Q4_BLOCK_SIZE / 2]);
+    const packed = g.weight(`${EMBED}_Q4`, DataType.UINT8, [vocab, blocks, Q4_BLOCK_SIZE / 2]);
     let gathered: string; // [B,T,blocks,32], of the activation type
     if (lookup === 'gather-block-quantized') {
       // GatherBlockQuantized wants scales of the data's rank: one per (row, block).
@@ -235,18 +237,18 @@ export function buildLlamaGraph(c: LlamaConfig, options: LlamaExportOptions): Ll
       // [vocab, blocks] scales: the shape MatMulNBits also takes, so a tied head shares them.
       const scales = g.weight(`${EMBED}_scales`, act, [vocab, blocks]);
       embedQ4 = { packed, scales };
-      const rows = g.node('Cast', [g.node('Gather', [packed, ids], { axis: 0 })], { to: ElemType.INT32 }); // [B,T,blocks,16]
-      const sixteen = g.initializer('scalar.sixteen', ElemType.INT32, Int32Array.of(16), []);
+      const rows = g.node('Cast', [g.node('Gather', [packed, ids], { axis: 0 })], { to: DataType.INT32 }); // [B,T,blocks,16]
+      const sixteen = g.initializer('scalar.sixteen', Int32Array.of(16), []);
       const low = g.node('Unsqueeze', [g.node('Mod', [rows, sixteen]), ints([-1])]); // each byte's first value
       const high = g.node('Unsqueeze', [g.node('Div', [rows, sixteen]), ints([-1])]);
       const nibbles = g.node('Reshape', [g.node('Concat', [low, high], { axis: -1 }), ints([0, 0, blocks, Q4_BLOCK_SIZE])]);
-      const centred = g.node('Sub', [g.node('Cast', [nibbles], { to: act }), g.constFloat(8, act)]);
+      const centred = g.node('Sub', [g.node('Cast', [nibbles], { to: act }), g.constOf(8, act)]);
       const rowScales = g.node('Unsqueeze', [g.node('Gather', [scales, ids], { axis: 0 }), ints([-1])]); // [B,T,blocks,1]
       gathered = g.node('Mul', [centred, rowScales]);
     }
     x = toFloat(g.node('Reshape', [gathered, ints([0, 0, h])]));
   } else {
-    x = g.node('Gather', [g.weight(EMBED, ElemType.FLOAT, [vocab, h]), ids], { axis: 0 }); // [B,T,H]
+    x = g.node('Gather', [g.weight(EMBED, DataType.FLOAT, [vocab, h]), ids], { axis: 0 }); // [B,T,H]
   }
 
   const scale = 1 / Math.sqrt(d);
@@ -265,7 +267,7 @@ export function buildLlamaGraph(c: LlamaConfig, options: LlamaExportOptions): Ll
     const keysT = g.node('Transpose', [g.node('Unsqueeze', [keys, ints([2])])], { perm: [0, 1, 2, 4, 3] }); // [B,KVH,1,D,S]
     // float16: scale the queries before the product (smaller numbers), the softmax in float32.
     const scores = f16
-      ? g.node('Add', [toFloat(g.node('MatMul', [g.node('Mul', [groupedQ, g.constFloat(scale, ElemType.FLOAT16)]), keysT])), bias])
+      ? g.node('Add', [toFloat(g.node('MatMul', [g.node('Mul', [groupedQ, g.constOf(scale, DataType.FLOAT16)]), keysT])), bias])
       : g.node('Add', [g.node('Mul', [g.node('MatMul', [groupedQ, keysT]), g.constFloat(scale)]), bias]);
     const probs = toAct(g.node('Softmax', [scores], { axis: -1 })); // [B,KVH,group,T,S]
     const context = g.node('MatMul', [probs, g.node('Unsqueeze', [values, ints([2])])]); // [B,KVH,group,T,D]
@@ -289,14 +291,14 @@ export function buildLlamaGraph(c: LlamaConfig, options: LlamaExportOptions): Ll
   const final = rmsNorm(x, 'model.norm.weight');
   let logits: string;
   if (!c.tie_word_embeddings) logits = linear(final, HEAD);
-  else if (!quantised) logits = g.node('MatMul', [final, g.weight(`${HEAD}_transposed`, ElemType.FLOAT, [h, vocab])]);
+  else if (!quantised) logits = g.node('MatMul', [final, g.weight(`${HEAD}_transposed`, DataType.FLOAT, [h, vocab])]);
   else if (embedQ4 && lookup === 'unpack') logits = matMulNBits(final, embedQ4, vocab, h);
   else if (embedQ4)
     logits = matMulNBits(final, { packed: embedQ4.packed, scales: g.weight(`${HEAD}_scales`, act, [vocab * q4Blocks(h)]) }, vocab, h);
   else logits = matMulNBits(final, declareQ4(HEAD, vocab, h), vocab, h);
   g.node('Identity', [toFloat(logits)], {}, { outputs: ['logits'] });
 
-  g.output('logits', ElemType.FLOAT, ['batch_size', keep ? 'num_logits' : 'sequence_length', vocab]);
+  g.output('logits', DataType.FLOAT, ['batch_size', keep ? 'num_logits' : 'sequence_length', vocab]);
   for (let i = 0; i < c.num_hidden_layers; i++) {
     g.output(`present.${i}.key`, act, ['batch_size', kvHeads, 'total_sequence_length', d]);
     g.output(`present.${i}.value`, act, ['batch_size', kvHeads, 'total_sequence_length', d]);
@@ -306,7 +308,8 @@ export function buildLlamaGraph(c: LlamaConfig, options: LlamaExportOptions): Ll
   const produce = (name: string, data: Float32Array): { name: string; data: TensorBytes }[] => {
     const shape = shapes[name];
     if (!shape) return [];
-    if (data.length !== shape.reduce((p, n) => p * n, 1)) throw new Error(`tensor ${name}: ${data.length} values for shape [${shape}]`);
+    if (data.length !== shape.reduce((p, n) => p * n, 1))
+      throw new ModelFormatError(`tensor ${name}: ${data.length} values for shape [${shape}]`);
     if (shape.length === 1) return [{ name, data }];
     const [n, k] = shape as [number, number];
     if (name === EMBED) {
@@ -352,7 +355,7 @@ export function exportLlamaOnnx(c: LlamaConfig, weights: LlamaWeights, options: 
   const data = new Map<string, TensorBytes>();
   for (const name of plan.sources) {
     const t = weights[name];
-    if (!t) throw new Error(`missing weight ${name}`);
+    if (!t) throw new ModelFormatError(`missing weight ${name}`);
     for (const w of plan.produce(name, float32(t.data))) data.set(w.name, w.data);
   }
   return encodeOnnxInline(plan.graph, data);

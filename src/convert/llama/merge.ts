@@ -17,13 +17,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelFileError } from '../../core/errors';
+import { LLAMA_PROJECTIONS, PEFT_PREFIX, type LlamaProjection } from '../../models/llama/lora';
 import { exists, SafetensorsCheckpoint, SafetensorsFile, type TensorInfo, type TensorSpec } from './safetensors';
 
-/** The Llama projections a LoRA may target (all nn.Linear, weight [out, in]). */
-export const LLAMA_PROJECTIONS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
-export type LlamaProjection = (typeof LLAMA_PROJECTIONS)[number];
-
-const PEFT_PREFIX = 'base_model.model.';
 const ADAPTER_CONFIG = 'adapter_config.json';
 const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
 
@@ -62,27 +58,6 @@ export interface LoraMergeSummary {
   readonly merged: readonly string[];
   readonly tensors: number;
   readonly scale: number;
-}
-
-/** PEFT's name for one half of the LoRA pair on `modulePath` (e.g. `model.layers.0.self_attn.q_proj`). */
-export function peftLoraName(modulePath: string, half: 'lora_A' | 'lora_B'): string {
-  return `${PEFT_PREFIX}${modulePath}.${half}.weight`;
-}
-
-/** The `adapter_config.json` PEFT writes for a plain LoRA on a causal LM (what parseAdapterConfig reads). */
-export function peftLoraConfig(r: number, alpha: number, targetModules: readonly LlamaProjection[]): Record<string, unknown> {
-  return {
-    peft_type: 'LORA',
-    task_type: 'CAUSAL_LM',
-    r,
-    lora_alpha: alpha,
-    lora_dropout: 0,
-    target_modules: [...targetModules],
-    bias: 'none',
-    use_rslora: false,
-    use_dora: false,
-    fan_in_fan_out: false,
-  };
 }
 
 /** Parses `adapter_config.json`, refusing what this merge cannot do faithfully. */

@@ -16,7 +16,7 @@
  */
 import { open, readdir, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { ModelFileError } from '../../core/errors';
+import { ModelFileError, ModelFormatError } from '../../core/errors';
 import { bf16ToF32, f16ToF32, f32ToBf16 } from './half';
 
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16';
@@ -40,7 +40,6 @@ const CHUNK_BYTES = 16 * 1024 * 1024;
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
 // Half-precision conversions live in half.ts (no Node imports); re-exported for existing callers.
-export { bf16ToF32, f16Round, f16ToF32, f32ToBf16, f32ToF16 } from './half';
 
 // Lookup tables: 65,536 entries each, built once, make half-precision decoding a table read.
 let f16Table: Float32Array | undefined;
@@ -324,7 +323,7 @@ export function encodeHeader(specs: readonly TensorSpec[], dtype: WriteDtype, me
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const { name, shape } of specs) {
-    if (name in header) throw new Error(`tensor "${name}" is listed twice`);
+    if (name in header) throw new ModelFormatError(`tensor "${name}" is listed twice`);
     const bytes = product(shape) * BYTES_PER_ELEMENT[dtype];
     header[name] = { dtype, shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
@@ -375,11 +374,11 @@ export class SafetensorsWriter {
   /** Appends the next tensor; `name` and the data's length must match the next declared tensor. */
   async write(name: string, data: Float32Array): Promise<void> {
     const spec = this.specs[this.next];
-    if (!spec) throw new Error(`${this.path}: "${name}" written after all ${this.specs.length} declared tensors`);
-    if (spec.name !== name) throw new Error(`${this.path}: expected tensor "${spec.name}" next, got "${name}"`);
+    if (!spec) throw new ModelFormatError(`${this.path}: "${name}" written after all ${this.specs.length} declared tensors`);
+    if (spec.name !== name) throw new ModelFormatError(`${this.path}: expected tensor "${spec.name}" next, got "${name}"`);
     const count = product(spec.shape);
     if (data.length !== count)
-      throw new Error(`tensor "${name}" has ${data.length} values; shape [${spec.shape.join(', ')}] needs ${count}`);
+      throw new ModelFormatError(`tensor "${name}" has ${data.length} values; shape [${spec.shape.join(', ')}] needs ${count}`);
     if (this.dtype === 'F32') {
       await writeFully(this.handle, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), this.position);
       this.position += data.byteLength;
@@ -403,8 +402,8 @@ export class SafetensorsWriter {
    */
   async writeGenerated(name: string, fill: (chunk: Float32Array, first: number) => void): Promise<void> {
     const spec = this.specs[this.next];
-    if (!spec) throw new Error(`${this.path}: "${name}" written after all ${this.specs.length} declared tensors`);
-    if (spec.name !== name) throw new Error(`${this.path}: expected tensor "${spec.name}" next, got "${name}"`);
+    if (!spec) throw new ModelFormatError(`${this.path}: "${name}" written after all ${this.specs.length} declared tensors`);
+    if (spec.name !== name) throw new ModelFormatError(`${this.path}: expected tensor "${spec.name}" next, got "${name}"`);
     const count = product(spec.shape);
     const perChunk = CHUNK_BYTES / 4;
     const values = new Float32Array(Math.min(count, perChunk));
@@ -428,7 +427,9 @@ export class SafetensorsWriter {
   async close(): Promise<void> {
     await this.handle.close();
     if (this.next !== this.specs.length) {
-      throw new Error(`${this.path}: only ${this.next} of ${this.specs.length} tensors written (next: "${this.specs[this.next]?.name}")`);
+      throw new ModelFormatError(
+        `${this.path}: only ${this.next} of ${this.specs.length} tensors written (next: "${this.specs[this.next]?.name}")`,
+      );
     }
   }
 }

@@ -17,6 +17,7 @@
  * embedding lookup and a tied output head.
  */
 import { f16Round } from './half';
+import { ModelFormatError } from '../../core/errors';
 
 export const Q4_BLOCK_SIZE = 32;
 const Q4_ZERO_POINT = 8;
@@ -44,7 +45,7 @@ const F16_MAX = 65504;
 
 export function quantizeQ4(data: Float32Array | Float64Array, shape: [number, number], scaleType: Q4ScaleType = 'float32'): Q4Tensor {
   const [n, k] = shape;
-  if (data.length !== n * k) throw new Error(`quantizeQ4: ${data.length} values for shape [${shape}]`);
+  if (data.length !== n * k) throw new ModelFormatError(`quantizeQ4: ${data.length} values for shape [${shape}]`);
   const blocks = q4Blocks(k);
   const bytesPerBlock = Q4_BLOCK_SIZE / 2;
   const packed = new Uint8Array(n * blocks * bytesPerBlock);

@@ -4,11 +4,12 @@
  * (base pretraining); train-qlora.ts reuses `trainLoop` with only LoRA A and B as variables.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { LlamaConfig } from './config';
-import type { LlamaWeights } from './reference';
-import { LlamaTfModel, type LlamaBatch } from './tf-model';
-import { mulberry32, shuffle } from '../custom/random';
-import { AdamW } from '../../training/adamw';
+import type { LlamaConfig } from '../../models/llama/config';
+import type { LlamaWeights } from '../../models/llama/reference';
+import { LlamaTfModel, type LlamaBatch } from '../../models/llama/tf-model';
+import { mulberry32, shuffle } from '../../models/custom/random';
+import { AdamW } from '../adamw';
+import { TrainingError } from '../../core/errors';
 
 /** One training sequence. `lossMask[t] = 1` makes token t a target (predicted from tokens 0..t-1); default all. */
 export interface ClmExample {
@@ -38,13 +39,13 @@ export function makeClmBatch(rows: ClmExample[], padId: number): ClmBatch {
 }
 
 /** Mean cross-entropy of predicting token t+1 from logits at t, over the targets of `batch`. */
-export function causalLmLoss(logits: tf.Tensor3D, batch: ClmBatch): tf.Scalar {
+function causalLmLoss(logits: tf.Tensor3D, batch: ClmBatch): tf.Scalar {
   return tf.tidy(() => {
     const [B, T, V] = logits.shape;
     const next = batch.ids.map((row) => row.slice(1));
     const weights = batch.targets.map((row) => row.slice(1));
     const count = weights.flat().reduce((a, b) => a + b, 0);
-    if (count === 0) throw new Error('causalLmLoss: the batch has no target tokens');
+    if (count === 0) throw new TrainingError('causalLmLoss: the batch has no target tokens');
     const logProbs = tf.logSoftmax(logits.slice([0, 0, 0], [B, T - 1, V]));
     const oneHot = tf.oneHot(tf.tensor2d(next.flat(), [B, T - 1], 'int32'), V);
     const picked = logProbs.mul(oneHot).sum(-1); // [B, T-1]
@@ -95,7 +96,7 @@ export function dropTokens(rows: ClmExample[], dropout: TrainLoopOptions['tokenD
  * worth by length, cut into batches, shuffle the batches. Padding then costs a few percent of the
  * compute instead of about half, and the batches still mix examples from across the set.
  */
-export function lengthBucketedBatches(examples: readonly ClmExample[], batchSize: number, random: () => number): ClmExample[][] {
+function lengthBucketedBatches(examples: readonly ClmExample[], batchSize: number, random: () => number): ClmExample[][] {
   const shuffled = shuffle([...examples], random);
   const window = batchSize * 50;
   const batches: ClmExample[][] = [];
@@ -108,7 +109,7 @@ export function lengthBucketedBatches(examples: readonly ClmExample[], batchSize
 
 /** `steps` AdamW updates of `variables` on length-bucketed batches of `examples` (reshuffled each pass). */
 export function trainLoop(model: LlamaTfModel, variables: tf.Variable[], o: TrainLoopOptions): TrainLoopResult {
-  if (variables.length === 0) throw new Error('trainLoop: nothing to train');
+  if (variables.length === 0) throw new TrainingError('trainLoop: nothing to train');
   const optimizer = new AdamW(variables, { weightDecay: o.weightDecay });
   const random = mulberry32(o.seed);
   const warmup = o.warmupSteps ?? 0;

@@ -8,6 +8,7 @@
  * A base frozen "in NF4" is stored quantised and dequantised for the forward pass: training sees
  * exactly the weights a 4-bit base would give it.
  */
+import { ModelFormatError } from '../../core/errors';
 
 /** The 16 NF4 values, as bitsandbytes defines them (ascending). */
 export const NF4_CODE = Float32Array.from([
@@ -16,7 +17,7 @@ export const NF4_CODE = Float32Array.from([
   0.7229568362236023, 1.0,
 ]);
 
-export const NF4_BLOCK_SIZE = 64;
+const NF4_BLOCK_SIZE = 64;
 
 export interface Nf4Tensor {
   shape: number[];
@@ -38,7 +39,7 @@ function nearestCode(x: number): number {
 
 export function quantizeNf4(data: ArrayLike<number>, shape: number[], blockSize = NF4_BLOCK_SIZE): Nf4Tensor {
   const length = data.length;
-  if (shape.reduce((a, b) => a * b, 1) !== length) throw new Error(`NF4: shape [${shape}] does not hold ${length} values`);
+  if (shape.reduce((a, b) => a * b, 1) !== length) throw new ModelFormatError(`NF4: shape [${shape}] does not hold ${length} values`);
   const blocks = Math.ceil(length / blockSize);
   const absmax = new Float32Array(blocks);
   const codes = new Uint8Array(Math.ceil(length / 2));

@@ -6,6 +6,7 @@
  * the token that stops generation. Pure TypeScript (no transformers.js), so the browser worker and
  * Node share it.
  */
+import { ModelFormatError } from '../core/errors';
 
 interface TrieNode {
   children: Map<number, TrieNode>;
@@ -28,11 +29,11 @@ export class LabelTrie {
     labels: readonly TokenizedLabel[],
     readonly eosTokenId: number,
   ) {
-    if (labels.length === 0) throw new Error('LabelTrie needs at least one label');
+    if (labels.length === 0) throw new ModelFormatError('LabelTrie needs at least one label');
     let maxLength = 0;
     for (const { label, ids } of labels) {
-      if (ids.length === 0) throw new Error(`label ${JSON.stringify(label)} has no tokens`);
-      if (ids.includes(eosTokenId)) throw new Error(`label ${JSON.stringify(label)} contains the EOS token`);
+      if (ids.length === 0) throw new ModelFormatError(`label ${JSON.stringify(label)} has no tokens`);
+      if (ids.includes(eosTokenId)) throw new ModelFormatError(`label ${JSON.stringify(label)} contains the EOS token`);
       let node = this.root;
       for (const id of [...ids, eosTokenId]) {
         let child = node.children.get(id);
@@ -40,7 +41,7 @@ export class LabelTrie {
         node = child;
       }
       if (node.label !== undefined)
-        throw new Error(`labels ${JSON.stringify(node.label)} and ${JSON.stringify(label)} tokenize identically`);
+        throw new ModelFormatError(`labels ${JSON.stringify(node.label)} and ${JSON.stringify(label)} tokenize identically`);
       node.label = label;
       maxLength = Math.max(maxLength, ids.length + 1);
     }

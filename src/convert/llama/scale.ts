@@ -17,11 +17,12 @@
  */
 import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { toHfConfig, toHfGenerationConfig, type LlamaConfig } from './config';
+import { toHfConfig, toHfGenerationConfig, type LlamaConfig } from '../../models/llama/config';
 import { prettyJson } from './hf-folder';
-import { LLAMA_PROJECTIONS, peftLoraConfig, peftLoraName } from './merge';
-import { llamaParameterShapes } from './reference';
+import { LLAMA_PROJECTIONS, peftLoraConfig, peftLoraName } from '../../models/llama/lora';
+import { llamaParameterShapes } from '../../models/llama/reference';
 import { INDEX_FILE, SafetensorsWriter, type TensorSpec } from './safetensors';
+import { ConfigError } from '../../core/errors';
 
 export const LLAMA_SHAPES = {
   'llama-3.2-1b': {
@@ -64,7 +65,7 @@ export const LLAMA_SHAPES = {
 export type LlamaShapeName = keyof typeof LLAMA_SHAPES;
 
 /** The demo's folder: its tokenizer, special token ids and classifier.json prompt serve the random models. */
-export const DEMO_DIR = 'public/models/llama-qlora';
+const DEMO_DIR = 'public/models/llama-qlora';
 
 export interface ShapeOverrides {
   /** Fewer layers than the shape has (e.g. 2 for a quick check at full width and vocabulary). */
@@ -76,9 +77,9 @@ export interface ShapeOverrides {
 /** The shape as a LlamaConfig, with the demo tokenizer's special ids (bos 2, eos 3, pad 0). */
 export function shapeConfig(name: LlamaShapeName, overrides: ShapeOverrides = {}): LlamaConfig {
   const s = LLAMA_SHAPES[name];
-  if (!s) throw new Error(`unknown shape "${String(name)}"; one of ${Object.keys(LLAMA_SHAPES).join(', ')}`);
+  if (!s) throw new ConfigError(`unknown shape "${String(name)}"; one of ${Object.keys(LLAMA_SHAPES).join(', ')}`);
   const layers = overrides.layers ?? s.num_hidden_layers;
-  if (!Number.isInteger(layers) || layers < 1) throw new Error(`--layers must be a positive integer, got ${layers}`);
+  if (!Number.isInteger(layers) || layers < 1) throw new ConfigError(`--layers must be a positive integer, got ${layers}`);
   return {
     ...s,
     rope_scaling: { ...s.rope_scaling },

@@ -4,11 +4,11 @@
  * trained weights, and the loss covers only the label tokens that follow each prompt. The result is
  * a PEFT adapter (`base_model.model.<module>.lora_A.weight` ...) that merge.ts can merge.
  */
-import type { LlamaConfig } from './config';
-import { peftLoraConfig, type LlamaProjection } from './merge';
+import type { LlamaConfig } from '../../models/llama/config';
+import { peftLoraConfig, type LlamaProjection } from '../../models/llama/lora';
 import { nf4RoundTrip } from './nf4';
-import type { LlamaTensor, LlamaWeights } from './reference';
-import { LlamaTfModel } from './tf-model';
+import type { LlamaTensor, LlamaWeights } from '../../models/llama/reference';
+import { LlamaTfModel } from '../../models/llama/tf-model';
 import { trainLoop, type ClmExample, type TrainLoopOptions, type TrainLoopResult } from './train-clm';
 
 /** A prompt and the tokens the model should learn to continue it with. */

@@ -23,35 +23,15 @@ import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import onnxProto, { type onnx as Onnx } from 'onnx-proto';
 import { f32ToF16 } from './half';
+import { asBytes, BYTES, DataType, elementCount, GraphBuilder, type DataTypeCode, type TensorBytes } from '../../models/onnx/graph-builder';
+import { ModelFormatError } from '../../core/errors';
 
 const { onnx } = onnxProto;
-
-export const ElemType = {
-  FLOAT: onnx.TensorProto.DataType.FLOAT,
-  UINT8: onnx.TensorProto.DataType.UINT8,
-  INT32: onnx.TensorProto.DataType.INT32,
-  INT64: onnx.TensorProto.DataType.INT64,
-  FLOAT16: onnx.TensorProto.DataType.FLOAT16,
-} as const;
-export type ElemTypeCode = (typeof ElemType)[keyof typeof ElemType];
-
-const BYTES: Record<ElemTypeCode, number> = {
-  [ElemType.FLOAT]: 4,
-  [ElemType.UINT8]: 1,
-  [ElemType.INT32]: 4,
-  [ElemType.INT64]: 8,
-  [ElemType.FLOAT16]: 2,
-};
-
-type Attribute = number | number[] | string | { float: number };
-export type Dim = number | string;
-/** Bytes of a tensor: any typed array (float16 as Uint16Array bits). */
-export type TensorBytes = ArrayBufferView;
 
 /** One protobuf file holds at most 2 GiB; keep a margin for the graph itself. */
 export const ONNX_FILE_LIMIT = 2 ** 31 - 64 * 2 ** 20;
 /** External data files are cut at tensor boundaries into chunks of at most this many bytes. */
-export const EXTERNAL_CHUNK_LIMIT = ONNX_FILE_LIMIT;
+const EXTERNAL_CHUNK_LIMIT = ONNX_FILE_LIMIT;
 /** Each tensor in an external data file starts at a multiple of this (a page, so it can be memory-mapped). */
 const EXTERNAL_ALIGNMENT = 4096;
 /** Bytes copied per read when assembling a file. */
@@ -59,77 +39,32 @@ const COPY_CHUNK = 16 * 2 ** 20;
 
 export interface DeclaredWeight {
   readonly name: string;
-  readonly type: ElemTypeCode;
+  readonly type: DataTypeCode;
   readonly dims: readonly number[];
   readonly bytes: number;
 }
 
-const count = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
-const asBytes = (data: TensorBytes) => new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-
-export class OnnxGraph {
-  private readonly nodes: Onnx.INodeProto[] = [];
-  private readonly inline: Onnx.ITensorProto[] = [];
-  private readonly inputs: Onnx.IValueInfoProto[] = [];
-  private readonly outputs: Onnx.IValueInfoProto[] = [];
-  private readonly usedNames = new Set<string>();
+/** A graph whose weights are declared by shape and supplied later, to the writers below. */
+export class OnnxGraph extends GraphBuilder {
   private readonly declared = new Map<string, DeclaredWeight>();
-  private counter = 0;
 
   constructor(
-    private readonly name: string,
+    name: string,
     readonly opsets: Record<string, number>,
     readonly metadata: Record<string, string> = {},
-  ) {}
-
-  input(name: string, type: ElemTypeCode, dims: Dim[]): string {
-    this.inputs.push(valueInfo(name, type, dims));
-    return this.claim(name);
-  }
-
-  output(name: string, type: ElemTypeCode, dims: Dim[]): void {
-    this.outputs.push(valueInfo(name, type, dims));
-  }
-
-  /** A small constant stored in the graph itself. */
-  initializer(name: string, type: ElemTypeCode, data: TensorBytes, dims: number[]): string {
-    if (data.byteLength !== count(dims) * BYTES[type]) throw new Error(`initializer ${name}: ${data.byteLength} bytes for dims [${dims}]`);
-    this.inline.push({ name: this.claim(name), dims, dataType: type, rawData: asBytes(data) });
-    return name;
+  ) {
+    super(name);
   }
 
   /** A weight whose bytes are supplied later (see the writers). */
-  weight(name: string, type: ElemTypeCode, dims: number[]): string {
-    this.declared.set(this.claim(name), { name, type, dims, bytes: count(dims) * BYTES[type] });
+  weight(name: string, type: DataTypeCode, dims: number[]): string {
+    this.declared.set(this.claim(name), { name, type, dims, bytes: elementCount(dims) * BYTES[type] });
     return name;
   }
 
-  constFloat(value: number, type: ElemTypeCode = ElemType.FLOAT): string {
-    const data = type === ElemType.FLOAT16 ? Uint16Array.of(f32ToF16(value)) : Float32Array.of(value);
-    return this.initializer(this.fresh('const'), type, data, []);
-  }
-
-  constInt64(values: number[]): string {
-    return this.initializer(this.fresh('const'), ElemType.INT64, BigInt64Array.from(values.map(BigInt)), [values.length]);
-  }
-
-  node(
-    opType: string,
-    inputs: string[],
-    attributes: Record<string, Attribute> = {},
-    options: { outputs?: string[]; domain?: string } = {},
-  ): string {
-    const outputs = options.outputs ?? [this.fresh(opType)];
-    outputs.forEach((o) => this.claim(o));
-    this.nodes.push({
-      opType,
-      domain: options.domain ?? '',
-      name: this.fresh(`${opType}_node`),
-      input: inputs,
-      output: outputs,
-      attribute: Object.entries(attributes).map(([key, value]) => attribute(key, value)),
-    });
-    return outputs[0]!;
+  /** A scalar constant of the activation type (float32, or float16). */
+  constOf(value: number, type: DataTypeCode): string {
+    return type === DataType.FLOAT16 ? this.constFloat(value, { toHalf: f32ToF16 }) : this.constFloat(value);
   }
 
   /** The declared weights, in declaration order. */
@@ -150,49 +85,27 @@ export class OnnxGraph {
 
   /** The model without the declared weights' data: `extra` initializers (external references, or inline data) added. */
   encode(extra: Onnx.ITensorProto[] = []): Uint8Array {
-    return onnx.ModelProto.encode(this.model(extra)).finish();
+    return onnx.ModelProto.encode(this.modelProto(this.opsets, this.metadata, extra)).finish();
   }
 
   /** The ModelProto's own fields (no graph) and the graph's small part, encoded separately (see the module comment). */
   encodeParts(): { model: Uint8Array; graph: Uint8Array } {
-    const { graph, ...rest } = this.model([]);
+    const { graph, ...rest } = this.modelProto(this.opsets, this.metadata);
     return { model: onnx.ModelProto.encode(onnx.ModelProto.create(rest)).finish(), graph: onnx.GraphProto.encode(graph!).finish() };
-  }
-
-  private model(extra: Onnx.ITensorProto[]): Onnx.ModelProto {
-    return onnx.ModelProto.create({
-      irVersion: 8,
-      producerName: 'banking-intent-runtime',
-      opsetImport: Object.entries(this.opsets).map(([domain, version]) => ({ domain, version })),
-      metadataProps: Object.entries(this.metadata).map(([key, value]) => ({ key, value })),
-      graph: { name: this.name, node: this.nodes, initializer: [...this.inline, ...extra], input: this.inputs, output: this.outputs },
-    });
-  }
-
-  private fresh(prefix: string): string {
-    let name: string;
-    do name = `${prefix}_${this.counter++}`;
-    while (this.usedNames.has(name));
-    return name;
-  }
-
-  private claim(name: string): string {
-    if (this.usedNames.has(name)) throw new Error(`duplicate tensor name ${name}`);
-    this.usedNames.add(name);
-    return name;
   }
 }
 
 function checkWeight(graph: OnnxGraph, name: string, data: TensorBytes): DeclaredWeight {
   const info = graph.weightInfo(name);
-  if (!info) throw new Error(`weight ${name} was not declared in the graph`);
-  if (data.byteLength !== info.bytes) throw new Error(`weight ${name}: ${data.byteLength} bytes, dims [${info.dims}] need ${info.bytes}`);
+  if (!info) throw new ModelFormatError(`weight ${name} was not declared in the graph`);
+  if (data.byteLength !== info.bytes)
+    throw new ModelFormatError(`weight ${name}: ${data.byteLength} bytes, dims [${info.dims}] need ${info.bytes}`);
   return info;
 }
 
 function missingWeights(graph: OnnxGraph, have: (name: string) => boolean): void {
   const missing = graph.weights.filter((w) => !have(w.name)).map((w) => w.name);
-  if (missing.length) throw new Error(`no data for ${missing.length} weight(s): ${missing.slice(0, 5).join(', ')}`);
+  if (missing.length) throw new ModelFormatError(`no data for ${missing.length} weight(s): ${missing.slice(0, 5).join(', ')}`);
 }
 
 /** One self-contained model from weights in memory. */
@@ -276,7 +189,7 @@ export class OnnxFileWriter {
 
   async put(name: string, data: TensorBytes): Promise<void> {
     const info = checkWeight(this.graph, name, data);
-    if (this.placed.has(name)) throw new Error(`weight ${name} supplied twice`);
+    if (this.placed.has(name)) throw new ModelFormatError(`weight ${name} supplied twice`);
     let chunk = this.chunkFiles.length - 1;
     let offset = chunk < 0 ? 0 : align(this.chunkSizes[chunk]!);
     if (chunk < 0 || (offset > 0 && offset + info.bytes > this.chunkLimit)) {
@@ -349,7 +262,9 @@ export class OnnxFileWriter {
   private async finishSingle(): Promise<OnnxFileSummary> {
     const total = this.singleFileBytes();
     if (total > ONNX_FILE_LIMIT) {
-      throw new Error(`${basename(this.path)} would take ${(total / 2 ** 30).toFixed(2)} GiB, over the 2 GiB one ONNX file can hold`);
+      throw new ModelFormatError(
+        `${basename(this.path)} would take ${(total / 2 ** 30).toFixed(2)} GiB, over the 2 GiB one ONNX file can hold`,
+      );
     }
     const { model, graph } = this.graph.encodeParts();
     let graphBytes = graph.length;
@@ -380,7 +295,7 @@ export class OnnxFileWriter {
     } finally {
       await out.close();
     }
-    if (position !== total) throw new Error(`${this.path}: wrote ${position} bytes, expected ${total}`);
+    if (position !== total) throw new ModelFormatError(`${this.path}: wrote ${position} bytes, expected ${total}`);
     await this.closeChunks();
     await Promise.all(this.chunkSizes.map((_, i) => rm(`${this.chunkPath(i)}.partial`, { force: true })));
     await rename(`${this.path}.partial`, this.path);
@@ -421,22 +336,7 @@ async function writeAll(handle: FileHandle, data: Uint8Array, position: number):
 async function readAll(handle: FileHandle, target: Uint8Array, position: number): Promise<void> {
   for (let done = 0; done < target.length;) {
     const { bytesRead } = await handle.read(target, done, target.length - done, position + done);
-    if (bytesRead === 0) throw new Error('external data file ended early');
+    if (bytesRead === 0) throw new ModelFormatError('external data file ended early');
     done += bytesRead;
   }
-}
-
-function valueInfo(name: string, elemType: ElemTypeCode, dims: Dim[]): Onnx.IValueInfoProto {
-  return {
-    name,
-    type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
-  };
-}
-
-function attribute(name: string, value: Attribute): Onnx.IAttributeProto {
-  const T = onnx.AttributeProto.AttributeType;
-  if (typeof value === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(value) };
-  if (Array.isArray(value)) return { name, type: T.INTS, ints: value };
-  if (typeof value === 'object') return { name, type: T.FLOAT, f: value.float };
-  return { name, type: T.INT, i: value };
 }

@@ -22,21 +22,20 @@
  */
 import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { fromHfConfig } from './config';
+import { fromHfConfig } from '../../models/llama/config';
 import { prettyJson } from './hf-folder';
 import { openLoraMerge } from './merge';
-import { nf4RoundTrip } from './nf4';
+import { nf4RoundTrip } from '../../training/llama/nf4';
 import { buildLlamaGraph, isQ4Weight, type EmbeddingStorage, type LlamaGraphPlan, type LlamaOnnxDtype } from './onnx-export';
 import { ONNX_FILE_LIMIT, OnnxFileWriter } from './onnx-writer';
-import { llamaParameterShapes } from './reference';
+import { llamaParameterShapes } from '../../models/llama/reference';
 import { exists, SafetensorsWriter, type WriteDtype } from './safetensors';
-
-export { ONNX_FILE_LIMIT } from './onnx-writer';
+import { ModelFormatError } from '../../core/errors';
 
 const COPIED_FROM_BASE = ['generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
 
 /** The file transformers.js reads for a dtype, under onnx/. */
-export const ONNX_FILE: Record<LlamaOnnxDtype, string> = { q4: 'model_q4.onnx', q4f16: 'model_q4f16.onnx', fp32: 'model.onnx' };
+const ONNX_FILE: Record<LlamaOnnxDtype, string> = { q4: 'model_q4.onnx', q4f16: 'model_q4f16.onnx', fp32: 'model.onnx' };
 
 export interface MergeExportOptions {
   baseDir: string;
@@ -103,8 +102,9 @@ export async function mergeToTransformersJs(o: MergeExportOptions): Promise<Merg
     const present = new Map(merge.tensors.map((t) => [t.name, t.shape]));
     for (const [name, shape] of Object.entries(expected)) {
       const got = present.get(name);
-      if (!got) throw new Error(`the base has no tensor ${name}, which its config.json implies`);
-      if (got.join() !== shape.join()) throw new Error(`base tensor ${name} has shape [${got}], its config.json implies [${shape}]`);
+      if (!got) throw new ModelFormatError(`the base has no tensor ${name}, which its config.json implies`);
+      if (got.join() !== shape.join())
+        throw new ModelFormatError(`base tensor ${name} has shape [${got}], its config.json implies [${shape}]`);
     }
     const classifier = await readClassifier(o.adapterDir);
 
@@ -127,7 +127,7 @@ export async function mergeToTransformersJs(o: MergeExportOptions): Promise<Merg
     }
     for (const v of candidates) {
       if (!v.external && v.size > ONNX_FILE_LIMIT) {
-        throw new Error(
+        throw new ModelFormatError(
           `onnx/${ONNX_FILE[v.dtype]} would take ${gib(v.size)}, over the 2 GiB a single ONNX file can hold; allow external data`,
         );
       }
@@ -230,8 +230,8 @@ async function readClassifier(adapterDir: string): Promise<Record<string, unknow
   try {
     raw = JSON.parse(await readFile(path, 'utf8'));
   } catch (error) {
-    throw new Error(`${path} is not valid JSON: ${(error as Error).message}`);
+    throw new ModelFormatError(`${path} is not valid JSON: ${(error as Error).message}`);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${path} is not a JSON object`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ModelFormatError(`${path} is not a JSON object`);
   return raw as Record<string, unknown>;
 }

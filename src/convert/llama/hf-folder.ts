@@ -7,9 +7,9 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { toHfConfig, toHfGenerationConfig, type LlamaConfig } from './config';
+import { toHfConfig, toHfGenerationConfig, type LlamaConfig } from '../../models/llama/config';
 import { exportLlamaOnnx } from './onnx-export';
-import type { LlamaWeights } from './reference';
+import type { LlamaWeights } from '../../models/llama/reference';
 import type { HfTokenizerFiles } from '../../tokenizer/hf-tokenizer';
 
 /** JSON as Hugging Face writes its files: two-space indent, final newline. */

@@ -26,7 +26,8 @@
  */
 import { LogitsProcessor, LogitsProcessorList, Tensor } from '@huggingface/transformers';
 import type { PreTrainedModel, PreTrainedTokenizer } from '@huggingface/transformers';
-import { LabelTrie } from './label-trie';
+import { LabelTrie } from './llama-label-trie';
+import { ModelFormatError } from '../core/errors';
 
 /** For each step, each allowed token's probability renormalised over the allowed tokens. */
 export type StepDistributions = Map<number, number>[];
@@ -43,7 +44,7 @@ function renormalisedSoftmax(logits: Float32Array, offset: number, ids: readonly
  * Masks every logit that does not continue a label and records the renormalised distribution of
  * each step, per batch row (`steps[row][step]`). One instance serves one `generate` call.
  */
-export class LabelConstrainedLogitsProcessor extends LogitsProcessor {
+class LabelConstrainedLogitsProcessor extends LogitsProcessor {
   readonly steps: StepDistributions[] = [];
 
   constructor(
@@ -142,7 +143,7 @@ async function stepDistributions(
   });
   return rows.map((_, b) => {
     const dist = processor.steps[b]?.[0];
-    if (!dist) throw new Error('the logits processor was not called');
+    if (!dist) throw new ModelFormatError('the logits processor was not called');
     return dist;
   });
 }
@@ -153,7 +154,7 @@ async function stepDistributions(
  * way on is scored in one batched call (steps with a single allowed id have probability 1 and cost
  * nothing), so a query costs about as many calls as the longest label has tokens.
  */
-export async function labelProbabilities(
+async function labelProbabilities(
   model: PreTrainedModel,
   trie: LabelTrie,
   promptIds: readonly number[],
@@ -207,7 +208,7 @@ function disposeGpu(outputs: Outputs, keep: ReadonlySet<Tensor> = new Set()): vo
 /** The last position's logits of each row as float32 [rows, vocab] (whatever num_logits_to_keep gave). */
 function lastLogits(outputs: Outputs): { data: Float32Array; rows: number; vocab: number } {
   let logits = outputs.logits;
-  if (!logits) throw new Error('the model returned no logits');
+  if (!logits) throw new ModelFormatError('the model returned no logits');
   if (logits.type !== 'float32') logits = logits.to('float32');
   const [rows, positions, vocab] = logits.dims as [number, number, number];
   const all = logits.data as Float32Array;
@@ -346,7 +347,7 @@ export async function classifyWithLlama(options: ClassifyWithLlamaOptions): Prom
   }
   complete.sort((a, b) => b.probability - a.probability);
   const best = complete[0];
-  if (!best) throw new Error('the label search found no label');
+  if (!best) throw new ModelFormatError('the label search found no label');
   const result: LlamaClassification = { label: best.label, confidence: best.probability, generatedIds: best.ids };
   if (topK !== undefined) result.alternatives = complete.slice(0, wanted).map(({ label, probability }) => ({ label, probability }));
   return result;
@@ -378,7 +379,7 @@ export async function classifyWithLlamaExhaustive(options: ClassifyWithLlamaOpti
   })) as Tensor;
   const generatedIds = Array.from(out.data as BigInt64Array, Number).slice(promptIds.length);
   const label = trie.labelFor(generatedIds);
-  if (label === undefined) throw new Error(`constrained decoding produced no label: ids [${generatedIds}]`);
+  if (label === undefined) throw new ModelFormatError(`constrained decoding produced no label: ids [${generatedIds}]`);
   const steps = processor.steps[0] ?? [];
   let confidence = 1;
   steps.forEach((dist, i) => (confidence *= dist.get(generatedIds[i]!) ?? 0));
