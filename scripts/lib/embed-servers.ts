@@ -6,27 +6,16 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { extname, resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DIST } from './browser';
+import { closeServer, CONTENT_TYPES, countBytesSent, listen, originOf, pathOf, sendFile } from './static-files';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const WIDGET_DIST = resolve(DIST, 'widget');
 const EXAMPLES = resolve(ROOT, 'examples');
 /** The widget origin written in examples/portal.html (its script tag and its CSP). */
 export const EXAMPLE_WIDGET_ORIGIN = 'http://127.0.0.1:4174';
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.json': 'application/json',
-  '.wasm': 'application/wasm',
-  '.onnx': 'application/octet-stream',
-};
 
 /** The portal's policy for a widget served from `widgetOrigin` (the same as the example's meta tag). */
 export function portalCsp(widgetOrigin: string): string {
@@ -49,6 +38,49 @@ export const WIDGET_CORS_HEADERS = {
   'Cross-Origin-Resource-Policy': 'cross-origin',
 };
 
+/** A Vite chunk whose name carries its content hash (`assets/worker-BxW3a9_k.js`): it never changes. */
+const HASHED = /^\/assets\/.+-[\w-]{8,}\.\w+$/;
+
+/**
+ * Every header origin B sends with a file of the widget folder (`npm run serve:widget` and the
+ * example): CORS and CORP, `nosniff`, and caching. Hashed chunks are cached for a year; the rest
+ * (the entry script, the runtime, the model files, whose names stay the same across releases) is
+ * revalidated on every use with its ETag, so a new release is seen at once and costs a 304 otherwise.
+ */
+export function widgetHeaders(path: string): Record<string, string> {
+  return {
+    ...WIDGET_CORS_HEADERS,
+    'X-Content-Type-Options': 'nosniff',
+    'Cache-Control': HASHED.test(path) ? 'public, max-age=31536000, immutable' : 'public, no-cache',
+  };
+}
+
+/** Serves a built widget folder as origin B; returns the server. */
+export function serveWidgetFolder(options: { port?: number; host?: string; dir?: string; onRequest?: (path: string) => void } = {}) {
+  const dir = options.dir ?? WIDGET_DIST;
+  return listen(
+    options.port ?? 0,
+    (request, response) => {
+      const path = pathOf(request);
+      options.onRequest?.(path);
+      const headers = widgetHeaders(path);
+      if (request.method === 'OPTIONS') {
+        // A preflight (a page that adds headers to its fetch): allowed, nothing sent.
+        response.writeHead(204, {
+          ...headers,
+          'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
+          'Access-Control-Allow-Headers': request.headers['access-control-request-headers'] ?? '*',
+          'Access-Control-Max-Age': '86400',
+        });
+        response.end();
+        return;
+      }
+      sendFile(request, response, dir, path.endsWith('/') ? `${path}index.html` : path, headers);
+    },
+    options.host,
+  );
+}
+
 export interface EmbedServers {
   /** The portal, origin A: `/portal.html`, and `/two-widgets.html` with a second widget. */
   portalOrigin: string;
@@ -56,6 +88,8 @@ export interface EmbedServers {
   widgetOrigin: string;
   /** Paths requested from origin B, in order. */
   widgetRequests: string[];
+  /** Bytes both servers have sent so far (see countBytesSent). */
+  bytesSent(): number;
   close(): Promise<void>;
 }
 
@@ -64,11 +98,7 @@ export async function serveEmbedExample(ports: { portal?: number; widget?: numbe
     throw new Error(`No built widget in ${WIDGET_DIST}: run \`npm run build\` first.`);
   }
   const widgetRequests: string[] = [];
-  const widget = await listen(ports.widget ?? 0, async (request, response) => {
-    const path = pathOf(request);
-    widgetRequests.push(path);
-    await sendFile(response, WIDGET_DIST, path, WIDGET_CORS_HEADERS);
-  });
+  const widget = await serveWidgetFolder({ port: ports.widget ?? 0, onRequest: (path) => widgetRequests.push(path) });
   const widgetOrigin = originOf(widget);
 
   const portal = await listen(ports.portal ?? 0, async (request, response) => {
@@ -79,54 +109,23 @@ export async function serveEmbedExample(ports: { portal?: number; widget?: numbe
       if (path === '/two-widgets.html') {
         html = html.replace(/<banking-intent-widget[\s\S]*?<\/banking-intent-widget>/, (element) => `${element}\n${element}`);
       }
-      response.writeHead(200, { ...headers, 'Content-Type': TYPES['.html']! });
+      response.writeHead(200, { ...headers, 'Content-Type': CONTENT_TYPES['.html']! });
       response.end(html);
       return;
     }
-    await sendFile(response, EXAMPLES, path, headers);
+    sendFile(request, response, EXAMPLES, path, headers);
   });
 
   return {
     portalOrigin: originOf(portal),
     widgetOrigin,
     widgetRequests,
+    bytesSent: (() => {
+      const counters = [widget, portal].map((server) => countBytesSent(server));
+      return () => counters.reduce((sum, count) => sum + count(), 0);
+    })(),
     close: async () => {
-      await Promise.all([widget, portal].map((server) => new Promise<void>((done) => server.close(() => done()))));
+      await Promise.all([widget, portal].map(closeServer));
     },
   };
-}
-
-function pathOf(request: IncomingMessage): string {
-  return decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
-}
-
-async function sendFile(response: ServerResponse, folder: string, path: string, headers: Record<string, string>): Promise<void> {
-  const file = resolve(folder, `.${path}`);
-  if (!file.startsWith(folder + sep) || !existsSync(file)) {
-    response.writeHead(404, { ...headers, 'Content-Type': 'text/plain' });
-    response.end('Not found');
-    return;
-  }
-  const body = await readFile(file);
-  response.writeHead(200, { ...headers, 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' });
-  response.end(body);
-}
-
-function listen(port: number, handle: (request: IncomingMessage, response: ServerResponse) => Promise<void>): Promise<Server> {
-  const server = createServer((request, response) => {
-    handle(request, response).catch((error: unknown) => {
-      response.writeHead(500, { 'Content-Type': 'text/plain' });
-      response.end(String(error));
-    });
-  });
-  return new Promise((done, fail) => {
-    server.once('error', fail);
-    server.listen(port, '127.0.0.1', () => done(server));
-  });
-}
-
-function originOf(server: Server): string {
-  const address = server.address();
-  if (!address || typeof address === 'string') throw new Error('The server has no TCP address.');
-  return `http://127.0.0.1:${address.port}`;
 }

@@ -8,10 +8,20 @@
  * after which a later `load()` starts over; a failed load leaves the adapter `unavailable` with the
  * reason, and the next `load()` tries again; `dispose()` cancels a load in flight.
  */
-import type { AdapterHealth, AdapterState, ClassifyOptions, IntentAdapter, LoadOptions, LoadProgress } from '../core/adapter';
+import type {
+  AdapterHealth,
+  AdapterState,
+  ClassifyOptions,
+  IntentAdapter,
+  LoadFacts,
+  LoadOptions,
+  LoadProgress,
+  ModelFacts,
+} from '../core/adapter';
 import { AbortedError, ModelUnavailableError } from '../core/errors';
 import type { Device, ModelPrediction } from '../core/prediction';
 import { abortReason, raceAbort } from '../core/abort';
+import { LoadMeter } from './load-meter';
 
 export abstract class AdapterLifecycle implements IntentAdapter {
   abstract readonly id: string;
@@ -23,6 +33,10 @@ export abstract class AdapterLifecycle implements IntentAdapter {
   /** Belongs to the load in flight; `undefined` when none runs. */
   private loadController: AbortController | undefined;
   private readonly progressListeners = new Set<(progress: LoadProgress) => void>();
+  /** Times the load in flight and counts its bytes. */
+  private meter: LoadMeter | undefined;
+  /** The last successful load. */
+  private lastLoad: LoadFacts | undefined;
 
   /**
    * Does the load's work and resolves with the device the model runs on. `signal` fires when the
@@ -50,6 +64,15 @@ export abstract class AdapterLifecycle implements IntentAdapter {
     } finally {
       if (listener) this.progressListeners.delete(listener);
     }
+  }
+
+  /** Its labels (see `modelLabels`) and how its last successful load went. */
+  facts(): ModelFacts {
+    const facts: ModelFacts = {};
+    const labels = this.modelLabels();
+    if (labels) facts.labels = labels;
+    if (this.lastLoad) facts.load = { ...this.lastLoad };
+    return facts;
   }
 
   health(): Promise<AdapterHealth> {
@@ -82,7 +105,13 @@ export abstract class AdapterLifecycle implements IntentAdapter {
 
   /** Tells the callers of `load()` that are waiting now how the load is going. */
   protected progress(progress: LoadProgress): void {
+    this.meter?.record(progress);
     for (const listener of this.progressListeners) listener(progress);
+  }
+
+  /** The labels the model answers, where the subclass knows them (a remote model's list, a loaded model's config). */
+  protected modelLabels(): readonly string[] | undefined {
+    return undefined;
   }
 
   /** After a ready adapter found its model gone (a dead worker, a model the server dropped). */
@@ -100,10 +129,13 @@ export abstract class AdapterLifecycle implements IntentAdapter {
     this.loadController = controller;
     this.state = 'loading';
     this.reason = undefined;
+    const meter = new LoadMeter();
+    this.meter = meter;
     try {
       const device = await this.runLoad(controller.signal);
       if (this.loadController !== controller) throw new AbortedError(`${this.title} load was cancelled.`);
       this.loadController = undefined;
+      this.lastLoad = meter.finish();
       this.device = device;
       this.state = 'ready';
     } catch (error) {

@@ -3,11 +3,13 @@
  * model loads and classifies. The worker (workers/custom.worker.ts) holds the engine; the page's
  * side (worker lifetime, state, latency, aborts) is the shared `WorkerAdapter`.
  */
-import type { HostLoadRequest, HostLoadResult } from '../engine/worker-host';
+import { ModelFileError } from '../core/errors';
+import { PROBE_SET_FILE } from '../bench/probe-hash';
+import type { HostLoadRequest, HostLoadResult } from '../engine/custom-worker-host';
 import { WorkerAdapter } from './worker-adapter';
 
 export interface CustomAdapterOptions {
-  /** Absolute URL of the model folder (config.json, tokenizer.json, model.onnx). */
+  /** Absolute URL of the model folder (config.json, tokenizer.json, spelling.json, onnx/model.onnx). */
   modelBaseUrl: string;
   /** Absolute URL of our copy of the onnxruntime-web runtime files. */
   ortBaseUrl: string;
@@ -31,6 +33,20 @@ export class CustomAdapter extends WorkerAdapter<HostLoadRequest, HostLoadResult
   /** Why the model runs on WASM rather than WebGPU, once loaded; undefined on WebGPU. */
   get webgpuSkipped(): string | undefined {
     return this.info?.webgpuSkipped;
+  }
+
+  /**
+   * `probe-set.json` in the model folder, parsed; undefined when the folder has none. Fetched only
+   * when a benchmark round asks (a model with Banking77's intents never needs it).
+   */
+  async ownProbeSet(): Promise<unknown> {
+    const url = new URL(PROBE_SET_FILE, this.options.modelBaseUrl).href;
+    const response = await fetch(url, { cache: 'no-cache', headers: { Accept: 'application/json' } });
+    if (response.status === 404 || response.status === 410) return undefined;
+    if (!response.ok) throw new ModelFileError({ message: `Could not read ${url}: HTTP ${response.status}.`, file: PROBE_SET_FILE });
+    // A server that answers its index page for any path has no such file either.
+    if (/text\/html/i.test(response.headers.get('content-type') ?? '')) return undefined;
+    return (await response.json()) as unknown;
   }
 
   protected startWorker(): Worker {

@@ -3,7 +3,7 @@
  * friends, and llama-qlora its worker client: a page that only ever uses the custom model should
  * not download them.
  */
-import type { AdapterHealth, ClassifyOptions, IntentAdapter, LoadOptions } from '../core/adapter';
+import type { AdapterHealth, ClassifyOptions, IntentAdapter, LoadOptions, ModelFacts } from '../core/adapter';
 import type { ModelPrediction } from '../core/prediction';
 
 export class LazyAdapter implements IntentAdapter {
@@ -39,6 +39,16 @@ export class LazyAdapter implements IntentAdapter {
     if (this.loaded) return this.loaded.health();
     // While its code is being fetched the adapter is loading: a model selector says so at once.
     return Promise.resolve({ state: this.adapter ? 'loading' : 'idle' });
+  }
+
+  /** The adapter's facts once its code has loaded; none before. */
+  facts(): ModelFacts {
+    return this.loaded?.facts?.() ?? {};
+  }
+
+  async ownProbeSet(): Promise<unknown> {
+    const adapter = await this.get();
+    return adapter.ownProbeSet ? adapter.ownProbeSet() : undefined;
   }
 
   async dispose(): Promise<void> {

@@ -9,7 +9,7 @@ import type { LoadOptions } from '../core/adapter';
 import { LLAMA_MODEL_ID, LlamaEngine, type LlamaDtype } from '../engine/llama-engine';
 import { InProcessAdapter } from './in-process-adapter';
 
-export const DEFAULT_LLAMA_DIR = 'public/models/llama-qlora';
+const DEFAULT_LLAMA_DIR = 'public/models/llama-qlora';
 
 export interface NodeLlamaAdapterOptions {
   /** The model folder (default `public/models/llama-qlora`). */
@@ -40,5 +40,9 @@ export class NodeLlamaAdapter extends InProcessAdapter<LlamaEngine> {
 
   protected loadEngine(options: LoadOptions): Promise<LlamaEngine> {
     return loadNodeLlamaEngine({ ...this.options, onProgress: options.onProgress });
+  }
+
+  protected override engineLabels(engine: LlamaEngine): readonly string[] {
+    return engine.spec.labels;
   }
 }

@@ -96,8 +96,8 @@ export function downloadJsonl(rounds: readonly BenchmarkRound[], filename = 'ben
 const TRIGGERS = ['auto', 'manual', 'cli'];
 const STATUSES = ['ok', 'unavailable', 'cooling_down', 'failed'];
 const METRICS = ['avg_latency_ms', 'p50_latency_ms', 'p95_latency_ms', 'p99_latency_ms', 'accuracy', 'mean_confidence'] as const;
-/** Absent from rounds recorded before the probe set had out-of-scope probes. */
-const OPTIONAL_METRICS = ['in_scope_accuracy', 'oos_rejected', 'in_scope_rejected'] as const;
+/** Absent from rounds recorded before the probe set had out-of-scope probes, or before macro-F1 and load figures were kept. */
+const OPTIONAL_METRICS = ['in_scope_accuracy', 'oos_rejected', 'in_scope_rejected', 'macro_f1', 'load_ms'] as const;
 const OPTIONAL_COUNTS = ['n_in_scope', 'n_oos'] as const;
 
 /** The first thing that keeps `value` from being a round, or undefined when it is one. */
@@ -124,6 +124,16 @@ function roundProblem(value: unknown): string | undefined {
     for (const key of OPTIONAL_COUNTS) {
       if (model[key] !== undefined && !isCount(model[key])) return `models.${id}.${key} is not a whole number >= 0`;
     }
+    if (model.download_bytes !== undefined && model.download_bytes !== null && !isCount(model.download_bytes))
+      return `models.${id}.download_bytes is neither a whole number >= 0 nor null`;
+    const ci = model.accuracy_ci95;
+    if (
+      ci !== undefined &&
+      ci !== null &&
+      !(Array.isArray(ci) && ci.length === 2 && ci.every((v) => typeof v === 'number' && v >= 0 && v <= 1) && ci[0] <= ci[1])
+    ) {
+      return `models.${id}.accuracy_ci95 is neither [lo, hi] within 0-1 nor null`;
+    }
     if (
       model.latencies_ms !== undefined &&
       !(Array.isArray(model.latencies_ms) && model.latencies_ms.every((v) => typeof v === 'number'))
@@ -133,6 +143,8 @@ function roundProblem(value: unknown): string | undefined {
   }
   if (!isObject(value.summary) || typeof value.summary.recommendation !== 'string') return 'summary needs a recommendation';
   if (!isObject(value.environment)) return 'environment is not an object';
+  if (value.peer !== undefined && !(isObject(value.peer) && isObject(value.peer.ratios) && isObject(value.peer.models)))
+    return 'peer needs ratios and models';
   return undefined;
 }
 

@@ -81,6 +81,44 @@ export function expectedCalibrationError(rows: LabelledPrediction[], bins = 15):
   return ece;
 }
 
+/** z for a two-sided 95% interval. */
+const Z95 = 1.959963984540054;
+
+/**
+ * The Wilson score interval (95% by default) for `successes` out of `n`: where the true rate
+ * plausibly lies given what a sample of `n` showed. Unlike the normal approximation it stays within
+ * [0, 1] and is sensible at 0% and 100% and for small `n`. Null for `n = 0`.
+ */
+export function wilsonInterval(successes: number, n: number, z = Z95): [number, number] | null {
+  if (!(n > 0)) return null;
+  const p = successes / n;
+  const z2 = z * z;
+  const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
+  const half = (z / (1 + z2 / n)) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
+  // At 0% and 100% the interval touches the bound exactly (the formula gives it up to rounding).
+  return [successes <= 0 ? 0 : Math.max(0, centre - half), successes >= n ? 1 : Math.min(1, centre + half)];
+}
+
+/** An accuracy with its interval, as two models' figures are compared. */
+export interface RateWithInterval {
+  value: number;
+  interval: readonly [number, number];
+}
+
+/**
+ * Whether each of two rates lies inside the other's interval: then the sample cannot tell them
+ * apart, and calling one "more accurate" would be reading noise.
+ */
+export function withinEachOther(a: RateWithInterval, b: RateWithInterval): boolean {
+  const inside = (value: number, [lo, hi]: readonly [number, number]) => value >= lo && value <= hi;
+  return inside(a.value, b.interval) && inside(b.value, a.interval);
+}
+
+/** The median (the mean of the middle two for an even count); NaN for no values. */
+export function median(values: readonly number[]): number {
+  return percentile([...values], 50);
+}
+
 /** The q-th percentile (0-100) by linear interpolation between closest ranks. */
 export function percentile(values: number[], q: number): number {
   if (values.length === 0) return Number.NaN;

@@ -70,9 +70,11 @@ export function peerSource(peer: PeerModel, base: { config: CustomModelConfig; t
     throw new ModelFormatError(`the peer has ${peer.shape.numLabels} outputs but there are ${base.config.labels.length} labels`);
   }
   const padded = [...vocab, ...Array.from({ length: peer.shape.vocabSize - vocab.length }, (_, i) => `[unused${i}]`)];
-  const config: CustomModelConfig = { ...base.config, ...peer.shape, members: 1, temperature: 1, weights: 'int8' };
+  // Our own tokenizer format, with the word list inside: no spelling.json for the peer.
+  const files = { model: base.config.files.model, tokenizer: base.config.files.tokenizer };
+  const config: CustomModelConfig = { ...base.config, ...peer.shape, members: 1, temperature: 1, weights: 'int8', files };
   const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
-  const files = new Map<string, Uint8Array>([
+  const contents = new Map<string, Uint8Array>([
     ['config.json', json(config)],
     [config.files.tokenizer, json({ ...base.tokenizer, vocab: padded } satisfies WordPieceJson)],
     [config.files.model, peer.bytes],
@@ -80,7 +82,7 @@ export function peerSource(peer: PeerModel, base: { config: CustomModelConfig; t
   return {
     location: 'memory:peer',
     async read(file, options = {}) {
-      const bytes = files.get(file);
+      const bytes = contents.get(file);
       if (!bytes) throw new ModelFormatError(`the peer has no file ${file}`);
       options.onProgress?.({ file, loaded: bytes.byteLength, total: bytes.byteLength });
       return bytes;

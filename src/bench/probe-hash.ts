@@ -12,7 +12,11 @@ export interface ProbeItem {
 }
 
 export interface ProbeSet {
-  /** `b77-test-2x77-oos-<first 12 hex of sha256(items)>` (`b77-test-2x77-…` before it had out-of-scope probes). */
+  /**
+   * A name for the draw, then the first 12 hex digits of sha256(items): the bundled set's is
+   * `b77-test-2x77-oos-<hash>` (`b77-test-2x77-…` before it had out-of-scope probes); one drawn for
+   * a model from its own held-out rows (`probe-set.json` in its folder) `heldout-<k>-intents-<hash>`.
+   */
   id: string;
   n: number;
   /** Where the items were drawn from, in words. */
@@ -21,6 +25,9 @@ export interface ProbeSet {
   seed: number;
   items: ProbeItem[];
 }
+
+/** The file a model folder's own probe set is kept in (written by training; see probe-draw.ts). */
+export const PROBE_SET_FILE = 'probe-set.json';
 
 /** Names the draw (see scripts/make-probe-set.ts); the hash after it pins the exact items. */
 export const PROBE_ID_PREFIX = 'b77-test-2x77-oos-';
@@ -35,7 +42,7 @@ export async function probeItemsDigest(items: readonly ProbeItem[]): Promise<str
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** The id a probe set with these items must carry. */
-export async function probeSetId(items: readonly ProbeItem[]): Promise<string> {
-  return PROBE_ID_PREFIX + (await probeItemsDigest(items)).slice(0, 12);
+/** The id a probe set with these items must carry: `prefix` (the bundled set's by default), then the hash. */
+export async function probeSetId(items: readonly ProbeItem[], prefix: string = PROBE_ID_PREFIX): Promise<string> {
+  return prefix + (await probeItemsDigest(items)).slice(0, 12);
 }

@@ -13,12 +13,15 @@ export type { ProbeItem, ProbeSet } from './probe-hash';
 export const PROBE_SET: ProbeSet = json;
 
 /**
- * Recomputes the items' hash and checks it against the id (and `n` against the items), so a
- * probe set edited by hand is never benchmarked under the id of the original. Throws when they differ.
+ * Recomputes the items' hash and checks it against the end of the id (and `n` against the items),
+ * so a probe set edited by hand is never benchmarked under the id of the original. Throws when
+ * they differ.
  */
 export async function verifyProbeSet(set: ProbeSet = PROBE_SET): Promise<void> {
   const hash = (await probeItemsDigest(set.items)).slice(0, 12);
-  const expected = PROBE_ID_PREFIX + hash;
+  // The name before the hash is free (a model's own set has its own); the hash is not.
+  const prefix = /-[0-9a-f]{12}$/.test(set.id) ? set.id.slice(0, -12) : PROBE_ID_PREFIX;
+  const expected = prefix + hash;
   if (set.id !== expected) {
     throw new ConfigError(
       `Probe set "${set.id}" does not match its items (they hash to ${expected}): it was changed; rerun npm run probe-set.`,

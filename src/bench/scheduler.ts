@@ -28,13 +28,13 @@
  * A skipped remote model is in the record as `unavailable`, with the reason.
  */
 import { sleep as abortableSleep } from '../core/abort';
-import type { AdapterHealth, ClassifyOptions, IntentAdapter, LoadOptions } from '../core/adapter';
+import type { AdapterHealth, ClassifyOptions, IntentAdapter, LoadOptions, ModelFacts } from '../core/adapter';
 import { isRemoteModel } from '../core/config';
 import { AbortedError } from '../core/errors';
 import type { ModelPrediction } from '../core/prediction';
 import { UnconfiguredAdapter } from '../adapters/unconfigured-adapter';
 import { percentile } from './metrics';
-import { PROBE_SET, type ProbeSet } from './probe-set';
+import type { ProbeSet } from './probe-set';
 import {
   DEFAULT_PROBE_TIMEOUT_MS,
   runBenchmarkRound,
@@ -90,7 +90,7 @@ export interface BenchmarkSchedulerEvents {
 
 export interface SchedulerOptions {
   pipeline: BenchmarkPipeline;
-  /** Default: the committed probe set. */
+  /** A fixed probe set. Default: chosen each round from the active model's labels (probe-choice.ts). */
   probeSet?: ProbeSet;
   /** Where finished rounds are appended. */
   store?: RoundStore;
@@ -262,7 +262,7 @@ export class BenchmarkScheduler extends EventTarget {
         // Needed to take the waits out; dropped again below if not wanted.
         keepLatencies: keepLatencies || gapMs > 0,
         pipeline: view,
-        probeSet: this.options.probeSet ?? PROBE_SET,
+        probeSet: this.options.probeSet,
         trigger,
         requestCount: request_count,
         models,
@@ -348,6 +348,10 @@ class LimitedPipeline implements BenchmarkPipeline {
     return this.inner.available;
   }
 
+  get active(): string | undefined {
+    return this.inner.active;
+  }
+
   get inFlight(): number {
     return this.inner.inFlight;
   }
@@ -423,6 +427,14 @@ class PacedAdapter implements IntentAdapter {
 
   health(): Promise<AdapterHealth> {
     return this.inner.health();
+  }
+
+  facts(): ModelFacts {
+    return this.inner.facts?.() ?? {};
+  }
+
+  ownProbeSet(): Promise<unknown> {
+    return this.inner.ownProbeSet?.() ?? Promise.resolve(undefined);
   }
 
   dispose(): Promise<void> {

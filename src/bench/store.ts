@@ -1,14 +1,16 @@
 /**
  * Every benchmark round, kept in the browser's IndexedDB (database `banking-intent-bench`, object
- * store `rounds`, through idb-keyval). Append-only: rounds are never changed, pruned or deleted.
+ * store `rounds`, through idb-keyval). Append-only: rounds are never changed or pruned, only deleted
+ * all at once when the user clears the site's storage (`clear`, the site's "Storage" panel).
  *
  * Where IndexedDB is missing or fails (private mode, blocked by another tab, quota exceeded) the
  * store keeps rounds in memory instead, says so in `status` (and a `status` event) so the page
  * can show it, and keeps listing everything it already had: nothing is dropped silently.
  */
-import { createStore, entries, set, type UseStore } from 'idb-keyval';
+import { clear, createStore, entries, set, type UseStore } from 'idb-keyval';
 import { mergeRounds } from './jsonl';
 import type { BenchmarkRound } from './round';
+import { TimeoutError } from '../core/errors';
 
 export interface StoreStatus {
   /** True while rounds are written to IndexedDB; false when they live only as long as the page. */
@@ -68,7 +70,7 @@ export class BenchmarkStore extends EventTarget implements RoundStore {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`it did not open within ${timeoutMs / 1000} s (another tab may be blocking it)`)),
+        () => reject(new TimeoutError(`it did not open within ${timeoutMs / 1000} s (another tab may be blocking it)`)),
         timeoutMs,
       );
     });
@@ -119,6 +121,18 @@ export class BenchmarkStore extends EventTarget implements RoundStore {
       }
     }
     return [...this.rounds.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, round]) => round);
+  }
+
+  /**
+   * Deletes every round, from IndexedDB and from this page; resolves with how many there were and
+   * fires `cleared`. Throws (keeping the rounds listed) if IndexedDB refuses.
+   */
+  async clear(): Promise<number> {
+    const count = (await this.list()).length;
+    if (this.idb) await clear(this.idb);
+    this.rounds.clear();
+    this.dispatchEvent(new Event('cleared'));
+    return count;
   }
 
   /** Loads what IndexedDB holds (rounds other tabs added, too) into the map. */

@@ -2,7 +2,7 @@
  * Consent for remote models: a remote model that is configured (it has a server) but not allowed
  * (src/core/config.ts: the build's env, code, or the user's choice) sits behind a `ConsentGate`.
  */
-import type { AdapterHealth, ClassifyOptions, IntentAdapter, LoadOptions } from '../core/adapter';
+import type { AdapterHealth, ClassifyOptions, IntentAdapter, LoadOptions, ModelFacts } from '../core/adapter';
 import { ModelUnavailableError } from '../core/errors';
 import type { ModelPrediction } from '../core/prediction';
 
@@ -34,6 +34,11 @@ export class ConsentGate implements IntentAdapter {
   health(): Promise<AdapterHealth> {
     if (this.inner) return this.inner.health();
     return Promise.resolve(this.allowed() ? { state: 'idle' } : { state: 'unavailable', reason: this.reason });
+  }
+
+  /** The adapter's facts once it exists (allowed and used); none before. */
+  facts(): ModelFacts {
+    return this.inner?.facts?.() ?? {};
   }
 
   dispose(): Promise<void> {

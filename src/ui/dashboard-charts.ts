@@ -45,6 +45,8 @@ const LINE_LEGEND = { labels: { boxWidth: 28, boxHeight: 2 } };
 
 export class DashboardCharts {
   private readonly charts: Chart[] = [];
+  /** MODEL_COLOURS as the page's colour scheme draws them. */
+  private readonly themed: Record<string, string> = {};
   private readonly distribution: HTMLElement;
   private readonly accuracy: HTMLCanvasElement;
   private readonly latency: HTMLCanvasElement;
@@ -55,6 +57,10 @@ export class DashboardCharts {
     const style = getComputedStyle(container);
     Chart.defaults.font.family = style.fontFamily;
     Chart.defaults.color = style.getPropertyValue('--muted').trim() || '#5b6b7b';
+    // Grid lines in the page's line colour, so they stay faint but visible in the dark palette too.
+    Chart.defaults.borderColor = style.getPropertyValue('--line').trim() || Chart.defaults.borderColor;
+    // The stylesheet may give a model a lighter line for the dark palette (`--chart-custom`, …).
+    for (const id of Object.keys(MODEL_COLOURS)) this.themed[id] = style.getPropertyValue(`--chart-${id}`).trim() || MODEL_COLOURS[id]!;
     Chart.defaults.animation = false;
     Chart.defaults.maintainAspectRatio = false;
 
@@ -75,7 +81,7 @@ export class DashboardCharts {
     const latest = rounds.at(-1);
     if (!latest) return;
     const ids = modelIds(rounds);
-    const colour = (id: string) => MODEL_COLOURS[id] ?? SPARE_COLOURS[ids.indexOf(id) % SPARE_COLOURS.length]!;
+    const colour = (id: string) => this.themed[id] ?? SPARE_COLOURS[ids.indexOf(id) % SPARE_COLOURS.length]!;
     // Models that never answered (not configured, say) would only add empty legend entries.
     const measured = ids.filter((id) => rounds.some((round) => round.models[id]?.p50_latency_ms != null));
 

@@ -10,6 +10,8 @@ import type { Device } from '../core/prediction';
 import type { SiteBenchmarks } from './benchmarks';
 import { readBenchEvery } from './config';
 import type { DashboardCharts } from './dashboard-charts';
+import { AcrossRoundsView } from './dashboard-across';
+import { formatBytes } from '../bench/across-rounds';
 import { formatTime, milliseconds, percent, plural } from './dashboard-format';
 import { ConfigError, InvalidInputError } from '../core/errors';
 
@@ -62,6 +64,8 @@ export class Dashboard {
   private charts: Promise<DashboardCharts> | undefined;
   /** Reads of the store may finish out of order: only the latest one is drawn. */
   private reloads = 0;
+  /** The summary across rounds, under the latest round's table. */
+  private readonly across = new AcrossRoundsView();
 
   constructor(
     private readonly view: DashboardView,
@@ -111,6 +115,8 @@ export class Dashboard {
     void bench.store.then((store) => {
       this.showStoreStatus(store.status);
       store.addEventListener('status', () => this.showStoreStatus(store.status));
+      // The "Storage" panel's Clear: the table and charts go with the rounds.
+      store.addEventListener('cleared', () => void this.reload());
     });
     this.renderStatus();
     void this.reload();
@@ -126,6 +132,8 @@ export class Dashboard {
     this.view.exportButton.disabled = rounds.length === 0;
     this.renderStatus();
     renderLatest(this.view.latest, rounds.at(-1));
+    if (!this.across.element.isConnected) this.view.latest.after(this.across.element);
+    this.across.update(rounds);
     await this.drawCharts(rounds);
   }
 
@@ -267,6 +275,11 @@ const COLUMNS: [name: string, title?: string][] = [
   ['Device'],
   ['n', 'Probes answered'],
   ['Accuracy', 'Over all probes: an out-of-scope probe is right when the model answers out_of_scope'],
+  [
+    '95% interval',
+    'Where the true accuracy plausibly lies, given this many probes: two models inside each other’s interval are not told apart',
+  ],
+  ['Macro-F1', 'The mean F1 over the probes’ labels: every intent weighs the same'],
   ['In-scope accuracy', 'Over the banking probes only: an out_of_scope answer is wrong'],
   ['Out-of-scope rejected', 'Share of the out-of-scope probes the model answered out_of_scope (higher is better)'],
   ['In-scope rejected', 'Share of the banking probes the model wrongly answered out_of_scope (lower is better)'],
@@ -275,6 +288,8 @@ const COLUMNS: [name: string, title?: string][] = [
   ['p95'],
   ['p99'],
   ['Errors'],
+  ['Load', 'How long the model took to load (at page start, or in the round)'],
+  ['Download', 'Bytes fetched to load it: its files and its runtime (0 for a remote model)'],
 ];
 
 /** The latest round: a table with a row per model (and its reason under it), then the recommendation. */
@@ -291,7 +306,8 @@ function renderLatest(container: HTMLElement, round: BenchmarkRound | undefined)
   const caption = table.createCaption();
   caption.textContent =
     `Latest round, ${formatTime(round.timestamp)}: ${round.trigger === 'auto' ? 'automatic' : round.trigger}, ` +
-    `after ${plural(round.request_count, 'request')}, ${round.probe_set.n} probe queries.`;
+    `after ${plural(round.request_count, 'request')}, ${round.probe_set.n} probe queries` +
+    (round.probe_set.intents === undefined ? '.' : ` over ${plural(round.probe_set.intents, 'intent')}.`);
 
   const headRow = table.createTHead().insertRow();
   for (const [index, [name, title]] of COLUMNS.entries()) {
@@ -317,6 +333,8 @@ function renderLatest(container: HTMLElement, round: BenchmarkRound | undefined)
       [model.device ? DEVICES[model.device] : '—'],
       [String(model.n), 'num'],
       [percent(model.accuracy), 'num'],
+      [model.accuracy_ci95 ? `${percent(model.accuracy_ci95[0])}–${percent(model.accuracy_ci95[1])}` : '—', 'num'],
+      [percent(model.macro_f1), 'num'],
       [percent(inScopeAccuracy(model)), 'num'],
       // Rejecting none of the out-of-scope probes is the failure this column is here to show.
       [percent(model.oos_rejected), model.oos_rejected === 0 ? 'num num--bad' : 'num'],
@@ -326,6 +344,8 @@ function renderLatest(container: HTMLElement, round: BenchmarkRound | undefined)
       [milliseconds(model.p95_latency_ms), 'num'],
       [milliseconds(model.p99_latency_ms), 'num'],
       [String(model.errors), model.errors > 0 ? 'num num--bad' : 'num'],
+      [milliseconds(model.load_ms), 'num'],
+      [formatBytes(model.download_bytes, '—'), 'num'],
     ];
     for (const [text, className] of cells) {
       const cell = row.insertCell();
@@ -344,6 +364,11 @@ function renderLatest(container: HTMLElement, round: BenchmarkRound | undefined)
 
   const scroller = document.createElement('div');
   scroller.className = 'bench-table__scroll';
+  // On a narrow screen the table scrolls sideways in this box, not the page: a focusable, named
+  // region, so that a keyboard can scroll it too.
+  scroller.tabIndex = 0;
+  scroller.setAttribute('role', 'region');
+  scroller.setAttribute('aria-label', 'Latest round, per model');
   scroller.append(table);
   const recommendation = paragraph('bench__recommendation', round.summary.recommendation);
   container.replaceChildren(scroller, recommendation, paragraph('hint bench__environment', describeEnvironment(round)));

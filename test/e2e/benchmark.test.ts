@@ -9,6 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { summarizeAcrossRounds } from '../../src/bench/across-rounds';
 import { PROBE_SET } from '../../src/bench/probe-set';
 import type { BenchmarkRound } from '../../src/bench/round';
 import { DB_NAME, STORE_NAME } from '../../src/bench/store';
@@ -128,7 +129,7 @@ function expectRoundRecord(round: BenchmarkRound, trigger: BenchmarkRound['trigg
     timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
     request_count: expect.any(Number),
     trigger,
-    probe_set: { id: PROBE_SET.id, n: PROBES },
+    probe_set: { id: PROBE_SET.id, n: PROBES, intents: 77 },
     models: {
       custom: expect.any(Object),
       'llama-qlora': expect.any(Object),
@@ -157,7 +158,16 @@ function expectRoundRecord(round: BenchmarkRound, trigger: BenchmarkRound['trigg
     mean_confidence: expect.any(Number),
     errors: 0,
     latencies_ms: expect.any(Array),
+    macro_f1: expect.any(Number),
+    accuracy_ci95: [expect.any(Number), expect.any(Number)],
+    load_ms: expect.any(Number),
+    download_bytes: expect.any(Number),
   });
+  // Loaded when the page opened (before the round): the worker's load, with the model's bytes.
+  expect(custom.load_ms!).toBeGreaterThan(0);
+  expect(custom.download_bytes!).toBeGreaterThan(1_000_000);
+  expect(custom.accuracy_ci95![0]).toBeLessThan(custom.accuracy!);
+  expect(custom.accuracy_ci95![1]).toBeGreaterThan(custom.accuracy!);
   expect(custom.latencies_ms).toHaveLength(PROBES);
   expect(custom.latencies_ms!.every((ms) => typeof ms === 'number' && ms > 0)).toBe(true);
   expect(custom.p50_latency_ms!).toBeLessThanOrEqual(custom.p95_latency_ms!);
@@ -190,6 +200,10 @@ function expectRoundRecord(round: BenchmarkRound, trigger: BenchmarkRound['trigg
       n_oos: 0,
       mean_confidence: null,
       errors: 0,
+      macro_f1: null,
+      accuracy_ci95: null,
+      load_ms: null,
+      download_bytes: null,
       reason: expect.stringMatching(/\S/),
     });
   }
@@ -243,6 +257,21 @@ test('120 requests through the site give exactly 2 rounds, kept in IndexedDB acr
   expect(cell('In-scope rejected')).toBe(shown(stored[1]!.models.custom!.in_scope_rejected));
   expect(await table.locator('tr[data-model="vllm"] td').allTextContents()).toContain('—');
   expect(await page.locator('.bench__recommendation').textContent()).toBe(stored[1]!.summary.recommendation);
+  const latest = stored[1]!.models.custom!;
+  expect(cell('Macro-F1')).toBe(shown(latest.macro_f1));
+  expect(cell('95% interval')).toBe(`${shown(latest.accuracy_ci95![0])}–${shown(latest.accuracy_ci95![1])}`);
+  expect(cell('Download')).toMatch(/^\d+\.\d MB$/);
+
+  // The summary across rounds: the medians of the stored rounds, as `npm run bench -- --summary` computes them.
+  const across = page.locator('section.bench__across');
+  await across.waitFor();
+  expect(await across.locator('h3').textContent()).toBe('Summary across rounds');
+  const medians = summarizeAcrossRounds(stored).probe_sets[0]!.models.find((m) => m.model === 'custom')!;
+  const acrossHeads = await across.locator('thead th').allTextContents();
+  const acrossCells = ['', ...(await across.locator('tr[data-model="custom"] td').allTextContents())];
+  expect(acrossCells[acrossHeads.indexOf('Rounds')]).toBe('2/2');
+  expect(acrossCells[acrossHeads.indexOf('Accuracy')]).toBe(shown(medians.accuracy));
+  expect(acrossCells[acrossHeads.indexOf('Macro-F1')]).toBe(shown(medians.macro_f1));
   await page.locator('#bench-charts canvas').first().waitFor();
   expect(await page.locator('#bench-charts .bench-charts__cell[data-model="custom"] canvas').count()).toBe(1);
   expect(await page.locator('#bench-charts canvas').count()).toBe(3);

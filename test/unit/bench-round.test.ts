@@ -54,11 +54,15 @@ function customOnly(): IntentPipeline {
 const chatRequests = () => vllm.requestsTo('/v1/chat/completions').length;
 const MODEL_FIELDS = [
   'accuracy',
+  'accuracy_ci95',
   'avg_latency_ms',
   'device',
+  'download_bytes',
   'errors',
   'in_scope_accuracy',
   'in_scope_rejected',
+  'load_ms',
+  'macro_f1',
   'mean_confidence',
   'n',
   'n_in_scope',
@@ -120,7 +124,7 @@ describe('runBenchmarkRound', () => {
 
     expect(Object.keys(round).sort()).toEqual(['environment', 'models', 'probe_set', 'request_count', 'summary', 'timestamp', 'trigger']);
     expect(new Date(round.timestamp).toISOString()).toBe(round.timestamp);
-    expect(round).toMatchObject({ request_count: 7, trigger: 'manual', probe_set: { id: PROBE_SET.id, n: 188 }, environment });
+    expect(round).toMatchObject({ request_count: 7, trigger: 'manual', probe_set: { id: PROBE_SET.id, n: 188, intents: 77 }, environment });
     expect(Object.keys(round.environment).sort()).toEqual(['hardware_concurrency', 'user_agent', 'webgpu']);
     expect(round.environment.user_agent).toMatch(/^Node\.js\//);
     expect(round.environment.webgpu).toBeNull();
@@ -139,16 +143,24 @@ describe('runBenchmarkRound', () => {
     expect(c.p50_latency_ms!).toBeLessThanOrEqual(c.p95_latency_ms!);
     expect(c.p95_latency_ms!).toBeLessThanOrEqual(c.p99_latency_ms!);
     expect(c.p99_latency_ms!).toBeLessThanOrEqual(Math.max(...c.latencies_ms!));
+    // Loaded before the round (beforeAll): the adapter's own record of that load, the model's files in bytes.
+    expect(c.load_ms!).toBeGreaterThan(0);
+    expect(c.download_bytes!).toBeGreaterThan(1_000_000);
+    expect(c.macro_f1!).toBeGreaterThan(0.7);
+    expect(c.accuracy_ci95![0]).toBeLessThan(c.accuracy!);
+    expect(c.accuracy_ci95![1]).toBeGreaterThan(c.accuracy!);
 
     // The stand-in answers from a few keywords: it answers every probe, mostly wrongly.
     expect(round.models.vllm).toMatchObject({ status: 'ok', device: 'remote', n: 188, n_in_scope: 154, n_oos: 34, errors: 0 });
     expect(round.models.vllm!.accuracy!).toBeLessThan(c.accuracy!);
+    expect(round.models.vllm).toMatchObject({ download_bytes: 0, load_ms: expect.any(Number) });
     expect(chatRequests()).toBe(188);
 
     const g = round.models.gemini!;
     expect(Object.keys(g).sort()).toEqual([...MODEL_FIELDS, 'reason'].sort());
     expect(g).toMatchObject({ status: 'unavailable', n: 0, errors: 0, accuracy: null, p50_latency_ms: null, mean_confidence: null });
     expect(g).toMatchObject({ in_scope_accuracy: null, oos_rejected: null, in_scope_rejected: null, n_in_scope: 0, n_oos: 0 });
+    expect(g).toMatchObject({ macro_f1: null, accuracy_ci95: null, load_ms: null, download_bytes: null });
     expect(g.reason).toMatch(/proxy URL|API key/);
     expect(round.models['llama-qlora']).toMatchObject({ status: 'unavailable', device: null, n: 0, errors: 0, reason: LLAMA_REASON });
 
@@ -348,12 +360,17 @@ describe('out-of-scope figures of a round', () => {
 
 describe('the recommendation and out-of-scope probes', () => {
   it('names a model that rejects no out-of-scope probe as such, even when it is the one recommended', async () => {
-    // `never` is the fastest by far and `rejecter` more than 2x slower: the pick is `never`, the most accurate `rejecter`.
+    // `never` is the fastest by far and `rejecter` more than 2x slower: the pick is `never`, the most accurate `rejecter`,
+    // but 81.9% and 85.6% over 188 probes are each within the other's 95% interval: not "more accurate".
     const pipeline = scriptedPipeline([new ScriptedAdapter('never', neverRejects), new ScriptedAdapter('rejecter', halfRejecter(), 8)]);
     const round = await runBenchmarkRound({ pipeline, probeSet: PROBE_SET, trigger: 'manual', yieldToUsers: false });
-    expect(round.summary).toMatchObject({ fastest_model: 'never', most_accurate_model: 'rejecter' });
+    expect(round.summary).toMatchObject({
+      fastest_model: 'never',
+      most_accurate_model: 'rejecter',
+      within_interval: [['never', 'rejecter']],
+    });
     expect(round.summary.recommendation).toMatch(
-      /^Use never: the most accurate \(81\.9% of all probes, 100\.0% in scope\) of the models within 2x of the fastest p50 .*; rejecter is more accurate \(85\.6% of all probes, 93\.5% in scope\) but slower .*\. never rejected none of the 34 out-of-scope probes: it gives a banking intent even to messages that are not about banking\.$/,
+      /^Use never: the most accurate \(81\.9% of all probes, 100\.0% in scope\) of the models within 2x of the fastest p50 .*; rejecter is slower \(p50 .*\) and no more accurate within the 95% intervals \(rejecter 85\.6% \(95% interval 79\.9-89\.9%\); never 81\.9% \(95% interval 75\.8-86\.8%\)\)\. never rejected none of the 34 out-of-scope probes: it gives a banking intent even to messages that are not about banking\.$/,
     );
   });
 

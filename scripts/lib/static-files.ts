@@ -1,0 +1,134 @@
+/**
+ * A small static file server for the local servers the commands and tests start (the widget
+ * folder, the example portal, a model folder mounted into the site): content types, `ETag` and
+ * `Last-Modified` with `304 Not Modified`, `HEAD`, and nothing outside the folder.
+ */
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { extname, resolve, sep } from 'node:path';
+
+/** What each file is served as. `.onnx` has no registered type: bytes. */
+export const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.webmanifest': 'application/manifest+json',
+  '.wasm': 'application/wasm',
+  '.onnx': 'application/octet-stream',
+  '.txt': 'text/plain; charset=utf-8',
+  '.md': 'text/markdown; charset=utf-8',
+};
+
+export function contentType(file: string): string {
+  return CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
+}
+
+/** The request's path, decoded, without the query. */
+export function pathOf(request: IncomingMessage): string {
+  return decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
+}
+
+/**
+ * Answers with the file at `path` (URL path, `/`-rooted) inside `folder`, with `headers` added
+ * (they may depend on the path). 404 for anything missing or outside the folder, 405 for methods
+ * other than GET and HEAD, 304 when the client's `If-None-Match` or `If-Modified-Since` still holds.
+ */
+export function sendFile(
+  request: IncomingMessage,
+  response: ServerResponse,
+  folder: string,
+  path: string,
+  headers: Record<string, string> = {},
+): void {
+  const root = resolve(folder);
+  const file = resolve(root, `.${path}`);
+  const stats = file.startsWith(root + sep) && existsSync(file) ? statSync(file) : undefined;
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    response.writeHead(405, { ...headers, Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' });
+    response.end('Method not allowed');
+    return;
+  }
+  if (!stats?.isFile()) {
+    response.writeHead(404, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' });
+    response.end('Not found');
+    return;
+  }
+  const etag = `W/"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"`;
+  const lastModified = stats.mtime.toUTCString();
+  const validators = { ETag: etag, 'Last-Modified': lastModified };
+  const since = request.headers['if-modified-since'];
+  const fresh =
+    request.headers['if-none-match'] !== undefined
+      ? request.headers['if-none-match'].split(',').some((tag) => tag.trim() === etag || tag.trim() === '*')
+      : since !== undefined && Date.parse(since) >= Math.floor(stats.mtimeMs / 1000) * 1000;
+  if (fresh) {
+    response.writeHead(304, { ...headers, ...validators });
+    response.end();
+    return;
+  }
+  response.writeHead(200, { ...headers, ...validators, 'Content-Type': contentType(file), 'Content-Length': String(stats.size) });
+  if (request.method === 'HEAD') {
+    response.end();
+    return;
+  }
+  createReadStream(file).pipe(response);
+}
+
+/** An HTTP server on `host:port` (0: any free port); a failing handler answers 500. */
+export function listen(
+  port: number,
+  handle: (request: IncomingMessage, response: ServerResponse) => void | Promise<void>,
+  host = '127.0.0.1',
+): Promise<Server> {
+  const server = createServer((request, response) => {
+    Promise.resolve()
+      .then(() => handle(request, response))
+      .catch((error: unknown) => {
+        if (!response.headersSent) response.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+        response.end(String(error));
+      });
+  });
+  return new Promise((done, fail) => {
+    server.once('error', fail);
+    server.listen(port, host, () => done(server));
+  });
+}
+
+/**
+ * What a server sends from now on, in bytes on the wire (headers and bodies, after compression):
+ * the sockets it has closed plus those still open. For measuring transfers from the server's side,
+ * where the browser's own accounting cannot tell a cache hit from a download.
+ */
+export function countBytesSent(server: { on(event: 'connection', listener: (socket: Socket) => void): unknown }): () => number {
+  const open = new Set<Socket>();
+  let closed = 0;
+  server.on('connection', (socket) => {
+    open.add(socket);
+    socket.once('close', () => {
+      open.delete(socket);
+      closed += socket.bytesWritten;
+    });
+  });
+  return () => closed + [...open].reduce((sum, socket) => sum + socket.bytesWritten, 0);
+}
+
+/** `http://127.0.0.1:PORT` of a listening server. */
+export function originOf(server: Server): string {
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('The server has no TCP address.');
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((done) => {
+    server.close(() => done());
+    server.closeAllConnections();
+  });
+}
