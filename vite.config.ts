@@ -1,30 +1,22 @@
-import { createRequire } from 'node:module';
-import { dirname, join, relative } from 'node:path';
 import { defaultClientConditions, defineConfig } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
 import { viteStaticCopy } from 'vite-plugin-static-copy';
 import { envGuard } from './scripts/lib/env-guard.js';
+import { ortRuntimeBytesDefine } from './scripts/lib/ort-runtime-bytes.js';
+import { precompress } from './scripts/lib/precompress.js';
+import { ORT_RUNTIME_FILES } from './src/sw/runtime-files.js';
 
 /**
- * The onnxruntime-web runtime that `onnxruntime-web/webgpu` loads once `env.wasm.wasmPaths` is
- * set: the Emscripten glue (imported with a dynamic `import()`) and its WebAssembly binary. Both
- * are served from our own origin under `/ort/`, never from a CDN, so the site also works offline.
- * (`ort.mjs`/`ort.all.mjs` would need the `.jsep` pair instead.)
+ * The one onnxruntime-web runtime (the version transformers.js pins, which this project pins too,
+ * so npm installs one copy), served from our own origin under `/ort/`, never from a CDN, so the
+ * site also works offline. Each build loads its Emscripten glue with a dynamic `import()` once
+ * `env.wasm.wasmPaths` is set, and then its WebAssembly binary:
+ * - `onnxruntime-web/wasm` (the custom model where there is no WebGPU): the plain pair, 14.2 MB;
+ * - `onnxruntime-web/webgpu` (the custom model on WebGPU, and transformers.js for the Llama): the
+ *   asyncify pair, 26.8 MB.
+ * A browser downloads only the pair it uses (workers/custom.worker.ts). The list: src/sw/runtime-files.ts.
  */
-export const ORT_RUNTIME = ['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'];
-
-/**
- * The llama-qlora worker runs on transformers.js, which imports its own onnxruntime-web (a newer
- * build than ours, nested under its node_modules; `onnxruntime-web/webgpu`, so the same asyncify
- * pair). Its runtime files go to `/ort-transformers/`, and the worker sets `wasmPaths` there:
- * transformers.js would otherwise fetch them from a CDN.
- */
-const require = createRequire(import.meta.url);
-const TRANSFORMERS_DIR = join(dirname(require.resolve('@huggingface/transformers')), '..');
-const TRANSFORMERS_ORT_DIST = relative(
-  process.cwd(),
-  dirname(createRequire(join(TRANSFORMERS_DIR, 'package.json')).resolve('onnxruntime-web/webgpu')),
-).replaceAll('\\', '/');
+export const ORT_RUNTIME = [...ORT_RUNTIME_FILES.wasm, ...ORT_RUNTIME_FILES.webgpu];
 
 /** The preview server's port: `PORT` when set (1-65535), else 4173. */
 function previewPort(value: string | undefined): number {
@@ -34,7 +26,7 @@ function previewPort(value: string | undefined): number {
   return port;
 }
 
-/** The ORT binary is ~26 MB; Workbox skips files over 2 MB unless told otherwise. */
+/** The custom model is 3.4 MB; Workbox skips files over 2 MB unless told otherwise. */
 const MAX_PRECACHE_BYTES = 64 * 1024 * 1024;
 
 export default defineConfig({
@@ -42,6 +34,9 @@ export default defineConfig({
   // read it back as `import.meta.env.BASE_URL`.
   base: process.env.BASE_PATH ?? '/',
   worker: { format: 'es' },
+  // The runtime files' sizes, so that the load's progress counts the runtime from its first report
+  // (src/engine/runtime-bytes.ts).
+  define: ortRuntimeBytesDefine(),
   resolve: {
     // `onnxruntime-web/webgpu` then resolves to ort.webgpu.min.mjs, which loads its runtime only
     // from `wasmPaths`. The default (`ort.webgpu.bundle.min.mjs`) embeds the glue and references
@@ -57,11 +52,10 @@ export default defineConfig({
   preview: { host: '127.0.0.1', port: previewPort(process.env.PORT) },
   plugins: [
     envGuard(),
+    // .br/.gz copies of the large files, sent by `vite preview` (npm start) to browsers that take them.
+    precompress(),
     viteStaticCopy({
-      targets: [
-        ...ORT_RUNTIME.map((file) => ({ src: `node_modules/onnxruntime-web/dist/${file}`, dest: 'ort' })),
-        ...ORT_RUNTIME.map((file) => ({ src: `${TRANSFORMERS_ORT_DIST}/${file}`, dest: 'ort-transformers' })),
-      ],
+      targets: [...ORT_RUNTIME.map((file) => ({ src: `node_modules/onnxruntime-web/dist/${file}`, dest: 'ort' }))],
     }),
     VitePWA({
       registerType: 'autoUpdate',
@@ -83,7 +77,7 @@ export default defineConfig({
       srcDir: 'src/sw',
       filename: 'sw.ts',
       injectManifest: {
-        // The app shell, the ORT runtime in /ort/, the custom model's files in /models/custom/ and
+        // The app shell, the custom model's files in /models/custom/ and
         // the Llama's q4 files in /models/llama-qlora/ (those two handled by src/sw/model-files.ts).
         // The plugin adds the web manifest and its icon (favicon.svg) itself.
         globPatterns: ['**/*.{html,js,mjs,css,wasm,json,onnx}'],
@@ -96,9 +90,10 @@ export default defineConfig({
           'models/llama-qlora/onnx/model.onnx',
           // Training records: no page loads them.
           'models/*/training-report.json',
-          // transformers.js's own ~27 MB runtime: kept in a cache of its own once the Llama has
-          // been used (src/sw/sw.ts), rather than downloaded by every visitor.
-          'ort-transformers/**',
+          // The runtime's WebAssembly: a device needs one of the two (14 or 27 MB). Kept in a cache
+          // of its own once used (src/sw/sw.ts), rather than both downloaded by every visitor. Its
+          // small glue files (.mjs) are precached: their revisions name that cache.
+          'ort/*.wasm',
         ],
         maximumFileSizeToCacheInBytes: MAX_PRECACHE_BYTES,
       },

@@ -11,17 +11,33 @@
 import { defaultClientConditions, defineConfig } from 'vite';
 import { viteStaticCopy } from 'vite-plugin-static-copy';
 import { envGuard } from './scripts/lib/env-guard.js';
+import { ortRuntimeBytesDefine } from './scripts/lib/ort-runtime-bytes.js';
 import { ORT_RUNTIME } from './vite.config.js';
 
-// manifest.json too: the engine refuses a model folder without it (src/engine/model-manifest.ts).
-// MODEL_CARD.md says what the model was trained on (and the data's licences): it ships with it.
-const MODEL_FILES = ['config.json', 'tokenizer.json', 'model.onnx', 'manifest.json', 'MODEL_CARD.md'];
+// The whole folder (src/models/custom/folder-node.ts), so that the package's copy loads in
+// transformers.js too: tokenizer_config.json is for transformers.js only. manifest.json too: the
+// engine refuses a model folder without it (src/engine/model-manifest.ts). MODEL_CARD.md says
+// what the model was trained on (and the data's licences): it ships with it.
+const MODEL_FILES = [
+  'config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'spelling.json',
+  'onnx/model.onnx',
+  'manifest.json',
+  'MODEL_CARD.md',
+];
 
 export default defineConfig({
   base: './',
   // The model is copied below: the site's public/ (favicon, reports) is not the widget's.
   publicDir: false,
-  worker: { format: 'es' },
+  // One self-contained worker file: an app that bundles the package copies the worker by its
+  // `new URL(…, import.meta.url)` and nothing it imports, so both onnxruntime-web builds' glue
+  // (~30 KB with Brotli) goes inside it; their WebAssembly stays in ort/, fetched per device.
+  worker: { format: 'es', rolldownOptions: { output: { inlineDynamicImports: true } } },
+  // The runtime files' sizes for the load's progress (src/engine/runtime-bytes.ts).
+  define: ortRuntimeBytesDefine(),
   resolve: { conditions: ['onnxruntime-web-use-extern-wasm', ...defaultClientConditions] },
   build: {
     outDir: 'dist/widget',
@@ -39,7 +55,10 @@ export default defineConfig({
     viteStaticCopy({
       targets: [
         ...ORT_RUNTIME.map((file) => ({ src: `node_modules/onnxruntime-web/dist/${file}`, dest: 'ort' })),
-        ...MODEL_FILES.map((file) => ({ src: `public/models/custom/${file}`, dest: 'models/custom' })),
+        ...MODEL_FILES.map((file) => ({
+          src: `public/models/custom/${file}`,
+          dest: ['models/custom', ...file.split('/').slice(0, -1)].join('/'),
+        })),
       ],
     }),
   ],

@@ -10,8 +10,9 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
-import { preview, type PreviewServer } from 'vite';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { preview, type Plugin, type PreviewServer } from 'vite';
+import { countBytesSent, pathOf, sendFile } from './static-files';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const DIST = resolve(ROOT, 'dist');
@@ -95,25 +96,69 @@ export function launchChromium(options: { webgpu: boolean }): Promise<Browser> {
   });
 }
 
+/**
+ * A browser with a profile in `userDataDir`: a disk HTTP cache as a user's browser has (a plain
+ * context keeps its cache in memory, where a 14 MB runtime does not stay).
+ */
+export function launchPersistentChromium(userDataDir: string, options: { webgpu: boolean }): Promise<BrowserContext> {
+  const choice = findChromium();
+  if (!choice) throw new Error(NO_CHROMIUM);
+  return chromium.launchPersistentContext(userDataDir, {
+    ...(choice.executablePath ? { executablePath: choice.executablePath } : {}),
+    ...(choice.channel ? { channel: choice.channel } : {}),
+    headless: true,
+    viewport: { width: 1100, height: 900 },
+    args: options.webgpu ? [...BASE_FLAGS, '--enable-unsafe-webgpu'] : BASE_FLAGS,
+  });
+}
+
 export interface Site {
   /** `http://127.0.0.1:PORT` */
   origin: string;
   close(): Promise<void>;
 }
 
-export async function serveSite(): Promise<Site> {
+/** The site as `serveSite` serves it. */
+export interface ServedSite extends Site {
+  /** Bytes the server has written to its sockets so far (headers and bodies, as sent). */
+  bytesSent(): number;
+}
+
+export interface ServeSiteOptions {
+  /**
+   * More folders on the site: URL path (`/bench-model/`) → folder on disk. `npm run bench --
+   * --model-dir DIR` mounts a model folder this way, and opens the page with `?models=/bench-model/`.
+   */
+  mounts?: Record<string, string>;
+}
+
+export async function serveSite(options: ServeSiteOptions = {}): Promise<ServedSite> {
   if (!existsSync(resolve(DIST, 'index.html'))) {
     throw new Error(`No built site in ${DIST}: run \`npm run build\` first (npm test does).`);
   }
+  const mounts = Object.entries(options.mounts ?? {});
+  const mountPlugin: Plugin = {
+    name: 'banking-intent:mounts',
+    configurePreviewServer(server) {
+      server.middlewares.use((request, response, next) => {
+        const path = pathOf(request);
+        const mount = mounts.find(([prefix]) => path.startsWith(prefix));
+        if (!mount) return next();
+        sendFile(request, response, mount[1], '/' + path.slice(mount[0].length), { 'Cache-Control': 'no-cache' });
+      });
+    },
+  };
   const server: PreviewServer = await preview({
     root: ROOT,
     logLevel: 'warn',
     preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false },
+    plugins: mounts.length > 0 ? [mountPlugin] : [],
   });
   const address = server.httpServer.address();
   if (!address || typeof address === 'string') throw new Error('The preview server has no TCP address.');
   return {
     origin: `http://127.0.0.1:${address.port}`,
+    bytesSent: countBytesSent(server.httpServer),
     close: () => server.close(),
   };
 }

@@ -23,7 +23,7 @@ import type { BenchmarkRound } from '../bench/round';
 import { BenchmarkScheduler, type RemoteRoundLimits, type RunNowOptions } from '../bench/scheduler';
 import type { RoundStore } from '../bench/store';
 import { IntentPipeline, type AdapterStatus, type PipelineStats } from '../pipeline/pipeline';
-import type { RouterPolicy } from '../pipeline/policy';
+import type { RouterPolicy } from '../core/config';
 import { createFactories, type HostMakers } from './adapter-factories';
 import { ConsentGate } from './consent-gate';
 
@@ -32,8 +32,11 @@ export type RuntimeHosts = HostMakers;
 
 /**
  * Load progress, in the shape transformers.js users know (`progress_callback`): `status` is
- * `progress` while loading and `ready` once loaded; `file` names what is loading (a file, or a
- * step such as `creating session`); `progress` is 0-100, or 0 while the total is unknown.
+ * `progress` while loading and `ready` once loaded; `file` names what is loading (a file, all of
+ * them together as in `downloading the model and its runtime`, or a step such as `creating
+ * session`); `progress` is 0-100, or 0 while the total is unknown. In a browser the custom model
+ * counts every byte its first answer waits for, the onnxruntime-web runtime included, against a
+ * total known from the first report; `progress` reaches 100 only with the last byte.
  */
 export interface RuntimeProgress {
   status: 'progress' | 'ready';
@@ -44,6 +47,8 @@ export interface RuntimeProgress {
   /** Total bytes, 0 when not known in advance. */
   total: number;
   progress: number;
+  /** True when the bytes come from this device's cache, not the network: no download. */
+  cached?: boolean;
 }
 
 export interface RuntimeLoadOptions {
@@ -326,5 +331,6 @@ function toRuntimeProgress(name: string, stage: LoadProgress): RuntimeProgress {
     loaded,
     total,
     progress: total > 0 ? Math.min(100, (loaded / total) * 100) : 0,
+    ...(stage.cached === undefined ? {} : { cached: stage.cached }),
   };
 }

@@ -5,9 +5,13 @@
  * checked against the folder's manifest.json (fetched network first, so a fixed or new manifest is
  * seen) every time they are served:
  *
- * - install: fetch each folder's manifest, then each file the build lists; keep the files that
- *   match (a cached copy that still matches is not downloaded again). A file that does not match
- *   is not kept, and does not fail the install: the engine then names it to the user.
+ * - install: for each folder in `installFolders` (default: all), fetch its manifest, then each file
+ *   the build lists; keep the files that match (a cached copy that still matches is not downloaded
+ *   again, and the HTTP cache is used first: the page has usually just downloaded the default
+ *   model). A file that does not match is fetched once more past the HTTP cache, then, if it still
+ *   does not match, not kept; that does not fail the install: the engine then names it to the user.
+ * - keep(folder): the same for one more folder, once the page has used its model (a model only
+ *   some visitors use is not downloaded by every visitor).
  * - fetch: a cached copy that matches the manifest is served; one that does not is deleted and the
  *   file fetched again past the HTTP cache; what the network gives is kept only if it matches,
  *   and handed to the page either way (the engine then reports the mismatch by file name).
@@ -33,6 +37,8 @@ export interface ModelFilesOptions {
   freshMs?: number;
   /** How long to wait for the network's manifest before using the cached one (default 5 s). */
   manifestTimeoutMs?: number;
+  /** The folders `install` caches; the others wait for `keep`. Default: every folder. */
+  installFolders?: readonly string[];
   log?: (message: string) => void;
 }
 
@@ -108,35 +114,46 @@ export class ModelFiles {
     return response;
   }
 
-  /** Caches every model file the build lists, checked. Throws (failing the install) when the network fails. */
+  /** Caches every model file the build lists in `installFolders`, checked. Throws (failing the install) when the network fails. */
   async install(): Promise<void> {
+    const installed = this.o.installFolders;
+    for (const folder of this.folders) if (!installed || installed.includes(folder)) await this.keep(folder);
+  }
+
+  /** Caches every file the build lists in `folder` (a model folder of this build), checked. Throws when the network fails. */
+  async keep(folder: string): Promise<void> {
+    if (!this.folders.includes(folder))
+      throw new ModelFileError({ message: `${folder} is not a model folder of this site.`, file: folder });
     const cache = await this.cache();
-    for (const folder of this.folders) {
-      const { manifest, status } = await this.manifestFor(folder, true);
-      if (!manifest)
-        throw new ModelFileError({
-          message: `${folder}${MODEL_MANIFEST_FILE} could not be fetched (HTTP ${status || 'error'}).`,
-          file: MODEL_MANIFEST_FILE,
-        });
-      for (const url of this.urls) {
-        const file = url.slice(folder.length);
-        if (!url.startsWith(folder) || file === MODEL_MANIFEST_FILE) continue;
-        if (!manifest.files[file]) {
-          this.log(`${file} is not listed in ${folder}${MODEL_MANIFEST_FILE}: not kept for offline use.`);
-          continue;
-        }
-        const cached = await cache.match(url);
-        if (cached && !(await this.mismatch(manifest, file, cached))) continue;
-        const response = await this.o.fetch(url, { cache: 'reload' });
-        if (!response.ok) throw new ModelFileError({ message: `${url} answered HTTP ${response.status}.`, file });
-        const mismatch = await this.mismatch(manifest, file, response);
-        if (mismatch) {
-          if (cached) await cache.delete(url);
-          this.log(`${mismatch.message} Not kept for offline use.`);
-          continue;
-        }
-        await cache.put(url, response);
+    const { manifest, status } = await this.manifestFor(folder, true);
+    if (!manifest)
+      throw new ModelFileError({
+        message: `${folder}${MODEL_MANIFEST_FILE} could not be fetched (HTTP ${status || 'error'}).`,
+        file: MODEL_MANIFEST_FILE,
+      });
+    for (const url of this.urls) {
+      const file = url.slice(folder.length);
+      if (!url.startsWith(folder) || file === MODEL_MANIFEST_FILE) continue;
+      if (!manifest.files[file]) {
+        this.log(`${file} is not listed in ${folder}${MODEL_MANIFEST_FILE}: not kept for offline use.`);
+        continue;
       }
+      const cached = await cache.match(url);
+      if (cached && !(await this.mismatch(manifest, file, cached))) continue;
+      // The HTTP cache first (the page has usually just fetched the file), then past it if that copy is wrong.
+      let response = await this.o.fetch(url);
+      let mismatch = response.ok ? await this.mismatch(manifest, file, response) : undefined;
+      if (!response.ok || mismatch) {
+        response = await this.o.fetch(url, { cache: 'reload' });
+        if (!response.ok) throw new ModelFileError({ message: `${url} answered HTTP ${response.status}.`, file });
+        mismatch = await this.mismatch(manifest, file, response);
+      }
+      if (mismatch) {
+        if (cached) await cache.delete(url);
+        this.log(`${mismatch.message} Not kept for offline use.`);
+        continue;
+      }
+      await cache.put(url, response);
     }
   }
 

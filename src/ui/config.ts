@@ -33,9 +33,9 @@
  *   VITE_BENCH_REMOTE_PER_MINUTE=60      at most this many probes a minute to one remote model
  *
  * `<base>` is Vite's `base` (`import.meta.env.BASE_URL`, `BASE_PATH=/sub/ npm run build`). The
- * onnxruntime-web runtime always comes from `<base>ort/` on this origin, never from a CDN; the
- * llama-qlora model (`<base>models/llama-qlora/`) runs on transformers.js, whose own (newer)
- * onnxruntime-web comes from `<base>ort-transformers/` (both copied there by vite.config.ts).
+ * onnxruntime-web runtime always comes from `<base>ort/` on this origin, never from a CDN, for both
+ * on-device models (the llama-qlora model, `<base>models/llama-qlora/`, runs on transformers.js,
+ * which uses the same onnxruntime-web: vite.config.ts).
  */
 import { resolveConfig, type ConfigOverrides, type EnvSource, type RuntimeConfig } from '../core/config';
 import { InvalidInputError } from '../core/errors';
@@ -44,14 +44,6 @@ import { DEFAULT_HANDOFF_TEXT, DEFAULT_OOS_MESSAGE, handoffUrl, type Handoff } f
 
 export type DeviceChoice = 'auto' | 'webgpu' | 'wasm';
 
-/**
- * transformers.js's runtime files in `<base>ort-transformers/` (vite.config.ts copies them there)
- * and the cache the service worker keeps them in (its `runtimeCaching` route, same name). Not
- * precached, as every visitor would download them: kept once the Llama has loaded.
- */
-export const LLAMA_RUNTIME_FILES = ['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'];
-export const LLAMA_RUNTIME_CACHE = 'ort-transformers';
-
 export interface SiteConfig {
   /** Absolute URL of the custom model's folder, ending in `/`. */
   modelBaseUrl: string;
@@ -59,8 +51,6 @@ export interface SiteConfig {
   ortBaseUrl: string;
   /** Absolute URL of the llama-qlora model's folder, ending in `/`. */
   llamaBaseUrl: string;
-  /** Absolute URL of transformers.js's own onnxruntime-web runtime files, ending in `/`. */
-  llamaOrtBaseUrl: string;
   /** `wasm` keeps the model off WebGPU; `auto` and `webgpu` use WebGPU where the browser has it. */
   device: DeviceChoice;
   /** A benchmark round every this many user requests; 0 = no automatic rounds. */
@@ -105,7 +95,6 @@ export function readSiteConfig(pageUrl: string, baseUrl: string = import.meta.en
     modelBaseUrl,
     ortBaseUrl: new URL('ort/', base).href,
     llamaBaseUrl: new URL('models/llama-qlora/', base).href,
-    llamaOrtBaseUrl: new URL('ort-transformers/', base).href,
     device,
     benchEvery: readBenchEvery(params.get('bench')),
     benchFromUrl: params.has('bench'),

@@ -27,15 +27,18 @@ import {
   type RuntimeConfig,
 } from '../core/config';
 import { AbortedError, InvalidInputError } from '../core/errors';
-import { DEFAULT_TOP_K } from '../core/prediction';
+import { validateMessage } from '../core/input';
+import { DEFAULT_TOP_K } from '../core/config';
 import { browserHosts } from '../runtime/browser-hosts';
 import { createIntentRuntime, type IntentRuntime, type RuntimeStatus } from '../runtime/intent-runtime';
 import { BenchmarkStore } from '../bench/store';
 import { SiteBenchmarks } from './benchmarks';
-import { LLAMA_RUNTIME_CACHE, LLAMA_RUNTIME_FILES, readSiteConfig, readRuntimeConfig, type SiteConfig } from './config';
+import { readSiteConfig, readRuntimeConfig, type SiteConfig } from './config';
+import { ORT_RUNTIME_FILES } from '../sw/runtime-files';
 import { Dashboard, findDashboardView } from './dashboard';
 import { readOosThreshold } from './out-of-scope';
 import { describeDestinations, refusedNotice, remoteTarget } from './remote-consent';
+import { findStorageView, StoragePanel } from './storage-panel';
 import {
   clearError,
   clearResult,
@@ -45,6 +48,7 @@ import {
   renderModels,
   renderPrediction,
   setBusy,
+  setMessageInvalid,
   showError,
   showLoading,
   type ModelEntry,
@@ -60,7 +64,8 @@ class Site {
   private custom: CustomAdapter | undefined;
   private llama: IntentAdapter | undefined;
   /** Whether the Llama's runtime has been put in the offline cache (once it loaded). */
-  private llamaRuntimeKept = false;
+  /** What has been put in the service worker's caches for offline use already (see keepForOffline). */
+  private readonly kept = new Set<string>();
   private readonly benchmarks: SiteBenchmarks;
   private statuses: RuntimeStatus[] = [];
   private refreshes = 0;
@@ -70,6 +75,8 @@ class Site {
   private panelApplied = false;
   /** Under the message box: where messages go, and what the address asked for in vain. */
   private readonly notes: MessageNotes;
+  /** The "Storage" panel: what the site keeps in this browser, and the button that clears it. */
+  readonly storage: StoragePanel;
 
   constructor(
     private readonly view: View,
@@ -81,7 +88,7 @@ class Site {
       modelBaseUrl: site.modelBaseUrl,
       ortBaseUrl: site.ortBaseUrl,
       device: site.device === 'wasm' ? 'wasm' : 'auto',
-      llama: { modelBaseUrl: site.llamaBaseUrl, wasmBaseUrl: site.llamaOrtBaseUrl },
+      llama: { modelBaseUrl: site.llamaBaseUrl, wasmBaseUrl: site.ortBaseUrl },
     });
     const store = BenchmarkStore.open();
     this.runtime = createIntentRuntime(
@@ -101,6 +108,12 @@ class Site {
       },
     );
     this.benchmarks = new SiteBenchmarks(store, this.runtime.benchmarks, this.runtime.pipeline);
+    this.storage = new StoragePanel(findStorageView(document), {
+      rounds: store,
+      scope: new URL(import.meta.env.BASE_URL, location.href).href,
+      // Without its caches and service worker the site is no longer ready offline (until the next visit).
+      onCleared: () => (view.offlineStatus.textContent = ''),
+    });
   }
 
   /** The settings that apply, as the page describes them (the address's part dropped once the panel is applied). */
@@ -120,11 +133,18 @@ class Site {
     // Before the first message can be sent.
     this.showDestinations();
     new Dashboard(findDashboardView(document), this.benchmarks).start();
+    this.storage.start();
     runtime.on('change', () => void this.refresh());
     runtime.on('progress', () => void this.refresh());
     view.form.addEventListener('submit', (event) => {
       event.preventDefault();
       void this.classify();
+    });
+    view.message.addEventListener('input', () => {
+      // The box stays marked invalid only until it holds something the checks accept.
+      if (view.message.getAttribute('aria-invalid') !== 'true' || !isValidMessage(view.message.value)) return;
+      setMessageInvalid(view, false);
+      clearError(view);
     });
     view.message.addEventListener('keydown', (event) => {
       if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
@@ -201,9 +221,16 @@ class Site {
     try {
       // The runtime waits for a load in flight; aborting this request never cancels that load.
       const prediction = await this.runtime.classify(view.message.value, { signal: controller.signal, topK: DEFAULT_TOP_K });
-      if (current()) renderPrediction(view, prediction, this.site.handoff);
+      if (current()) {
+        setMessageInvalid(view, false);
+        renderPrediction(view, prediction, this.site.handoff);
+      }
     } catch (error) {
-      if (current() && !(error instanceof AbortedError)) showError(view, error);
+      if (current() && !(error instanceof AbortedError)) {
+        showError(view, error);
+        // Only a message the checks refuse is the box's fault: a failed model is not.
+        setMessageInvalid(view, InvalidInputError.isInstance(error));
+      }
     } finally {
       if (current()) {
         this.inFlight = undefined;
@@ -248,15 +275,27 @@ class Site {
   private render(): void {
     const { view } = this;
     const active = this.runtime.active;
-    if (!this.llamaRuntimeKept && this.statuses.some((s) => s.id === LLAMA_ID && s.state === 'ready')) {
-      this.llamaRuntimeKept = true;
-      void keepForOffline(this.site.llamaOrtBaseUrl);
+    for (const s of this.statuses) {
+      if (s.state !== 'ready' || (s.id !== 'custom' && s.id !== LLAMA_ID)) continue;
+      // transformers.js always loads the WebGPU build; the custom model the one of its device.
+      const pair = s.id === LLAMA_ID || s.device === 'webgpu' ? 'webgpu' : 'wasm';
+      // The default model's folder is cached at install; the Llama's once it has been used.
+      const folder = s.id === LLAMA_ID ? this.site.llamaBaseUrl : undefined;
+      const key = `${pair} ${folder ?? ''}`;
+      if (this.kept.has(key)) continue;
+      this.kept.add(key);
+      void keepForOffline(this.site.ortBaseUrl, ORT_RUNTIME_FILES[pair], folder);
     }
     const destinations = this.showDestinations();
     const entries: ModelEntry[] = this.statuses.map((status) => {
       // Only the selected model's sentence is shown: where the next message may go, all of it.
       const privacy = status.id === active ? destinations : this.privacy(status.id);
-      const progress = status.progress && { stage: status.progress.file, loaded: status.progress.loaded, total: status.progress.total };
+      const progress = status.progress && {
+        stage: status.progress.file,
+        loaded: status.progress.loaded,
+        total: status.progress.total,
+        cached: status.progress.cached,
+      };
       return { status, progress, privacy };
     });
     renderModels(view, entries, active);
@@ -306,17 +345,30 @@ class Site {
 }
 
 /**
- * Puts the Llama's runtime in the service worker's cache for it. Its route caches the files as
- * they pass, but the first load may come before the service worker controls the page (it is
- * registered after the first model load): without this, the Llama would not work offline.
+ * Asks the service worker to keep the runtime a model used and, for a model not cached at install,
+ * its folder (src/sw/sw.ts). Its routes cache files as they pass, but the first load may come
+ * before the service worker controls the page (it is registered after the first model load):
+ * without this, the model would not work offline. (The files are in the HTTP cache by then:
+ * nothing is downloaded twice.)
  */
-async function keepForOffline(base: string): Promise<void> {
-  if (!('caches' in window)) return;
+async function keepForOffline(base: string, files: readonly string[], modelFolder?: string): Promise<void> {
+  if (!('serviceWorker' in navigator)) return;
   try {
-    const cache = await caches.open(LLAMA_RUNTIME_CACHE);
-    await cache.addAll(LLAMA_RUNTIME_FILES.map((file) => new URL(file, base).href));
+    const registration = await navigator.serviceWorker.ready;
+    const runtime = files.filter((file) => file.endsWith('.wasm')).map((file) => new URL(file, base).href);
+    registration.active?.postMessage({ type: 'keep', runtime, folder: modelFolder });
   } catch (error) {
-    console.warn('The llama-qlora runtime could not be kept for offline use.', error);
+    console.warn('The model could not be kept for offline use.', error);
+  }
+}
+
+/** Whether the checks every model applies (src/core/input.ts) accept `text`. */
+function isValidMessage(text: string): boolean {
+  try {
+    validateMessage(text);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -397,7 +449,8 @@ function readSettings(view: View): ConfigOverrides {
   };
 }
 
-function registerOffline(view: View): void {
+/** Registers the service worker; `onReady` runs once it has cached the site (for the Storage panel's sizes). */
+function registerOffline(view: View, onReady?: () => void): void {
   if (!('serviceWorker' in navigator)) return;
   // A page served by the service worker is already offline-capable; the first visit is told below.
   if (navigator.serviceWorker.controller) view.offlineStatus.textContent = 'Available offline.';
@@ -405,6 +458,7 @@ function registerOffline(view: View): void {
     immediate: true,
     onOfflineReady() {
       view.offlineStatus.textContent = 'Available offline.';
+      onReady?.();
     },
     onRegisterError(error: unknown) {
       console.warn('Service worker registration failed; the site will not work offline.', error);
@@ -431,7 +485,8 @@ function main(view: View): void {
   }
   // The service worker's install downloads the same ~28 MB as the model load, bypassing the HTTP
   // cache: registering it afterwards keeps the first visit's first answer fast.
-  void new Site(view, site, config).start().finally(() => registerOffline(view));
+  const page = new Site(view, site, config);
+  void page.start().finally(() => registerOffline(view, () => page.storage.refresh()));
 }
 
 main(findView(document));

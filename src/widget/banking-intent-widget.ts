@@ -23,17 +23,21 @@
  * The former names `ready`, `intent` and `error` still fire, for this release only.
  * Theming: `--bi-accent`, `--bi-accent-text`, `--bi-font`, `--bi-font-size`, `--bi-text`,
  * `--bi-background`, `--bi-border`, `--bi-radius`, `--bi-padding`, `--bi-focus`, `--bi-muted`,
- * `--bi-error`; parts `form`, `label`, `input`, `button`, `answer`, `intent`, `action`, `error`,
+ * `--bi-error`, `--bi-link`; dark defaults when the page declares `color-scheme: light dark` and the
+ * customer's system prefers dark (src/widget/styles.ts); parts `form`, `label`, `input`, `button`, `answer`, `intent`, `action`, `error`,
  * `out-of-scope`, `handoff`, `closest`.
  */
 import type { ConfigOverrides } from '../core/config';
 import { IntentError } from '../core/errors';
 import type { Prediction } from '../core/prediction';
+import { isDownloadStage } from '../engine/load-plan';
+import type { RuntimeProgress } from '../runtime/intent-runtime';
 import { handoffUrl, isOutOfScope, readOosThreshold } from '../ui/out-of-scope';
 import {
   checkActions,
   checkIntentLabels,
   customerError,
+  DEFAULT_STRINGS,
   folderUrl,
   mergeStrings,
   parseJsonAttribute,
@@ -253,7 +257,7 @@ export class BankingIntentWidget extends HTMLElement {
     notice.textContent = this.strings.loading;
     this.answer.replaceChildren(notice);
     try {
-      await this.runtime().load();
+      await this.runtime().load(undefined, { onProgress: (progress) => (notice.textContent = this.loadingText(progress)) });
       notice.remove();
       this.emit('ready', {});
     } catch (error) {
@@ -274,6 +278,20 @@ export class BankingIntentWidget extends HTMLElement {
 
   private runtime() {
     return sharedRuntime(this.runtimeSettings());
+  }
+
+  /**
+   * `downloading` with the size and the share in while files arrive from the network; else
+   * `loading`, which a page that translated `loading` but not `downloading` also gets then.
+   */
+  private loadingText(progress: RuntimeProgress): string {
+    const { loading, downloading } = this.strings;
+    const untranslated = downloading === DEFAULT_STRINGS.downloading && loading !== DEFAULT_STRINGS.loading;
+    if (untranslated || progress.status !== 'progress' || progress.cached || progress.total <= 0 || !isDownloadStage(progress.file))
+      return loading;
+    return downloading
+      .replaceAll('{size}', (progress.total / 1_000_000).toFixed(1))
+      .replaceAll('{percent}', String(Math.floor(progress.progress)));
   }
 
   /** The link to a person; null when `handoff-url` is not a safe link (reported when it was set). */

@@ -15,6 +15,11 @@ export interface WidgetStrings {
   /** The button (also its accessible name). */
   button: string;
   loading: string;
+  /**
+   * While the model and its runtime download (a first visit): `{size}` is the whole download in
+   * MB, said before it starts, `{percent}` how much has arrived. A load from the cache says `loading`.
+   */
+  downloading: string;
   working: string;
   /** Before the intent in the answer, e.g. "Intent:". */
   answer: string;
@@ -43,6 +48,7 @@ export const DEFAULT_STRINGS: WidgetStrings = {
   placeholder: 'What can we help you with?',
   button: 'Classify',
   loading: 'Loading the model…',
+  downloading: 'Loading the model: a one-time download of about {size} MB ({percent}%)…',
   working: 'Classifying…',
   answer: 'Intent:',
   action: 'Suggested:',

@@ -69,8 +69,8 @@ test('with WebGPU, ?model=llama-qlora answers on webgpu with a Banking77 label, 
   await expect.poll(() => optionText(page, 'llama-qlora')).toBe('llama-qlora (ready, WebGPU)');
   expect(await page.locator('#model-state').textContent()).toBe('Ready on WebGPU. Messages stay in this page.');
 
-  // transformers.js's own runtime from /ort-transformers/, the q4 weights (not the fp32 reference).
-  expect(requests.some((url) => url.endsWith('/ort-transformers/ort-wasm-simd-threaded.asyncify.wasm'))).toBe(true);
+  // The one ORT runtime's WebGPU build from /ort/, the q4 weights (not the fp32 reference).
+  expect(requests.some((url) => url.endsWith('/ort/ort-wasm-simd-threaded.asyncify.wasm'))).toBe(true);
   expect(requests.some((url) => url.endsWith('/models/llama-qlora/onnx/model_q4.onnx'))).toBe(true);
   expect(requests.some((url) => url.endsWith('/models/llama-qlora/onnx/model.onnx'))).toBe(false);
   // The custom model was never asked for.

@@ -1,10 +1,11 @@
 /**
- * After one visit the service worker has precached the app, the ORT runtime and the model, so the
- * site loads and classifies with the network off, and still asks nothing of any other origin.
- * llama-qlora too, once it has been used: its runtime (transformers.js's own ORT, ~27 MB) is not
- * precached for every visitor but kept after its first load.
+ * After one visit the service worker has precached the app and the model, and kept the one ORT
+ * runtime pair the device used (the plain WebAssembly one here: no WebGPU), so the site loads and
+ * classifies with the network off, and still asks nothing of any other origin. llama-qlora too,
+ * once it has been used: the WebGPU build's runtime (~27 MB), which it loads, is not precached for
+ * every visitor but kept after its first load.
  */
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { BANKING77_LABELS } from '../../src/core/labels';
 import {
@@ -32,14 +33,28 @@ afterAll(async () => {
   await site?.close();
 });
 
+/** The runtime files in the service worker's runtime cache (`ort-runtime-<version>`), sorted. */
+function runtimeCached(page: Page): Promise<string[]> {
+  return page.evaluate(async () => {
+    const paths: string[] = [];
+    for (const name of await caches.keys()) {
+      if (!name.startsWith('ort-runtime')) continue;
+      for (const request of await (await caches.open(name)).keys()) paths.push(new URL(request.url).pathname);
+    }
+    return paths.sort();
+  });
+}
+
 const PRECACHED = [
   '/index.html',
-  '/ort/ort-wasm-simd-threaded.asyncify.mjs',
-  '/ort/ort-wasm-simd-threaded.asyncify.wasm',
   '/models/custom/config.json',
   '/models/custom/tokenizer.json',
-  '/models/custom/model.onnx',
-  // llama-qlora's q4 folder (its fp32 reference and transformers.js's runtime are not precached).
+  '/models/custom/spelling.json',
+  '/models/custom/onnx/model.onnx',
+];
+
+/** llama-qlora's q4 folder: kept once the Llama has been used, not downloaded by every visitor. */
+const LLAMA_FILES = [
   '/models/llama-qlora/config.json',
   '/models/llama-qlora/tokenizer.json',
   '/models/llama-qlora/tokenizer_config.json',
@@ -72,7 +87,12 @@ test('after one visit the site loads and classifies offline', async () => {
     'the worker script is precached',
   ).toBe(true);
   expect(cached).not.toContain('/models/llama-qlora/onnx/model.onnx');
-  expect(cached.filter((path) => path.startsWith('/ort-transformers/'))).toEqual([]);
+  expect(cached.filter((path) => path.startsWith('/models/llama-qlora/'))).toEqual([]);
+  // The runtime this device used is kept (once the model has loaded); the WebGPU one is not. Both
+  // builds' small glue files are precached.
+  expect(cached).toEqual(expect.arrayContaining(['/ort/ort-wasm-simd-threaded.mjs', '/ort/ort-wasm-simd-threaded.asyncify.mjs']));
+  await classify(page, CARD_MESSAGE);
+  await expect.poll(() => runtimeCached(page)).toEqual(['/ort/ort-wasm-simd-threaded.wasm']);
 
   await context.setOffline(true);
   await page.reload();
@@ -94,7 +114,7 @@ test('after one visit the site loads and classifies offline', async () => {
   await context.close();
 });
 
-test('llama-qlora, once used, also answers offline: its q4 files precached, its runtime kept after its first load', async () => {
+test('llama-qlora, once used, also answers offline: its q4 files and its runtime kept after its first load', async () => {
   const context = await newContext(browser);
   const requests = recordRequests(context);
   const page = await context.newPage();
@@ -105,13 +125,10 @@ test('llama-qlora, once used, also answers offline: its q4 files precached, its 
   await page.evaluate(async () => {
     await navigator.serviceWorker.ready;
   });
-  const kept = () =>
-    page.evaluate(async () =>
-      (await (await caches.open('ort-transformers')).keys()).map((request) => new URL(request.url).pathname).sort(),
-    );
-  await expect
-    .poll(kept)
-    .toEqual(['/ort-transformers/ort-wasm-simd-threaded.asyncify.mjs', '/ort-transformers/ort-wasm-simd-threaded.asyncify.wasm']);
+  await expect.poll(() => runtimeCached(page)).toEqual(['/ort/ort-wasm-simd-threaded.asyncify.wasm']);
+  const models = () =>
+    page.evaluate(async () => (await (await caches.open('model-files')).keys()).map((request) => new URL(request.url).pathname));
+  await expect.poll(models, { timeout: 30_000 }).toEqual(expect.arrayContaining(LLAMA_FILES));
 
   await context.setOffline(true);
   await page.reload();

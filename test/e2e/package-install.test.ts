@@ -50,15 +50,18 @@ describe('the packed package', () => {
       'dist/types/runtime/node.d.ts',
       'dist/types/runtime/browser.d.ts',
       'dist/types/widget/banking-intent-widget.d.ts',
-      'dist/widget/models/custom/model.onnx',
+      'dist/widget/models/custom/onnx/model.onnx',
       'dist/widget/models/custom/manifest.json',
       'dist/widget/models/custom/MODEL_CARD.md',
       'data/banking77/LICENSE',
     ]) {
       expect(files, file).toContain(file);
     }
-    expect(files.filter((file) => file.endsWith('.wasm'))).toEqual(['dist/widget/ort/ort-wasm-simd-threaded.asyncify.wasm']);
-    expect(files.filter((file) => file.endsWith('.onnx'))).toEqual(['dist/widget/models/custom/model.onnx']);
+    expect(files.filter((file) => file.endsWith('.wasm')).sort()).toEqual([
+      'dist/widget/ort/ort-wasm-simd-threaded.asyncify.wasm',
+      'dist/widget/ort/ort-wasm-simd-threaded.wasm',
+    ]);
+    expect(files.filter((file) => file.endsWith('.onnx'))).toEqual(['dist/widget/models/custom/onnx/model.onnx']);
     expect(
       files.filter((file) => !/^(dist\/(node|widget|types)\/|data\/[a-z0-9]+\/LICENSE$|package\.json$|README\.md$)/.test(file)),
     ).toEqual([]);
@@ -223,9 +226,13 @@ describe('installed in a project outside this repository', () => {
       const progress = JSON.parse((await answer.getAttribute('data-progress')) ?? '[]') as {
         status: string;
         file: string;
+        total: number;
         progress: number;
       }[];
-      expect(progress.some((p) => p.status === 'progress' && /model\.onnx$/.test(p.file))).toBe(true);
+      // One download for the model and its runtime, its total known from the first report.
+      const downloads = progress.filter((p) => p.status === 'progress' && /^downloading/.test(p.file));
+      expect(downloads.length, JSON.stringify(progress.slice(0, 3))).toBeGreaterThan(0);
+      expect(downloads[0]!.total).toBeGreaterThan(14_000_000);
       expect(progress.at(-1)).toMatchObject({ status: 'ready', progress: 100 });
 
       const widget = page.locator('banking-intent-widget');

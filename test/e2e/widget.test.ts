@@ -107,7 +107,7 @@ describe('the widget embedded cross-origin under a strict CSP', () => {
     expect(await violations(page)).toEqual([]);
     expect(problems).toEqual([]);
     // Every widget file came from origin B; the model and runtime were fetched from there.
-    expect(servers.widgetRequests).toEqual(expect.arrayContaining(['/banking-intent-widget.js', '/models/custom/model.onnx']));
+    expect(servers.widgetRequests).toEqual(expect.arrayContaining(['/banking-intent-widget.js', '/models/custom/onnx/model.onnx']));
     await page.context().close();
   });
 
@@ -163,7 +163,7 @@ describe('the widget embedded cross-origin under a strict CSP', () => {
     await answers.nth(1).locator('[part=intent]').waitFor();
     expect(await answers.nth(0).getAttribute('data-intent'), problems.join('\n')).toBe('lost_or_stolen_card');
     expect(await answers.nth(1).getAttribute('data-intent')).toBe('card_arrival');
-    expect(servers.widgetRequests.filter((path) => path === '/models/custom/model.onnx')).toHaveLength(1);
+    expect(servers.widgetRequests.filter((path) => path === '/models/custom/onnx/model.onnx')).toHaveLength(1);
     expect(servers.widgetRequests.filter((path) => path.startsWith('/assets/custom.worker'))).toHaveLength(1);
     expect(workers).toHaveLength(1);
     expect(workers[0]).toMatch(/^blob:/);

@@ -68,10 +68,11 @@ class FakeCache {
 let server: Server;
 let cache: FakeCache;
 let logs: string[];
-const make = (freshMs?: number) =>
+const make = (freshMs?: number, installFolders?: string[]) =>
   new ModelFiles({
     urls: URLS,
     freshMs,
+    installFolders,
     fetch: server.fetch,
     caches: { open: async (name: string) => (name === MODEL_CACHE ? cache : new FakeCache()) as unknown as Cache },
     log: (line) => logs.push(line),
@@ -174,6 +175,29 @@ describe('service worker model files', () => {
     server.files.delete('manifest.json');
     expect((await files.respond(new Request(FOLDER + 'manifest.json'))).status).toBe(404);
     expect(cached('manifest.json')).toBeUndefined();
+  });
+
+  it('install takes files from the HTTP cache first, and goes past it only for a copy that does not match', async () => {
+    await make().install();
+    expect(server.requests.filter((r) => r.file === 'model.onnx')).toEqual([{ file: 'model.onnx', cache: undefined }]);
+    cache.entries.clear();
+    server.requests = [];
+    server.publish({ ...GOOD, 'model.onnx': bytes('NaN weights') }, manifestOf(GOOD));
+    await make().install();
+    expect(server.requests.filter((r) => r.file === 'model.onnx')).toEqual([
+      { file: 'model.onnx', cache: undefined },
+      { file: 'model.onnx', cache: 'reload' },
+    ]);
+    expect(cached('model.onnx')).toBeUndefined();
+  });
+
+  it('a folder left out of installFolders is cached only when the page asks to keep it', async () => {
+    const files = make(undefined, []);
+    await files.install();
+    expect(cache.entries.size).toBe(0);
+    await files.keep(FOLDER);
+    expect(cached('model.onnx')).toBe('good weights');
+    await expect(files.keep(`${SITE}models/elsewhere/`)).rejects.toThrow(/not a model folder of this site/);
   });
 
   it('install fails when the network does (so the previous worker stays), and activate drops files no build lists', async () => {

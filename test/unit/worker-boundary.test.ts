@@ -23,7 +23,14 @@ import { CustomAdapter } from '../../src/adapters/custom';
 import { AbortedError, InvalidInputError, ModelFileError, ModelUnavailableError } from '../../src/core/errors';
 import type { ModelPrediction } from '../../src/core/prediction';
 import { installTypedErrors } from '../../src/engine/worker-errors';
-import { createWorkerHost, defaultEnvironment, type HostEnvironment, type WebOrtModule } from '../../src/engine/worker-host';
+import { IntentPipeline } from '../../src/pipeline/pipeline';
+import {
+  createWorkerHost,
+  singleBuild,
+  defaultEnvironment,
+  type HostEnvironment,
+  type WebOrtModule,
+} from '../../src/engine/custom-worker-host';
 
 const MODEL_DIR = fileURLToPath(new URL('../../public/models/custom/', import.meta.url));
 /**
@@ -34,6 +41,9 @@ const MODEL_DIR = fileURLToPath(new URL('../../public/models/custom/', import.me
 const ORT_BASE = pathToFileURL(fileURLToPath(new URL('../../node_modules/onnxruntime-web/dist/', import.meta.url))).href;
 
 // --- Model files over real HTTP -----------------------------------------------------------------
+
+/** One request for each file the engine reads. */
+const MODEL_REQUESTS = { 'config.json': 1, 'manifest.json': 1, 'tokenizer.json': 1, 'spelling.json': 1, 'onnx/model.onnx': 1 };
 
 let server: Server;
 let modelBase: string;
@@ -48,7 +58,7 @@ beforeAll(async () => {
     const file = path.startsWith('/models/custom/') ? path.slice('/models/custom/'.length) : '';
     requests.set(file, (requests.get(file) ?? 0) + 1);
     const onDisk = MODEL_DIR + file;
-    if (!/^[\w.-]+$/.test(file) || hidden.has(file) || !existsSync(onDisk)) {
+    if (!/^[\w.-]+(\/[\w.-]+)*$/.test(file) || hidden.has(file) || !existsSync(onDisk)) {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
     }
@@ -122,7 +132,7 @@ function connect(
     preferWebGPU: options.preferWebGPU ?? true,
     createWorker: () => {
       // A fresh host per worker, as a real worker starts from nothing.
-      const host = createWorkerHost(options.ort ?? ort, { ...defaultEnvironment(), ...options.environment });
+      const host = createWorkerHost(singleBuild(options.ort ?? ort), { ...defaultEnvironment(), ...options.environment });
       const { port1, port2 } = new MessageChannel();
       installTypedErrors();
       expose(host, port2);
@@ -170,10 +180,11 @@ describe('CustomAdapter over the worker boundary', () => {
     expect(ort.env.wasm.numThreads).toBe(1);
     // Not 'warming up': progress travels on its own comlink channel, and here the page and the host
     // share one thread, so that last event reaches the page after load() has already resolved.
-    expect(stages).toEqual(
-      expect.arrayContaining(['fetching config.json', 'fetching tokenizer.json', 'fetching model.onnx', 'creating session']),
-    );
-    expect(Object.fromEntries(requests)).toEqual({ 'config.json': 1, 'manifest.json': 1, 'tokenizer.json': 1, 'model.onnx': 1 });
+    // The model's files as one download (onnxruntime-web reads its runtime itself from a file: URL
+    // in Node; test/unit/load-progress.test.ts has the host download it), then the session.
+    expect(stages).toEqual(expect.arrayContaining(['downloading the model', 'creating session']));
+    expect(stages.some((stage) => stage.startsWith('fetching '))).toBe(false);
+    expect(Object.fromEntries(requests)).toEqual(MODEL_REQUESTS);
     const prediction = await adapter.classify('where is my card');
     expect(prediction).toMatchObject({ model: 'custom', device: 'wasm', truncated: false });
     expect(prediction).not.toHaveProperty('fallback_from');
@@ -203,19 +214,19 @@ describe('CustomAdapter over the worker boundary', () => {
     expect(instrumented.requestedProviders).toEqual(['webgpu', 'wasm']);
     expect((await adapter.health()).device).toBe('wasm');
     // onnxruntime-web's own refusal ("WebGPU is not supported in current environment"), as reported by the host.
-    expect(adapter.webgpuSkipped).toMatch(/^WebGPU failed: model\.onnx could not be loaded by onnxruntime \(webgpu\): .*WebGPU/);
+    expect(adapter.webgpuSkipped).toMatch(/^WebGPU failed: onnx\/model\.onnx could not be loaded by onnxruntime \(webgpu\): .*WebGPU/);
     expect((await adapter.classify('where is my card')).device).toBe('wasm');
-    expect(Object.fromEntries(requests)).toEqual({ 'config.json': 1, 'manifest.json': 1, 'tokenizer.json': 1, 'model.onnx': 1 });
+    expect(Object.fromEntries(requests)).toEqual(MODEL_REQUESTS);
   });
 
   test('a missing model file reaches the page as a ModelFileError naming it', async () => {
-    hidden.add('model.onnx');
+    hidden.add('onnx/model.onnx');
     const adapter = connect();
     const error = await adapter.load().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ModelFileError);
-    expect((error as ModelFileError).file).toBe('model.onnx');
+    expect((error as ModelFileError).file).toBe('onnx/model.onnx');
     expect((error as ModelFileError).message).toContain('HTTP 404');
-    expect(requests.get('model.onnx')).toBe(1);
+    expect(requests.get('onnx/model.onnx')).toBe(1);
     const health = await adapter.health();
     expect(health.state).toBe('unavailable');
     expect(health.reason).toContain('model.onnx');
@@ -295,16 +306,17 @@ describe('CustomAdapter over the worker boundary', () => {
     expect(started.map((w) => w.terminated)).toEqual([true, false]);
   });
 
-  test('an empty message is rejected before any model call', async () => {
+  test('an empty message is rejected before any model call (the pipeline checks it once, before the adapter)', async () => {
     const instrumented = instrumentedOrt();
     const adapter = connect({ ort: instrumented.ort });
+    const pipeline = new IntentPipeline({ factories: { custom: () => adapter }, active: 'custom' });
     await adapter.load();
     const runsAfterLoad = instrumented.runs();
     expect(runsAfterLoad).toBe(1); // the warm-up
-    await expect(adapter.classify(' \n ')).rejects.toBeInstanceOf(InvalidInputError);
-    await expect(adapter.classify('\u200b\u0000')).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(pipeline.classify(' \n ')).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(pipeline.classify('\u200b\u0000')).rejects.toBeInstanceOf(InvalidInputError);
     expect(instrumented.runs()).toBe(runsAfterLoad);
-    await adapter.classify('card');
+    await pipeline.classify('card');
     expect(instrumented.runs()).toBe(runsAfterLoad + 1);
   });
 
