@@ -12,6 +12,7 @@ import { defaultClientConditions, defineConfig } from 'vite';
 import { viteStaticCopy } from 'vite-plugin-static-copy';
 import { envGuard } from './scripts/lib/env-guard.js';
 import { ortRuntimeBytesDefine } from './scripts/lib/ort-runtime-bytes.js';
+import { precompress } from './scripts/lib/precompress.js';
 import { ORT_RUNTIME } from './vite.config.js';
 
 // The whole folder (src/models/custom/folder-node.ts), so that the package's copy loads in
@@ -52,6 +53,8 @@ export default defineConfig({
   },
   plugins: [
     envGuard(),
+    // .br/.gz copies for `npm run serve:widget` and hosts that send them (left out of the npm package).
+    precompress(),
     viteStaticCopy({
       targets: [
         ...ORT_RUNTIME.map((file) => ({ src: `node_modules/onnxruntime-web/dist/${file}`, dest: 'ort' })),

@@ -15,12 +15,13 @@
  * the README's hosting notes.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
 import type { Plugin } from 'vite';
+import { ENCODINGS, precompressedCopy, sendFile } from './static-files';
 
 const brotli = promisify(brotliCompress);
 const gzipped = promisify(gzip);
@@ -31,27 +32,6 @@ const MIN_BYTES = 1024;
 /** Brotli's best quality only up to this size (see above). */
 const MAX_BEST_BYTES = 4 * 1024 * 1024;
 const CACHE_DIR = resolve('.cache/precompress');
-
-export const ENCODINGS = [
-  { name: 'br', suffix: '.br' },
-  { name: 'gzip', suffix: '.gz' },
-] as const;
-
-/** Content types by extension, for the original file a compressed copy stands for. */
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.webmanifest': 'application/manifest+json',
-  '.svg': 'image/svg+xml',
-  '.wasm': 'application/wasm',
-  '.onnx': 'application/octet-stream',
-  '.md': 'text/markdown; charset=utf-8',
-  '.txt': 'text/plain; charset=utf-8',
-};
 
 async function* walk(dir: string): AsyncGenerator<string> {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
@@ -124,30 +104,10 @@ export function precompress(): Plugin {
         if (request.method !== 'GET' && request.method !== 'HEAD') return next();
         const path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
         const file = resolve(root, `.${path}`);
-        const type = TYPES[extname(file)];
-        if (!type || !file.startsWith(root + sep)) return next();
-        const accepted = String(request.headers['accept-encoding'] ?? '');
-        const encoding = ENCODINGS.find(({ name, suffix }) => new RegExp(`\\b${name}\\b`).test(accepted) && existsSync(file + suffix));
-        if (!encoding) return next();
-        const stats = statSync(file + encoding.suffix);
-        const etag = `W/"${encoding.name}-${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"`;
+        if (!file.startsWith(root + sep) || !precompressedCopy(request, file)) return next();
         // Vite's hashed chunks never change under their name; everything else is revalidated.
         const caching = path.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache';
-        const headers = {
-          'Content-Type': type,
-          'Content-Encoding': encoding.name,
-          Vary: 'Accept-Encoding',
-          ETag: etag,
-          'Cache-Control': caching,
-        };
-        if (request.headers['if-none-match'] === etag) {
-          response.writeHead(304, headers);
-          response.end();
-          return;
-        }
-        response.writeHead(200, { ...headers, 'Content-Length': String(stats.size) });
-        if (request.method === 'HEAD') response.end();
-        else createReadStream(file + encoding.suffix).pipe(response);
+        sendFile(request, response, root, path, { 'Cache-Control': caching });
       });
     },
   };

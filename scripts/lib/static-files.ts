@@ -8,6 +8,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { extname, resolve, sep } from 'node:path';
 
+/** The compressed copies the build writes next to a file (scripts/lib/precompress.ts), best first. */
+export const ENCODINGS = [
+  { name: 'br', suffix: '.br' },
+  { name: 'gzip', suffix: '.gz' },
+] as const;
+
 /** What each file is served as. `.onnx` has no registered type: bytes. */
 export const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -38,6 +44,8 @@ export function pathOf(request: IncomingMessage): string {
  * Answers with the file at `path` (URL path, `/`-rooted) inside `folder`, with `headers` added
  * (they may depend on the path). 404 for anything missing or outside the folder, 405 for methods
  * other than GET and HEAD, 304 when the client's `If-None-Match` or `If-Modified-Since` still holds.
+ * Where the build wrote a `.br` or `.gz` copy (scripts/lib/precompress.ts) and the request's
+ * `Accept-Encoding` takes it, that copy is sent, with `Content-Encoding` and its own ETag.
  */
 export function sendFile(
   request: IncomingMessage,
@@ -47,8 +55,12 @@ export function sendFile(
   headers: Record<string, string> = {},
 ): void {
   const root = resolve(folder);
-  const file = resolve(root, `.${path}`);
-  const stats = file.startsWith(root + sep) && existsSync(file) ? statSync(file) : undefined;
+  const original = resolve(root, `.${path}`);
+  const inside = original.startsWith(root + sep);
+  const encoding = inside ? precompressedCopy(request, original) : undefined;
+  const file = encoding ? original + encoding.suffix : original;
+  if (encoding) headers = { ...headers, 'Content-Encoding': encoding.name, Vary: 'Accept-Encoding' };
+  const stats = inside && existsSync(file) ? statSync(file) : undefined;
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     response.writeHead(405, { ...headers, Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' });
     response.end('Method not allowed');
@@ -59,7 +71,7 @@ export function sendFile(
     response.end('Not found');
     return;
   }
-  const etag = `W/"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"`;
+  const etag = `W/"${encoding ? `${encoding.name}-` : ''}${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"`;
   const lastModified = stats.mtime.toUTCString();
   const validators = { ETag: etag, 'Last-Modified': lastModified };
   const since = request.headers['if-modified-since'];
@@ -72,12 +84,18 @@ export function sendFile(
     response.end();
     return;
   }
-  response.writeHead(200, { ...headers, ...validators, 'Content-Type': contentType(file), 'Content-Length': String(stats.size) });
+  response.writeHead(200, { ...headers, ...validators, 'Content-Type': contentType(original), 'Content-Length': String(stats.size) });
   if (request.method === 'HEAD') {
     response.end();
     return;
   }
   createReadStream(file).pipe(response);
+}
+
+/** The compressed copy of `file` to send for this request, if the build wrote one the client takes. */
+export function precompressedCopy(request: IncomingMessage, file: string): (typeof ENCODINGS)[number] | undefined {
+  const accepted = String(request.headers['accept-encoding'] ?? '');
+  return ENCODINGS.find(({ name, suffix }) => new RegExp(`\\b${name}\\b`).test(accepted) && existsSync(file + suffix));
 }
 
 /** An HTTP server on `host:port` (0: any free port); a failing handler answers 500. */

@@ -50,7 +50,8 @@ async function manifestMatching(context: BrowserContext, files: Record<string, (
       const bytes = body();
       if (bytes) manifest.files[file] = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.byteLength };
     }
-    await route.fulfill({ response, json: manifest });
+    // Not `{ response }`: its headers say Content-Encoding (the server sends .br copies), the new body is plain.
+    await route.fulfill({ status: response.status(), json: manifest });
   });
 }
 
@@ -100,7 +101,7 @@ test('markup in the message or in model labels is shown as text, never parsed', 
       config.id2label = Object.fromEntries(config.labels.map((label, i) => [String(i), label]));
       config.label2id = Object.fromEntries(config.labels.map((label, i) => [label, i]));
       served = Buffer.from(JSON.stringify(config));
-      await route.fulfill({ response, body: served });
+      await route.fulfill({ status: response.status(), contentType: 'application/json', body: served });
     });
     await manifestMatching(context, { 'config.json': () => served });
   });

@@ -5,6 +5,7 @@
  * It serves a folder made here (--dir), so the test needs no build.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { brotliCompressSync } from 'node:zlib';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -112,6 +113,26 @@ describe('npm run serve:widget', () => {
       expect(missing.status, path).toBe(404);
       expect(missing.headers.get('access-control-allow-origin')).toBe('*');
     }
+  });
+
+  it('sends the precompressed copy the build wrote to a client that takes it, and the file itself otherwise', async () => {
+    const wasm = new Uint8Array(4096).map((_, i) => i % 7);
+    writeFileSync(join(folder, 'ort/ort-wasm-simd-threaded.wasm'), wasm);
+    writeFileSync(join(folder, 'ort/ort-wasm-simd-threaded.wasm.br'), brotliCompressSync(wasm));
+    const origin = await serve(['--port', String(await freePort()), '--dir', folder]);
+    const compressed = await fetch(`${origin}/ort/ort-wasm-simd-threaded.wasm`, { headers: { 'Accept-Encoding': 'gzip, br' } });
+    expect(compressed.headers.get('content-encoding')).toBe('br');
+    expect(compressed.headers.get('content-type')).toBe('application/wasm');
+    expect(compressed.headers.get('vary')).toMatch(/Accept-Encoding/);
+    expect(compressed.headers.get('access-control-allow-origin')).toBe('*');
+    expect(Number(compressed.headers.get('content-length'))).toBeLessThan(wasm.byteLength);
+    expect(new Uint8Array(await compressed.arrayBuffer())).toEqual(wasm); // decoded by fetch
+    const plain = await fetch(`${origin}/ort/ort-wasm-simd-threaded.wasm`, { headers: { 'Accept-Encoding': 'identity' } });
+    expect(plain.headers.get('content-encoding')).toBeNull();
+    expect(plain.headers.get('content-length')).toBe(String(wasm.byteLength));
+    expect(new Uint8Array(await plain.arrayBuffer())).toEqual(wasm);
+    // Each form revalidates with its own ETag.
+    expect(compressed.headers.get('etag')).not.toBe(plain.headers.get('etag'));
   });
 
   it('takes the port from PORT when --port is not given', async () => {
