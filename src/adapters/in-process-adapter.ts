@@ -31,7 +31,6 @@ export abstract class InProcessAdapter<Engine extends ServedEngine> extends Adap
       await engine.dispose();
       throw abortReason(signal);
     }
-    await this.engine?.dispose();
     this.engine = engine;
     return this.engineDevice;
   }

@@ -54,23 +54,7 @@ export function toHfTokenizerFiles(tokenizer: WordPieceTokenizer, maxLength: num
       truncation: null,
       padding: null,
       added_tokens: [PAD, UNK, BOS, EOS].map(special),
-      normalizer: {
-        type: 'Sequence',
-        normalizers: [
-          { type: 'NFKC' },
-          { type: 'Lowercase' },
-          { type: 'NFD' },
-          { type: 'StripAccents' },
-          { type: 'Replace', pattern: { Regex: '[\\p{Cc}\\p{Cf}]+' }, content: ' ' },
-        ],
-      },
-      pre_tokenizer: {
-        type: 'Sequence',
-        pretokenizers: [
-          { type: 'WhitespaceSplit' },
-          { type: 'Split', pattern: { Regex: '[\\p{L}\\p{N}]+|[^\\s\\p{L}\\p{N}]' }, behavior: 'Isolated', invert: false },
-        ],
-      },
+      ...textRules({ type: 'StripAccents' }),
       post_processor: {
         type: 'TemplateProcessing',
         single: [bos, { Sequence: { id: 'A', type_id: 0 } }],
@@ -141,23 +125,7 @@ export function toHfEncoderTokenizerFiles(tokenizer: WordPieceTokenizer, maxToke
       truncation: null,
       padding: null,
       added_tokens: [],
-      normalizer: {
-        type: 'Sequence',
-        normalizers: [
-          { type: 'NFKC' },
-          { type: 'Lowercase' },
-          { type: 'NFD' },
-          { type: 'Replace', pattern: { Regex: '\\p{Mn}+' }, content: '' },
-          { type: 'Replace', pattern: { Regex: '[\\p{Cc}\\p{Cf}]+' }, content: ' ' },
-        ],
-      },
-      pre_tokenizer: {
-        type: 'Sequence',
-        pretokenizers: [
-          { type: 'WhitespaceSplit' },
-          { type: 'Split', pattern: { Regex: '[\\p{L}\\p{N}]+|[^\\s\\p{L}\\p{N}]' }, behavior: 'Isolated', invert: false },
-        ],
-      },
+      ...textRules({ type: 'Replace', pattern: { Regex: '\\p{Mn}+' }, content: '' }),
       post_processor: null,
       ...wordPieceModel(tokenizer),
     },
@@ -242,6 +210,34 @@ function wordPieceModel(tokenizer: WordPieceTokenizer) {
       continuing_subword_prefix: '##',
       max_input_chars_per_word: 40,
       vocab: Object.fromEntries(tokenizer.vocab.map((token, i) => [token, i])),
+    },
+  };
+}
+
+/**
+ * The normaliser and pre-tokeniser of tokenizer.json, as `WordPieceTokenizer.encode` does them:
+ * NFKC, lowercase, accents off (`stripAccents`, the one step the two tokenizers write differently),
+ * control and format characters to spaces; then runs of letters and digits, every other visible
+ * character alone.
+ */
+function textRules(stripAccents: object) {
+  return {
+    normalizer: {
+      type: 'Sequence',
+      normalizers: [
+        { type: 'NFKC' },
+        { type: 'Lowercase' },
+        { type: 'NFD' },
+        stripAccents,
+        { type: 'Replace', pattern: { Regex: '[\\p{Cc}\\p{Cf}]+' }, content: ' ' },
+      ],
+    },
+    pre_tokenizer: {
+      type: 'Sequence',
+      pretokenizers: [
+        { type: 'WhitespaceSplit' },
+        { type: 'Split', pattern: { Regex: '[\\p{L}\\p{N}]+|[^\\s\\p{L}\\p{N}]' }, behavior: 'Isolated', invert: false },
+      ],
     },
   };
 }

@@ -7,9 +7,10 @@
 import { DEFAULT_LAST_ROUNDS, describeWithinInterval, formatBytes, summarizeAcrossRounds } from '../bench/across-rounds';
 import type { ProbeSetAcrossRounds } from '../bench/across-rounds';
 import type { BenchmarkRound } from '../bench/round';
-import { milliseconds, percent, plural } from './dashboard-format';
+import { benchTable, modelRow, scrollBox, type BenchColumn } from './bench-table';
+import { milliseconds, percent, percentRange, plural } from './dashboard-format';
 
-const COLUMNS: [name: string, title?: string][] = [
+const COLUMNS: BenchColumn[] = [
   ['Model'],
   ['Rounds', 'Rounds in which it answered, of the rounds that list it'],
   ['Accuracy', 'Median over those rounds, over all probes'],
@@ -98,32 +99,18 @@ export class AcrossRoundsView {
 }
 
 function table(group: ProbeSetAcrossRounds): HTMLElement {
-  const element = document.createElement('table');
-  element.className = 'bench-table';
-  element.createCaption().textContent = `Medians over ${plural(group.rounds, 'round')} on probe set ${group.probe_set} (${group.n} probe queries).`;
-  const head = element.createTHead().insertRow();
-  for (const [index, [name, title]] of COLUMNS.entries()) {
-    const th = document.createElement('th');
-    th.scope = 'col';
-    th.textContent = name;
-    if (title) th.title = title;
-    if (index >= 1) th.className = 'num';
-    head.append(th);
-  }
-  const body = element.createTBody();
-  const interval = (range: [number, number] | null) => (range ? `${percent(range[0])}–${percent(range[1])}` : '—');
+  const element = benchTable(
+    `Medians over ${plural(group.rounds, 'round')} on probe set ${group.probe_set} (${group.n} probe queries).`,
+    COLUMNS,
+    1,
+  );
   for (const m of group.models) {
-    const row = body.insertRow();
-    row.dataset.model = m.model;
-    const th = document.createElement('th');
-    th.scope = 'row';
-    th.textContent = m.model;
-    row.append(th);
+    const row = modelRow(element, m.model);
     for (const text of [
       `${m.answered}/${m.rounds}`,
       percent(m.accuracy),
-      interval(m.accuracy_ci95),
-      interval(m.accuracy_range),
+      percentRange(m.accuracy_ci95),
+      percentRange(m.accuracy_range),
       percent(m.macro_f1),
       percent(m.in_scope_accuracy),
       percent(m.oos_rejected),
@@ -137,13 +124,7 @@ function table(group: ProbeSetAcrossRounds): HTMLElement {
       cell.textContent = text;
     }
   }
-  const scroller = document.createElement('div');
-  scroller.className = 'bench-table__scroll';
-  scroller.tabIndex = 0;
-  scroller.setAttribute('role', 'region');
-  scroller.setAttribute('aria-label', 'Summary across rounds, per model');
-  scroller.append(element);
-  return scroller;
+  return scrollBox(element, 'Summary across rounds, per model');
 }
 
 function note(group: ProbeSetAcrossRounds): HTMLElement[] {

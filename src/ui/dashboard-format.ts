@@ -24,6 +24,11 @@ export function percent(value: number | null | undefined): string {
   return value === null || value === undefined ? '—' : `${(value * 100).toFixed(1)}%`;
 }
 
+/** `81.2%–88.9%`; `—` for no range. */
+export function percentRange(range: readonly [number, number] | null | undefined): string {
+  return range ? `${percent(range[0])}–${percent(range[1])}` : '—';
+}
+
 /** `6.12 ms`, `43.5 ms`, `812 ms`; `—` for no value. */
 export function milliseconds(value: number | null | undefined): string {
   if (value === null || value === undefined) return '—';

@@ -12,7 +12,8 @@ import { readBenchEvery } from './config';
 import type { DashboardCharts } from './dashboard-charts';
 import { AcrossRoundsView } from './dashboard-across';
 import { formatBytes } from '../bench/across-rounds';
-import { formatTime, milliseconds, percent, plural } from './dashboard-format';
+import { benchTable, modelRow, scrollBox, type BenchColumn } from './bench-table';
+import { formatTime, milliseconds, percent, percentRange, plural } from './dashboard-format';
 import { ConfigError, InvalidInputError } from '../core/errors';
 
 export interface DashboardView {
@@ -269,7 +270,7 @@ const STATUSES: Record<ModelRoundResult['status'], string> = {
 };
 
 /** Column heads, with a tooltip where the name alone could be read two ways. */
-const COLUMNS: [name: string, title?: string][] = [
+const COLUMNS: BenchColumn[] = [
   ['Model'],
   ['Status'],
   ['Device'],
@@ -301,39 +302,20 @@ function renderLatest(container: HTMLElement, round: BenchmarkRound | undefined)
     return;
   }
 
-  const table = document.createElement('table');
-  table.className = 'bench-table';
-  const caption = table.createCaption();
-  caption.textContent =
+  const caption =
     `Latest round, ${formatTime(round.timestamp)}: ${round.trigger === 'auto' ? 'automatic' : round.trigger}, ` +
     `after ${plural(round.request_count, 'request')}, ${round.probe_set.n} probe queries` +
     (round.probe_set.intents === undefined ? '.' : ` over ${plural(round.probe_set.intents, 'intent')}.`);
-
-  const headRow = table.createTHead().insertRow();
-  for (const [index, [name, title]] of COLUMNS.entries()) {
-    const th = document.createElement('th');
-    th.scope = 'col';
-    th.textContent = name;
-    if (title) th.title = title;
-    if (index >= 3) th.className = 'num';
-    headRow.append(th);
-  }
-
-  const body = table.createTBody();
+  const table = benchTable(caption, COLUMNS, 3);
   for (const [id, model] of Object.entries(round.models)) {
-    const row = body.insertRow();
-    row.dataset.model = id;
+    const row = modelRow(table, id);
     row.dataset.status = model.status;
-    const header = document.createElement('th');
-    header.scope = 'row';
-    header.textContent = id;
-    row.append(header);
     const cells: [string, string?][] = [
       [STATUSES[model.status], `status status--${model.status}`],
       [model.device ? DEVICES[model.device] : '—'],
       [String(model.n), 'num'],
       [percent(model.accuracy), 'num'],
-      [model.accuracy_ci95 ? `${percent(model.accuracy_ci95[0])}–${percent(model.accuracy_ci95[1])}` : '—', 'num'],
+      [percentRange(model.accuracy_ci95), 'num'],
       [percent(model.macro_f1), 'num'],
       [percent(inScopeAccuracy(model)), 'num'],
       // Rejecting none of the out-of-scope probes is the failure this column is here to show.
@@ -353,7 +335,7 @@ function renderLatest(container: HTMLElement, round: BenchmarkRound | undefined)
       if (className) cell.className = className;
     }
     if (model.reason) {
-      const reasonRow = body.insertRow();
+      const reasonRow = table.tBodies[0]!.insertRow();
       reasonRow.className = 'bench-table__reason';
       reasonRow.insertCell(); // under the model's name
       const reason = reasonRow.insertCell();
@@ -362,14 +344,7 @@ function renderLatest(container: HTMLElement, round: BenchmarkRound | undefined)
     }
   }
 
-  const scroller = document.createElement('div');
-  scroller.className = 'bench-table__scroll';
-  // On a narrow screen the table scrolls sideways in this box, not the page: a focusable, named
-  // region, so that a keyboard can scroll it too.
-  scroller.tabIndex = 0;
-  scroller.setAttribute('role', 'region');
-  scroller.setAttribute('aria-label', 'Latest round, per model');
-  scroller.append(table);
+  const scroller = scrollBox(table, 'Latest round, per model');
   const recommendation = paragraph('bench__recommendation', round.summary.recommendation);
   container.replaceChildren(scroller, recommendation, paragraph('hint bench__environment', describeEnvironment(round)));
 }
