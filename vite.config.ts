@@ -26,6 +26,14 @@ function previewPort(value: string | undefined): number {
   return port;
 }
 
+/**
+ * Cross-origin isolation, so that onnxruntime-web can run its WebAssembly kernels on several threads
+ * (they need SharedArrayBuffer): about 1.3x faster a query on this project's 2-core machines (README,
+ * "Hosting it"). Everything the site loads is its own origin's; remote models are CORS requests,
+ * which `require-corp` allows.
+ */
+export const ISOLATION_HEADERS = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
 /** The custom model is 3.4 MB; Workbox skips files over 2 MB unless told otherwise. */
 const MAX_PRECACHE_BYTES = 64 * 1024 * 1024;
 
@@ -49,7 +57,8 @@ export default defineConfig({
   optimizeDeps: { exclude: ['onnxruntime-web', '@huggingface/transformers'] },
   build: { target: 'es2022', chunkSizeWarningLimit: 1024 },
   // `npm start` / `npm run preview`: PORT=5000 or `npm start -- --port 5000` serve elsewhere.
-  preview: { host: '127.0.0.1', port: previewPort(process.env.PORT) },
+  preview: { host: '127.0.0.1', port: previewPort(process.env.PORT), headers: ISOLATION_HEADERS },
+  server: { headers: ISOLATION_HEADERS },
   plugins: [
     envGuard(),
     // .br/.gz copies of the large files, sent by `vite preview` (npm start) to browsers that take them.

@@ -1,7 +1,7 @@
 /**
  * npm run bench -- [--models custom,llama-qlora,vllm,gemini] [--rounds 1] [--out benchmark_results.jsonl] [--append]
  *                  [--model-dir DIR] [--device wasm|webgpu] [--llama-wasm] [--vllm-url URL --vllm-model NAME]
- *                  [--gemini-base-url URL] [--no-peer] [--screenshot FILE.png] [--json]
+ *                  [--gemini-base-url URL] [--no-peer] [--single-thread] [--screenshot FILE.png] [--json]
  * npm run bench -- --summary FILE.jsonl [--last 10] [--json]
  * Every option, with its default: `npm run bench -- --help`.
  *
@@ -81,6 +81,11 @@ const command = defineCommand({
     'vllm-model': { type: 'string', value: 'NAME', defaultText: 'none', description: 'the model name on the vLLM server' },
     'gemini-base-url': { type: 'string', value: 'URL', defaultText: 'none', description: "the bank's Gemini proxy" },
     'no-peer': { type: 'boolean', default: false, description: 'skip the DistilBERT-shaped peer comparison' },
+    'single-thread': {
+      type: 'boolean',
+      default: false,
+      description: 'serve the site without COOP/COEP: not cross-origin isolated, so WASM runs on one thread',
+    },
     screenshot: { type: 'string', value: 'FILE.png', defaultText: 'none', description: "a picture of the page's benchmark dashboard" },
     json: { type: 'boolean', default: false, description: 'end with one JSON object: the rounds and the peer summary' },
   },
@@ -91,6 +96,7 @@ const command = defineCommand({
   examples: [
     'npm run bench',
     'npm run bench -- --models custom --rounds 3 --no-peer',
+    'npm run bench -- --models custom --rounds 3 --no-peer --single-thread',
     'npm run bench -- --model-dir models/my-bank --rounds 3 --append',
     'npm run bench -- --summary benchmark_results.jsonl --last 5',
     'npm run bench -- --models custom,llama-qlora --device webgpu',
@@ -135,7 +141,10 @@ runCli(async () => {
     if (build.status !== 0) throw new Error('npm run build failed');
   }
 
-  const site = await serveSite(modelDir === undefined ? {} : { mounts: { [MODEL_MOUNT]: resolve(modelDir) } });
+  const site = await serveSite({
+    ...(modelDir === undefined ? {} : { mounts: { [MODEL_MOUNT]: resolve(modelDir) } }),
+    isolated: !values['single-thread'],
+  });
   // WebGPU needs --enable-unsafe-webgpu on machines without a GPU (SwiftShader); wasm keeps it off.
   const browser = await launchChromium({ webgpu: values.device === 'webgpu' });
   const records: BenchmarkRound[] = [];
@@ -269,8 +278,10 @@ const COLUMNS: [head: string, width: number, value: (m: ModelRoundResult) => str
 function printRound(round: BenchmarkRound, index: number): void {
   console.log('');
   const intents = round.probe_set.intents === undefined ? '' : `, ${round.probe_set.intents} intents`;
+  const isolated = round.environment.cross_origin_isolated;
+  const threads = isolated === true ? ', WASM threads on (cross-origin isolated)' : isolated === false ? ', WASM on one thread' : '';
   console.log(
-    `round ${index}: ${round.timestamp}, probe set ${round.probe_set.id} (${round.probe_set.n} queries${intents}), trigger ${round.trigger}`,
+    `round ${index}: ${round.timestamp}, probe set ${round.probe_set.id} (${round.probe_set.n} queries${intents}), trigger ${round.trigger}${threads}`,
   );
   // Text columns (status, device) align left, numbers right.
   const line = (first: string, cells: string[]) =>

@@ -130,7 +130,21 @@ export interface ServeSiteOptions {
    * --model-dir DIR` mounts a model folder this way, and opens the page with `?models=/bench-model/`.
    */
   mounts?: Record<string, string>;
+  /**
+   * false serves the site without the cross-origin isolation headers vite.config.ts sets, so the
+   * page gets no SharedArrayBuffer and WASM runs on one thread (`npm run bench -- --single-thread`).
+   */
+  isolated?: boolean;
 }
+
+/** Drops the configured COOP/COEP headers (a config override would be merged with them, not replace them). */
+const notIsolated: Plugin = {
+  name: 'banking-intent:not-isolated',
+  configResolved(config) {
+    const headers = config.preview.headers ?? {};
+    for (const name of ['Cross-Origin-Opener-Policy', 'Cross-Origin-Embedder-Policy']) delete headers[name];
+  },
+};
 
 export async function serveSite(options: ServeSiteOptions = {}): Promise<ServedSite> {
   if (!existsSync(resolve(DIST, 'index.html'))) {
@@ -152,7 +166,7 @@ export async function serveSite(options: ServeSiteOptions = {}): Promise<ServedS
     root: ROOT,
     logLevel: 'warn',
     preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false },
-    plugins: mounts.length > 0 ? [mountPlugin] : [],
+    plugins: [...(mounts.length > 0 ? [mountPlugin] : []), ...(options.isolated === false ? [notIsolated] : [])],
   });
   const address = server.httpServer.address();
   if (!address || typeof address === 'string') throw new Error('The preview server has no TCP address.');

@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
+import type { OutgoingHttpHeaders } from 'node:http';
 import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
 import type { Plugin } from 'vite';
@@ -107,8 +108,15 @@ export function precompress(): Plugin {
         if (!file.startsWith(root + sep) || !precompressedCopy(request, file)) return next();
         // Vite's hashed chunks never change under their name; everything else is revalidated.
         const caching = path.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache';
-        sendFile(request, response, root, path, { 'Cache-Control': caching });
+        // The headers configured for the server (COOP/COEP, for one) go on these answers too: a
+        // worker script without them is refused by a cross-origin-isolated page.
+        sendFile(request, response, root, path, { ...configuredHeaders(server.config.preview.headers), 'Cache-Control': caching });
       });
     },
   };
+}
+
+/** `preview.headers` as plain strings (Node's header values may be numbers or lists). */
+function configuredHeaders(headers: OutgoingHttpHeaders | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers ?? {}).flatMap(([name, value]) => (value === undefined ? [] : [[name, String(value)]])));
 }

@@ -17,6 +17,12 @@ export interface BenchmarkEnvironment {
   webgpu: WebGpuInfo | null;
   /** `navigator.hardwareConcurrency`; null where the host does not say. */
   hardware_concurrency: number | null;
+  /**
+   * Whether the page was cross-origin isolated (COOP/COEP), which WebAssembly threads need: on-device
+   * models then run on several threads, else on one. Null outside a browser; absent in records
+   * written before it was recorded.
+   */
+  cross_origin_isolated?: boolean | null;
 }
 
 /** The parts of `navigator` read here (the project does not load the WebGPU type definitions). */
@@ -36,7 +42,8 @@ interface AdapterLike {
 const ADAPTER_TIMEOUT_MS = 3_000;
 
 export async function collectEnvironment(): Promise<BenchmarkEnvironment> {
-  const nav = (globalThis as { navigator?: NavigatorLike }).navigator;
+  const scope = globalThis as { navigator?: NavigatorLike; crossOriginIsolated?: boolean };
+  const nav = scope.navigator;
   const node = (globalThis as { process?: { versions?: { node?: string }; platform?: string; arch?: string } }).process;
   // Node 21+ has a `navigator` too; its user agent is `Node.js/21`, less than the fallback says.
   const nodeAgent = node?.versions?.node ? `Node.js/${node.versions.node} (${node.platform ?? '?'}; ${node.arch ?? '?'})` : undefined;
@@ -45,6 +52,7 @@ export async function collectEnvironment(): Promise<BenchmarkEnvironment> {
     user_agent: browserAgent ?? nodeAgent ?? nav?.userAgent ?? null,
     webgpu: await webGpuInfo(nav),
     hardware_concurrency: typeof nav?.hardwareConcurrency === 'number' ? nav.hardwareConcurrency : null,
+    cross_origin_isolated: typeof scope.crossOriginIsolated === 'boolean' ? scope.crossOriginIsolated : null,
   };
 }
 

@@ -196,10 +196,9 @@ export class CustomEngine {
       });
     });
     const dims = [texts.length, time];
-    const outputs = await this.session.run({
-      input_ids: new this.ort.Tensor('int64', ids, dims),
-      attention_mask: new this.ort.Tensor('int64', mask, dims),
-    });
+    const feeds = { input_ids: new this.ort.Tensor('int64', ids, dims), attention_mask: new this.ort.Tensor('int64', mask, dims) };
+    // Only the output used: `logits` is neither copied out of WASM memory nor read back from the GPU.
+    const outputs = await this.session.run(feeds, ['probabilities']);
     const probabilities = (await outputs.probabilities!.getData()) as Float32Array;
     // Weights that parse but compute NaN would otherwise answer "NaN%" (or nothing at all).
     const bad = firstNonFinite(probabilities);

@@ -13,6 +13,18 @@ export interface ServedEngine {
   dispose(): Promise<void>;
 }
 
+/**
+ * Model calls to make while no request waits, right after a load: the browser compiles
+ * WebAssembly with a fast baseline tier first and re-compiles a function with its optimising tier
+ * only once it has run enough, so the first ~50 queries on WASM take 2-3x as long as the rest
+ * (README, "Speed"). Running them in the background makes the user's first queries fast without
+ * delaying the first answer: a request that arrives meanwhile waits for one call at most.
+ */
+export interface WarmUp {
+  calls: number;
+  call(index: number): Promise<unknown>;
+}
+
 export interface EngineService<Request, Result> {
   load(request: Request, onProgress?: (progress: LoadProgress) => void): Promise<Result>;
   /** `requestId` lets `cancel` drop the call while it still waits for its turn. */
@@ -24,7 +36,10 @@ export interface EngineService<Request, Result> {
 /** `load` makes the engine; the service shares that load, queues calls and disposes. */
 export function serveEngine<Request, Result>(
   modelId: string,
-  load: (request: Request, onProgress?: (progress: LoadProgress) => void) => Promise<{ engine: ServedEngine; result: Result }>,
+  load: (
+    request: Request,
+    onProgress?: (progress: LoadProgress) => void,
+  ) => Promise<{ engine: ServedEngine; result: Result; warmUp?: WarmUp }>,
 ): EngineService<Request, Result> {
   let loading: Promise<Result> | undefined;
   let engine: ServedEngine | undefined;
@@ -39,7 +54,18 @@ export function serveEngine<Request, Result>(
       throw disposedError();
     }
     engine = loaded.engine;
+    if (loaded.warmUp) void warmUpWhileIdle(loaded.warmUp, loaded.engine);
     return loaded.result;
+  };
+
+  const warmUpWhileIdle = async (warmUp: WarmUp, loaded: ServedEngine): Promise<void> => {
+    for (let i = 0; i < warmUp.calls; i++) {
+      // A task boundary between calls, so that a request whose message has arrived is queued first.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (disposed || engine !== loaded) return;
+      // Negative ids: a user's cancel never names one. A failure here is the next request's to report.
+      await calls.run(-(i + 1), () => warmUp.call(i)).catch(() => undefined);
+    }
   };
 
   return {

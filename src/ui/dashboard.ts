@@ -350,11 +350,17 @@ function renderLatest(container: HTMLElement, round: BenchmarkRound | undefined)
 }
 
 function describeEnvironment(round: BenchmarkRound): string {
-  const { webgpu, hardware_concurrency: cpus } = round.environment;
+  const { webgpu, hardware_concurrency: cpus, cross_origin_isolated: isolated } = round.environment;
   const gpu = webgpu
     ? `WebGPU adapter ${[webgpu.vendor, webgpu.architecture].filter(Boolean).join(' ') || 'present'}`
     : 'no WebGPU adapter';
-  return `Probe set ${round.probe_set.id}; ${gpu}${cpus ? `, ${cpus} logical CPUs` : ''}.`;
+  const threads =
+    isolated === true
+      ? '; WASM threads on (cross-origin isolated)'
+      : isolated === false
+        ? '; WASM on one thread (not cross-origin isolated)'
+        : '';
+  return `Probe set ${round.probe_set.id}; ${gpu}${cpus ? `, ${cpus} logical CPUs` : ''}${threads}.`;
 }
 
 function paragraph(className: string | undefined, text: string): HTMLParagraphElement {

@@ -137,7 +137,13 @@ function expectRoundRecord(round: BenchmarkRound, trigger: BenchmarkRound['trigg
       gemini: expect.any(Object),
     },
     summary: { fastest_model: 'custom', most_accurate_model: 'custom', recommendation: expect.stringMatching(/^Use custom: /) },
-    environment: { user_agent: expect.stringContaining('Chrome'), webgpu: null, hardware_concurrency: expect.any(Number) },
+    // The site is served cross-origin isolated (vite.config.ts), so WASM may use threads.
+    environment: {
+      user_agent: expect.stringContaining('Chrome'),
+      webgpu: null,
+      hardware_concurrency: expect.any(Number),
+      cross_origin_isolated: true,
+    },
   });
 
   const custom = round.models.custom!;

@@ -125,8 +125,9 @@ describe('runBenchmarkRound', () => {
     expect(Object.keys(round).sort()).toEqual(['environment', 'models', 'probe_set', 'request_count', 'summary', 'timestamp', 'trigger']);
     expect(new Date(round.timestamp).toISOString()).toBe(round.timestamp);
     expect(round).toMatchObject({ request_count: 7, trigger: 'manual', probe_set: { id: PROBE_SET.id, n: 188, intents: 77 }, environment });
-    expect(Object.keys(round.environment).sort()).toEqual(['hardware_concurrency', 'user_agent', 'webgpu']);
+    expect(Object.keys(round.environment).sort()).toEqual(['cross_origin_isolated', 'hardware_concurrency', 'user_agent', 'webgpu']);
     expect(round.environment.user_agent).toMatch(/^Node\.js\//);
+    expect(round.environment.cross_origin_isolated).toBeNull();
     expect(round.environment.webgpu).toBeNull();
     expect(Object.keys(round.models)).toEqual(['custom', 'llama-qlora', 'vllm', 'gemini']);
 

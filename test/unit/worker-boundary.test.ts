@@ -18,7 +18,7 @@ import type { InferenceSession } from 'onnxruntime-common';
 // The same entry point as workers/custom.worker.ts. In Node it runs on WASM only: it has a WebGPU
 // backend, but Node has no `navigator.gpu`, so asking it for WebGPU genuinely fails.
 import * as ort from 'onnxruntime-web/webgpu';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { CustomAdapter } from '../../src/adapters/custom';
 import { AbortedError, InvalidInputError, ModelFileError, ModelUnavailableError } from '../../src/core/errors';
 import type { ModelPrediction } from '../../src/core/prediction';
@@ -306,9 +306,35 @@ describe('CustomAdapter over the worker boundary', () => {
     expect(started.map((w) => w.terminated)).toEqual([true, false]);
   });
 
+  test('after a WASM load, warm-up calls run in the background: a request is answered meanwhile, and dispose stops them', async () => {
+    const instrumented = instrumentedOrt();
+    const adapter = connect({ ort: instrumented.ort, environment: { warmUpCalls: 30 } });
+    await adapter.load();
+    // The load's own warm-up run; the background ones start after the load has answered.
+    const request = adapter.classify('where is my card');
+    const prediction = await request;
+    expect(prediction.device).toBe('wasm');
+    // The request was not queued behind all thirty: at most a few ran before it.
+    const runsAtAnswer = instrumented.runs();
+    expect(runsAtAnswer).toBeLessThan(1 + 30 + 1);
+    await vi.waitFor(() => expect(instrumented.runs()).toBe(1 + 30 + 1), { timeout: 30_000 });
+
+    const stopped = instrumentedOrt();
+    const other = connect({ ort: stopped.ort, environment: { warmUpCalls: 1000 } });
+    await other.load();
+    await other.dispose();
+    // A call already running when the worker went may still finish; none starts after it.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const afterDispose = stopped.runs();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(stopped.runs()).toBe(afterDispose);
+    expect(afterDispose).toBeLessThan(1000);
+  });
+
   test('an empty message is rejected before any model call (the pipeline checks it once, before the adapter)', async () => {
     const instrumented = instrumentedOrt();
-    const adapter = connect({ ort: instrumented.ort });
+    // No background warm-up: every model call here is counted.
+    const adapter = connect({ ort: instrumented.ort, environment: { warmUpCalls: 0 } });
     const pipeline = new IntentPipeline({ factories: { custom: () => adapter }, active: 'custom' });
     await adapter.load();
     const runsAfterLoad = instrumented.runs();

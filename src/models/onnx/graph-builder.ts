@@ -98,7 +98,8 @@ export class GraphBuilder {
     options: { outputs?: string[]; domain?: string } = {},
   ): string {
     const outputs = options.outputs ?? [this.fresh(opType)];
-    outputs.forEach((o) => this.claim(o));
+    // An empty name is an optional output left out.
+    outputs.forEach((o) => o !== '' && this.claim(o));
     this.nodes.push({
       opType,
       domain: options.domain ?? '',
@@ -111,9 +112,15 @@ export class GraphBuilder {
   }
 
   /** Adds a node with `count` outputs (a Split), named after the op; returns their names. */
-  nodeOutputs(opType: string, inputs: string[], count: number, attributes: Record<string, Attribute> = {}): string[] {
+  nodeOutputs(
+    opType: string,
+    inputs: string[],
+    count: number,
+    attributes: Record<string, Attribute> = {},
+    options: { domain?: string } = {},
+  ): string[] {
     const outputs = Array.from({ length: count }, () => this.fresh(opType));
-    this.node(opType, inputs, attributes, { outputs });
+    this.node(opType, inputs, attributes, { ...options, outputs });
     return outputs;
   }
 
