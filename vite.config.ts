@@ -28,7 +28,7 @@ function previewPort(value: string | undefined): number {
 
 /**
  * Cross-origin isolation, so that onnxruntime-web can run its WebAssembly kernels on several threads
- * (they need SharedArrayBuffer): about 1.3x faster a query on this project's 2-core machines (README,
+ * (they need SharedArrayBuffer): 0.69x the median query time on this project's 2-core machines (README,
  * "Hosting it"). Everything the site loads is its own origin's; remote models are CORS requests,
  * which `require-corp` allows.
  */

@@ -17,8 +17,8 @@ export interface ServedEngine {
  * Model calls to make while no request waits, right after a load: the browser compiles
  * WebAssembly with a fast baseline tier first and re-compiles a function with its optimising tier
  * only once it has run enough, so the first ~50 queries on WASM take 2-3x as long as the rest
- * (README, "Speed"). Running them in the background makes the user's first queries fast without
- * delaying the first answer: a request that arrives meanwhile waits for one call at most.
+ * (README, "Speed in the browser"). Run in the background, they make a user's first queries fast
+ * without delaying the first answer: a request that arrives meanwhile waits for one call at most.
  */
 export interface WarmUp {
   calls: number;
