@@ -4,6 +4,7 @@ import { viteStaticCopy } from 'vite-plugin-static-copy';
 import { envGuard } from './scripts/lib/env-guard.js';
 import { ortRuntimeBytesDefine } from './scripts/lib/ort-runtime-bytes.js';
 import { precompress } from './scripts/lib/precompress.js';
+import { ISOLATION_HEADERS } from './scripts/lib/static-files.js';
 import { ORT_RUNTIME_FILES } from './src/sw/runtime-files.js';
 
 /**
@@ -25,14 +26,6 @@ function previewPort(value: string | undefined): number {
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`PORT must be a port number (1-65535), got "${value}"`);
   return port;
 }
-
-/**
- * Cross-origin isolation, so that onnxruntime-web can run its WebAssembly kernels on several threads
- * (they need SharedArrayBuffer): 0.69x the median query time on this project's 2-core machines (README,
- * "Hosting it"). Everything the site loads is its own origin's; remote models are CORS requests,
- * which `require-corp` allows.
- */
-export const ISOLATION_HEADERS = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 
 /** The custom model is 3.4 MB; Workbox skips files over 2 MB unless told otherwise. */
 const MAX_PRECACHE_BYTES = 64 * 1024 * 1024;
@@ -57,6 +50,7 @@ export default defineConfig({
   optimizeDeps: { exclude: ['onnxruntime-web', '@huggingface/transformers'] },
   build: { target: 'es2022', chunkSizeWarningLimit: 1024 },
   // `npm start` / `npm run preview`: PORT=5000 or `npm start -- --port 5000` serve elsewhere.
+  // Cross-origin isolated, so that the model's WebAssembly runs on several threads (ISOLATION_HEADERS).
   preview: { host: '127.0.0.1', port: previewPort(process.env.PORT), headers: ISOLATION_HEADERS },
   server: { headers: ISOLATION_HEADERS },
   plugins: [

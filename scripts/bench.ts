@@ -33,6 +33,7 @@ import { DIST, launchChromium, serveSite } from './lib/browser';
 import { defineCommand, positiveInt, requireDir, requireFile, runCli, UsageError } from './lib/cli';
 import { startProgress } from './lib/progress';
 import { parseModelList } from '../src/core/config';
+import { describeThreads } from '../src/bench/environment';
 
 type Automated = Window & { bankingIntent?: BankingIntentAutomation; __benchProgress?: (p: RoundProgressEvent) => void };
 interface RoundProgressEvent {
@@ -278,10 +279,9 @@ const COLUMNS: [head: string, width: number, value: (m: ModelRoundResult) => str
 function printRound(round: BenchmarkRound, index: number): void {
   console.log('');
   const intents = round.probe_set.intents === undefined ? '' : `, ${round.probe_set.intents} intents`;
-  const isolated = round.environment.cross_origin_isolated;
-  const threads = isolated === true ? ', WASM threads on (cross-origin isolated)' : isolated === false ? ', WASM on one thread' : '';
+  const threads = describeThreads(round.environment);
   console.log(
-    `round ${index}: ${round.timestamp}, probe set ${round.probe_set.id} (${round.probe_set.n} queries${intents}), trigger ${round.trigger}${threads}`,
+    `round ${index}: ${round.timestamp}, probe set ${round.probe_set.id} (${round.probe_set.n} queries${intents}), trigger ${round.trigger}${threads ? `, ${threads}` : ''}`,
   );
   // Text columns (status, device) align left, numbers right.
   const line = (first: string, cells: string[]) =>

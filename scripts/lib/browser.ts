@@ -8,11 +8,12 @@
  * (`npx playwright install chromium`). With none, `NO_CHROMIUM` says how to get one.
  */
 import { existsSync } from 'node:fs';
+import type { OutgoingHttpHeaders } from 'node:http';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { preview, type Plugin, type PreviewServer } from 'vite';
-import { countBytesSent, pathOf, sendFile } from './static-files';
+import { countBytesSent, ISOLATION_HEADERS, pathOf, sendFile } from './static-files';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const DIST = resolve(ROOT, 'dist');
@@ -141,8 +142,9 @@ export interface ServeSiteOptions {
 const notIsolated: Plugin = {
   name: 'banking-intent:not-isolated',
   configResolved(config) {
-    const headers = config.preview.headers ?? {};
-    for (const name of ['Cross-Origin-Opener-Policy', 'Cross-Origin-Embedder-Policy']) delete headers[name];
+    // A new object: the configured one may be ISOLATION_HEADERS itself, shared with other servers.
+    const kept = Object.entries(config.preview.headers ?? {}).filter(([name]) => !(name in ISOLATION_HEADERS));
+    (config.preview as { headers?: OutgoingHttpHeaders }).headers = Object.fromEntries(kept);
   },
 };
 

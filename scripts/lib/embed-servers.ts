@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DIST } from './browser';
-import { closeServer, CONTENT_TYPES, countBytesSent, listen, originOf, pathOf, sendFile } from './static-files';
+import { closeServer, CONTENT_TYPES, countBytesSent, ISOLATION_HEADERS, listen, originOf, pathOf, sendFile } from './static-files';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const WIDGET_DIST = resolve(DIST, 'widget');
@@ -82,7 +82,11 @@ export function serveWidgetFolder(options: { port?: number; host?: string; dir?:
 }
 
 export interface EmbedServers {
-  /** The portal, origin A: `/portal.html`, and `/two-widgets.html` with a second widget. */
+  /**
+   * The portal, origin A: `/portal.html`; `/two-widgets.html` with a second widget;
+   * `/isolated-portal.html`, the portal cross-origin isolated (COOP/COEP), as a bank whose pages use
+   * SharedArrayBuffer would serve it.
+   */
   portalOrigin: string;
   /** The widget folder, origin B: `/banking-intent-widget.js`, `/models/custom/…`, `/ort/…`. */
   widgetOrigin: string;
@@ -103,8 +107,9 @@ export async function serveEmbedExample(ports: { portal?: number; widget?: numbe
 
   const portal = await listen(ports.portal ?? 0, async (request, response) => {
     const path = pathOf(request);
-    const headers = { 'Content-Security-Policy': portalCsp(widgetOrigin) };
-    if (path === '/' || path === '/portal.html' || path === '/two-widgets.html') {
+    const isolation = path === '/isolated-portal.html' ? ISOLATION_HEADERS : {};
+    const headers = { 'Content-Security-Policy': portalCsp(widgetOrigin), ...isolation };
+    if (path === '/' || path === '/portal.html' || path === '/two-widgets.html' || path === '/isolated-portal.html') {
       let html = (await readFile(resolve(EXAMPLES, 'portal.html'), 'utf8')).replaceAll(EXAMPLE_WIDGET_ORIGIN, widgetOrigin);
       if (path === '/two-widgets.html') {
         html = html.replace(/<banking-intent-widget[\s\S]*?<\/banking-intent-widget>/, (element) => `${element}\n${element}`);

@@ -8,6 +8,18 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { extname, resolve, sep } from 'node:path';
 
+/**
+ * Cross-origin isolation, so that onnxruntime-web can run its WebAssembly kernels on several threads
+ * (they need SharedArrayBuffer): 0.69x the median query time on this project's 2-core machines
+ * (README, "Speed in the browser"). Everything the site loads is its own origin's; remote models are
+ * CORS requests, which `require-corp` allows. Sent by `npm start`/`npm run dev` (vite.config.ts)
+ * and by the example portal's `/isolated-portal.html`.
+ */
+export const ISOLATION_HEADERS: Readonly<Record<string, string>> = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
 /** The compressed copies the build writes next to a file (scripts/lib/precompress.ts), best first. */
 export const ENCODINGS = [
   { name: 'br', suffix: '.br' },

@@ -25,6 +25,13 @@ export interface BenchmarkEnvironment {
   cross_origin_isolated?: boolean | null;
 }
 
+/** How the WebAssembly models ran, for a round's description; undefined where it is not known. */
+export function describeThreads(environment: BenchmarkEnvironment): string | undefined {
+  if (environment.cross_origin_isolated === true) return 'WASM threads on (cross-origin isolated)';
+  if (environment.cross_origin_isolated === false) return 'WASM on one thread (not cross-origin isolated)';
+  return undefined;
+}
+
 /** The parts of `navigator` read here (the project does not load the WebGPU type definitions). */
 interface NavigatorLike {
   userAgent?: string;

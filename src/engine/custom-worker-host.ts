@@ -66,6 +66,8 @@ export interface HostEnvironment {
   /** Whether SharedArrayBuffer (and so multi-threaded WASM) may be used. */
   crossOriginIsolated: boolean;
   hardwareConcurrency: number;
+  /** The worker's own origin (`location.origin`; a blob: worker has its creator's). */
+  origin?: string;
   /** How model and runtime files are fetched; the global `fetch` unless a test supplies its own. */
   fetch?: typeof fetch;
   /**
@@ -116,6 +118,7 @@ const IDLE_WARM_UP = {
 export function defaultEnvironment(): HostEnvironment {
   const scope = globalThis as {
     crossOriginIsolated?: boolean;
+    location?: { origin?: string };
     navigator?: { gpu?: HostEnvironment['gpu']; hardwareConcurrency?: number };
     caches?: CacheStorage;
   };
@@ -123,6 +126,7 @@ export function defaultEnvironment(): HostEnvironment {
     gpu: scope.navigator?.gpu,
     crossOriginIsolated: scope.crossOriginIsolated === true,
     hardwareConcurrency: scope.navigator?.hardwareConcurrency ?? 1,
+    origin: scope.location?.origin,
     caches: scope.caches,
   };
 }
@@ -132,8 +136,7 @@ export function createWorkerHost(builds: OrtBuilds, environment: HostEnvironment
     const runtimeFor = async (device: 'webgpu' | 'wasm') => {
       const ort = await builds[device]();
       ort.env.wasm.wasmPaths = request.ortBaseUrl;
-      // Without cross-origin isolation there is no SharedArrayBuffer: threads would fail to start.
-      ort.env.wasm.numThreads = environment.crossOriginIsolated ? Math.min(4, environment.hardwareConcurrency) : 1;
+      ort.env.wasm.numThreads = wasmThreads(environment, request.ortBaseUrl);
       // Runtime-level warnings are noise in a user's console. (Session-level ones, such as "some
       // nodes were not assigned to the preferred execution providers", follow the session option
       // `logSeverityLevel` in SESSION_OPTIONS instead.)
@@ -205,6 +208,19 @@ export function createWorkerHost(builds: OrtBuilds, environment: HostEnvironment
     };
     return { engine, result: { device: 'wasm', modelId, webgpuSkipped, labels: [...engine.labels] }, warmUp };
   });
+}
+
+/**
+ * How many threads onnxruntime-web may use. One without cross-origin isolation: there is no
+ * SharedArrayBuffer, so threads would fail to start. One where the runtime comes from another
+ * origin (a widget embedded in an isolated portal): onnxruntime-web then imports its code through a
+ * blob: URL for its thread workers, which a portal's CSP rarely allows (script-src), and the load
+ * failed. Else as many as the device has cores, up to 4.
+ */
+export function wasmThreads(environment: HostEnvironment, ortBaseUrl: string): number {
+  if (!environment.crossOriginIsolated) return 1;
+  if (environment.origin === undefined || new URL(ortBaseUrl, environment.origin).origin !== environment.origin) return 1;
+  return Math.max(1, Math.min(4, environment.hardwareConcurrency));
 }
 
 async function hasGpuAdapter(environment: HostEnvironment): Promise<boolean> {

@@ -6,6 +6,7 @@
 import { JsonlParseError, downloadJsonl } from '../bench/jsonl';
 import { inScopeAccuracy, type BenchmarkRound, type ModelRoundResult, type RoundProgress } from '../bench/round';
 import type { StoreStatus } from '../bench/store';
+import { describeThreads } from '../bench/environment';
 import type { Device } from '../core/prediction';
 import type { SiteBenchmarks } from './benchmarks';
 import { readBenchEvery } from './config';
@@ -350,17 +351,12 @@ function renderLatest(container: HTMLElement, round: BenchmarkRound | undefined)
 }
 
 function describeEnvironment(round: BenchmarkRound): string {
-  const { webgpu, hardware_concurrency: cpus, cross_origin_isolated: isolated } = round.environment;
+  const { webgpu, hardware_concurrency: cpus } = round.environment;
   const gpu = webgpu
     ? `WebGPU adapter ${[webgpu.vendor, webgpu.architecture].filter(Boolean).join(' ') || 'present'}`
     : 'no WebGPU adapter';
-  const threads =
-    isolated === true
-      ? '; WASM threads on (cross-origin isolated)'
-      : isolated === false
-        ? '; WASM on one thread (not cross-origin isolated)'
-        : '';
-  return `Probe set ${round.probe_set.id}; ${gpu}${cpus ? `, ${cpus} logical CPUs` : ''}${threads}.`;
+  const threads = describeThreads(round.environment);
+  return `Probe set ${round.probe_set.id}; ${gpu}${cpus ? `, ${cpus} logical CPUs` : ''}${threads ? `; ${threads}` : ''}.`;
 }
 
 function paragraph(className: string | undefined, text: string): HTMLParagraphElement {

@@ -111,6 +111,18 @@ describe('the widget embedded cross-origin under a strict CSP', () => {
     await page.context().close();
   });
 
+  test('in a cross-origin-isolated portal (COOP/COEP) the widget still answers, on one thread', async () => {
+    const { page, problems } = await openPortal('/isolated-portal.html');
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    await ask(page, 'I still have not received my new card');
+    const portalAnswer = page.locator('#portal-answer[data-intent]');
+    await portalAnswer.waitFor({ state: 'visible' });
+    expect(await portalAnswer.getAttribute('data-intent'), problems.join('\n')).toBe('card_arrival');
+    expect(await violations(page)).toEqual([]);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
   test('the widget leaks no globals and no page styles reach inside it', async () => {
     const { page } = await openPortal();
     await page.locator('#portal-status', { hasText: 'ready' }).waitFor();
