@@ -29,7 +29,7 @@ const MODEL_FIELDS = [
   'errors',
 ];
 
-test('npm run bench -- --models custom --rounds 2 writes 2 browser rounds and prints the table', async () => {
+test('npm run bench -- --models custom --rounds 2 --single-thread writes 2 browser rounds and prints the table', async () => {
   const out = join(mkdtempSync(join(tmpdir(), 'bench-')), 'rounds.jsonl');
   const { stdout } = await promisify(execFile)('npx', [
     'tsx',
@@ -41,6 +41,8 @@ test('npm run bench -- --models custom --rounds 2 writes 2 browser rounds and pr
     '--out',
     out,
     '--no-peer',
+    // The site without COOP/COEP, as a host that sends neither serves it: WASM on one thread.
+    '--single-thread',
   ]);
   const lines = readFileSync(out, 'utf8').trim().split('\n');
   expect(lines).toHaveLength(2);
@@ -58,7 +60,9 @@ test('npm run bench -- --models custom --rounds 2 writes 2 browser rounds and pr
     expect(round.models.custom).toMatchObject({ status: 'ok', device: 'wasm', n: PROBE_SET.n, n_oos: 34 });
     expect(round.models.custom!.in_scope_accuracy).toBeGreaterThan(0.85);
     expect(round.environment.user_agent).toMatch(/Chrome/);
+    expect(round.environment.cross_origin_isolated).toBe(false);
   }
+  expect(stdout).toMatch(/round 1: .*, WASM on one thread \(not cross-origin isolated\)/);
   // The table: status, device, n, accuracy, in-scope accuracy, out-of-scope rejected, in-scope rejected, ...
   expect(stdout).toMatch(/model\s+status\s+device\s+n\s+accuracy\s+in scope\s+oos rejected\s+in-scope rejected\s+mean conf/);
   expect(stdout).toMatch(new RegExp(`custom\\s+ok\\s+wasm\\s+${PROBE_SET.n}(\\s+\\d+\\.\\d%){4}\\s+0\\.\\d{3}`));
