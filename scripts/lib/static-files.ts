@@ -10,8 +10,8 @@ import { extname, resolve, sep } from 'node:path';
 
 /**
  * Cross-origin isolation, so that onnxruntime-web can run its WebAssembly kernels on several threads
- * (they need SharedArrayBuffer): 0.69x the median query time on this project's 2-core machines
- * (README, "Speed in the browser"). Everything the site loads is its own origin's; remote models are
+ * (they need SharedArrayBuffer): 0.69-0.75x the median query time on this project's 2-core machines
+ * (`npm run bench:threads`; README, "Speed in the browser"). Everything the site loads is its own origin's; remote models are
  * CORS requests, which `require-corp` allows. Sent by `npm start`/`npm run dev` (vite.config.ts)
  * and by the example portal's `/isolated-portal.html`.
  */
