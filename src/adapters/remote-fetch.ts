@@ -12,6 +12,7 @@
  * same answer.
  */
 import { RemoteCallError } from '../core/errors';
+import { concatTyped } from '../core/typed-arrays';
 
 /** Largest answer a remote model may send: a label with scores is a few KiB, a model list less. */
 export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -90,13 +91,7 @@ async function readCapped(response: Response, cap: number, callee: Callee): Prom
     }
     chunks.push(value);
   }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
+  return concatTyped(chunks, Uint8Array);
 }
 
 function tooLarge({ service, model, target }: Callee, status: number, cap: number, what: string): RemoteCallError {

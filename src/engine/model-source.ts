@@ -4,6 +4,7 @@
  */
 import { throwIfAborted } from '../core/abort';
 import { ModelFileError } from '../core/errors';
+import { concatTyped } from '../core/typed-arrays';
 
 export interface FileProgress {
   file: string;
@@ -57,13 +58,7 @@ export function httpSource(baseUrl: string, fetchImpl: typeof fetch = fetch): Mo
         loaded += value.byteLength;
         options.onProgress?.({ file, loaded, total });
       }
-      const bytes = new Uint8Array(loaded);
-      let offset = 0;
-      for (const chunk of chunks) {
-        bytes.set(chunk, offset);
-        offset += chunk.byteLength;
-      }
-      return bytes;
+      return concatTyped(chunks, Uint8Array);
     },
   };
 }

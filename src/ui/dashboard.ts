@@ -15,7 +15,8 @@ import { AcrossRoundsView } from './dashboard-across';
 import { formatBytes } from '../bench/across-rounds';
 import { benchTable, modelRow, scrollBox, type BenchColumn } from './bench-table';
 import { formatTime, milliseconds, percent, percentRange, plural } from './dashboard-format';
-import { ConfigError, InvalidInputError } from '../core/errors';
+import { InvalidInputError } from '../core/errors';
+import { pageElement } from './page-element';
 
 export interface DashboardView {
   section: HTMLElement;
@@ -33,11 +34,7 @@ export interface DashboardView {
 }
 
 export function findDashboardView(root: Document): DashboardView {
-  const get = <T extends HTMLElement>(id: string, type: { new (): T }): T => {
-    const element = root.getElementById(id);
-    if (!(element instanceof type)) throw new ConfigError(`index.html lacks the #${id} element.`);
-    return element;
-  };
+  const get = <T extends HTMLElement>(id: string, type: { new (): T }): T => pageElement(root, id, type);
   return {
     section: get('benchmarks', HTMLElement),
     warning: get('bench-warning', HTMLElement),

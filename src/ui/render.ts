@@ -8,7 +8,7 @@ import { isDownloadStage } from '../engine/load-plan';
 import type { Device, Prediction, ScoredIntent } from '../core/prediction';
 import type { AdapterStatus } from '../pipeline/pipeline';
 import { isOutOfScope, type Handoff } from './out-of-scope';
-import { ConfigError } from '../core/errors';
+import { pageElement } from './page-element';
 
 export interface View {
   form: HTMLFormElement;
@@ -48,11 +48,7 @@ export interface SettingsView {
 }
 
 export function findView(root: Document): View {
-  const get = <T extends HTMLElement>(id: string, type: { new (): T }): T => {
-    const element = root.getElementById(id);
-    if (!(element instanceof type)) throw new ConfigError(`index.html lacks the #${id} element.`);
-    return element;
-  };
+  const get = <T extends HTMLElement>(id: string, type: { new (): T }): T => pageElement(root, id, type);
   return {
     form: get('classify-form', HTMLFormElement),
     message: get('message', HTMLTextAreaElement),

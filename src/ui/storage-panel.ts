@@ -15,9 +15,9 @@
  * cached file. Every text goes in with `textContent`.
  */
 import type { BenchmarkStore } from '../bench/store';
-import { ConfigError } from '../core/errors';
 import { MODEL_CACHE } from '../sw/model-files';
 import { isRuntimeCache } from '../sw/runtime-files';
+import { pageElement } from './page-element';
 
 export type StoredKind = 'models' | 'runtime' | 'app' | 'rounds';
 
@@ -129,11 +129,7 @@ export interface StorageView {
 }
 
 export function findStorageView(root: Document): StorageView {
-  const get = <T extends HTMLElement>(id: string, type: { new (): T }): T => {
-    const element = root.getElementById(id);
-    if (!(element instanceof type)) throw new ConfigError(`index.html lacks the #${id} element.`);
-    return element;
-  };
+  const get = <T extends HTMLElement>(id: string, type: { new (): T }): T => pageElement(root, id, type);
   return {
     details: get('storage', HTMLDetailsElement),
     rows: get('storage-rows', HTMLTableSectionElement),

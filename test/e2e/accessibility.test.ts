@@ -10,35 +10,18 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AxeResults, ImpactValue } from 'axe-core';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
 import { serveEmbedExample, type EmbedServers } from '../../scripts/lib/embed-servers';
 import { validateMessage } from '../../src/core/input';
-import { CARD_MESSAGE, classify, collectConsole, launchChromium, newContext, recordRequests, serveSite, type Site } from './harness';
+import { CARD_MESSAGE, classify, collectConsole, recordRequests, sharedSite } from './harness';
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 390, height: 844 };
 const OOS_MESSAGE = 'what is the weather tomorrow';
 
-let site: Site;
-let browser: Browser;
-let context: BrowserContext | undefined;
-
-beforeAll(async () => {
-  site = await serveSite();
-  browser = await launchChromium({ webgpu: false });
-});
-
-afterEach(async () => {
-  await context?.close();
-  context = undefined;
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await site?.close();
-});
+const shared = sharedSite({ webgpu: false });
 
 interface Violation {
   id: string;
@@ -97,10 +80,10 @@ async function colourScheme(page: Page, scheme: 'light' | 'dark'): Promise<void>
 }
 
 async function openSite(options: { serviceWorkers?: 'allow' | 'block'; path?: string } = {}): Promise<{ page: Page; logs: string[] }> {
-  context = await newContext(browser, { viewport: DESKTOP, serviceWorkers: options.serviceWorkers ?? 'block' });
+  const context = await shared.newContext({ viewport: DESKTOP, serviceWorkers: options.serviceWorkers ?? 'block' });
   const page = await context.newPage();
   const logs = collectConsole(page);
-  await page.goto(site.origin + (options.path ?? '/?device=wasm'));
+  await page.goto(shared.site.origin + (options.path ?? '/?device=wasm'));
   await page.evaluate(() => window.bankingIntent!.ready);
   return { page, logs };
 }
@@ -147,7 +130,7 @@ describe('axe-core: no serious or critical violations', () => {
     let servers: EmbedServers | undefined;
     try {
       servers = await serveEmbedExample();
-      context = await newContext(browser, { viewport: DESKTOP, serviceWorkers: 'block' });
+      const context = await shared.newContext({ viewport: DESKTOP, serviceWorkers: 'block' });
       const page = await context.newPage();
       await page.goto(`${servers.portalOrigin}/portal.html`);
       await page.locator('#portal-status', { hasText: 'ready' }).waitFor();
@@ -277,7 +260,7 @@ describe('the Storage panel', () => {
     // The loaded model keeps answering in this page...
     expect((await classify(page, CARD_MESSAGE)).intent, logs.join('\n')).toBe('card_arrival');
     // ...and the next visit downloads the model again, and answers.
-    const requests = recordRequests(context!);
+    const requests = recordRequests(shared.context!);
     await page.reload();
     await page.evaluate(() => window.bankingIntent!.ready);
     expect((await classify(page, CARD_MESSAGE)).intent, logs.join('\n')).toBe('card_arrival');

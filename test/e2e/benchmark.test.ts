@@ -7,14 +7,14 @@
  * WebGPU, which `?device=wasm` keeps the page off: it is in every round, unavailable.)
  */
 import { readFile } from 'node:fs/promises';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { expect, test } from 'vitest';
 import { summarizeAcrossRounds } from '../../src/bench/across-rounds';
 import { PROBE_SET } from '../../src/bench/probe-set';
 import type { BenchmarkRound } from '../../src/bench/round';
 import { DB_NAME, STORE_NAME } from '../../src/bench/store';
 import type { BankingIntentAutomation } from '../../src/ui/automation';
-import { CARD_MESSAGE, classify, collectConsole, launchChromium, newContext, serveSite, type Site } from './harness';
+import { CARD_MESSAGE, classify, collectConsole, sharedSite } from './harness';
 
 const PAGE = '/?device=wasm&model=custom';
 const PROBES = PROBE_SET.n;
@@ -27,32 +27,16 @@ const MESSAGES = [
   'I want to change my PIN',
 ];
 
-let site: Site;
-let browser: Browser;
-let context: BrowserContext | undefined;
 let logs: string[] = [];
 
-beforeAll(async () => {
-  site = await serveSite();
-  browser = await launchChromium({ webgpu: false });
-});
-
-afterEach(async () => {
-  await context?.close();
-  context = undefined;
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await site?.close();
-});
+const shared = sharedSite({ webgpu: false });
 
 async function open(path: string, initScript?: () => void): Promise<Page> {
-  context = await newContext(browser, { serviceWorkers: 'block', acceptDownloads: true });
+  const context = await shared.newContext({ serviceWorkers: 'block', acceptDownloads: true });
   if (initScript) await context.addInitScript(initScript);
   const page = await context.newPage();
   logs = collectConsole(page);
-  await page.goto(site.origin + path);
+  await page.goto(shared.site.origin + path);
   await page.evaluate(() => window.bankingIntent!.ready);
   return page;
 }

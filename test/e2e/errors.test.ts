@@ -4,36 +4,19 @@
  * Service workers are blocked in these contexts so that `route` sees every request.
  */
 import { createHash } from 'node:crypto';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { expect, test } from 'vitest';
 import { validateMessage } from '../../src/core/input';
-import { classify, foreignRequests, launchChromium, newContext, recordRequests, serveSite, type Site } from './harness';
+import { classify, foreignRequests, recordRequests, sharedSite } from './harness';
 
-let site: Site;
-let browser: Browser;
-let context: BrowserContext | undefined;
-
-beforeAll(async () => {
-  site = await serveSite();
-  // WebGPU on, so that a corrupt model also goes through the WebGPU-then-WASM fallback.
-  browser = await launchChromium({ webgpu: true });
-});
-
-afterEach(async () => {
-  await context?.close();
-  context = undefined;
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await site?.close();
-});
+// WebGPU on, so that a corrupt model also goes through the WebGPU-then-WASM fallback.
+const shared = sharedSite({ webgpu: true });
 
 async function open(path = '/', setup?: (context: BrowserContext) => Promise<unknown>): Promise<Page> {
-  context = await newContext(browser, { serviceWorkers: 'block' });
+  const context = await shared.newContext({ serviceWorkers: 'block' });
   await setup?.(context);
   const page = await context.newPage();
-  await page.goto(site.origin + path);
+  await page.goto(shared.site.origin + path);
   return page;
 }
 
@@ -160,13 +143,13 @@ test('?models= pointing at an empty folder names the first missing file', async 
 });
 
 test('?models= on another site is refused before any request', async () => {
-  context = await newContext(browser, { serviceWorkers: 'block' });
+  const context = await shared.newContext({ serviceWorkers: 'block' });
   const requests = recordRequests(context);
   const page = await context.newPage();
-  await page.goto(site.origin + '/?models=' + encodeURIComponent('https://models.example.com/custom/'));
+  await page.goto(shared.site.origin + '/?models=' + encodeURIComponent('https://models.example.com/custom/'));
   const error = page.getByRole('alert');
   await error.waitFor({ state: 'visible' });
   expect(await error.textContent()).toContain('must point into this site');
   expect(await page.getByRole('button', { name: 'Classify', exact: true }).isDisabled()).toBe(true);
-  expect(foreignRequests(requests, site.origin)).toEqual([]);
+  expect(foreignRequests(requests, shared.site.origin)).toEqual([]);
 });

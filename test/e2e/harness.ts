@@ -4,6 +4,8 @@
  * CI machines have two cores.
  */
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { launchChromium, serveSite, type Site } from '../../scripts/lib/browser';
 
 export { chromiumPath, launchChromium, serveSite, type Site } from '../../scripts/lib/browser';
 
@@ -27,6 +29,55 @@ export function foreignRequests(urls: readonly string[], origin: string): string
 
 export function newContext(browser: Browser, options: BrowserContextOptions = {}): Promise<BrowserContext> {
   return browser.newContext({ viewport: { width: 1100, height: 900 }, ...options });
+}
+
+/** A test file's site and browser, from `sharedSite`. */
+export interface SharedSite {
+  /** The built site, served once for the whole file. */
+  readonly site: Site;
+  /** One Chromium for the whole file. */
+  readonly browser: Browser;
+  /** A browser context for the running test (`newContext`'s defaults), closed after it. */
+  newContext(options?: BrowserContextOptions): Promise<BrowserContext>;
+  /** The context the running test opened last with `newContext` above. */
+  readonly context: BrowserContext | undefined;
+}
+
+/**
+ * Serves the site and starts Chromium before a file's tests and stops both after them; a context a
+ * test opens through the result is closed after that test, even when it fails.
+ */
+export function sharedSite(options: { webgpu: boolean }): SharedSite {
+  let site: Site | undefined;
+  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
+  beforeAll(async () => {
+    site = await serveSite();
+    browser = await launchChromium(options);
+  });
+  afterEach(async () => {
+    await context?.close();
+    context = undefined;
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await site?.close();
+  });
+  return {
+    get site() {
+      return site!;
+    },
+    get browser() {
+      return browser!;
+    },
+    get context() {
+      return context;
+    },
+    async newContext(contextOptions) {
+      context = await newContext(browser!, contextOptions);
+      return context;
+    },
+  };
 }
 
 export interface Answer {

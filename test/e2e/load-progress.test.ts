@@ -6,23 +6,12 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { expect, test } from 'vitest';
 import { DIST } from '../../scripts/lib/browser';
-import { CARD_MESSAGE, classify, collectConsole, launchChromium, newContext, serveSite, type Site } from './harness';
+import { CARD_MESSAGE, classify, collectConsole, newContext, sharedSite } from './harness';
 
-let site: Site;
-let browser: Browser;
-
-beforeAll(async () => {
-  site = await serveSite();
-  browser = await launchChromium({ webgpu: false });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await site?.close();
-});
+const shared = sharedSite({ webgpu: false });
 
 const RUNTIME_WASM = '/ort/ort-wasm-simd-threaded.wasm';
 
@@ -64,7 +53,7 @@ async function recordBar(page: Page): Promise<() => Promise<Sample[]>> {
 }
 
 test('first visit: the bar counts the runtime and the model, says the total first, and ends with the last byte', async () => {
-  const context = await newContext(browser, { serviceWorkers: 'block' });
+  const context = await newContext(shared.browser, { serviceWorkers: 'block' });
   const requested: string[] = [];
   context.on('request', (request) => requested.push(new URL(request.url()).pathname));
   const page = await context.newPage();
@@ -79,7 +68,7 @@ test('first visit: the bar counts the runtime and the model, says the total firs
     uploadThroughput: 12_500_000,
   });
   const bar = await recordBar(page);
-  await page.goto(site.origin + '/');
+  await page.goto(shared.site.origin + '/');
   const answer = await classify(page, CARD_MESSAGE, 120_000);
   expect(answer.device, logs.join('\n')).toBe('wasm');
 
@@ -121,10 +110,10 @@ test('first visit: the bar counts the runtime and the model, says the total firs
 });
 
 test('a visit served by the service worker cache says so and claims no download', async () => {
-  const context = await newContext(browser);
+  const context = await newContext(shared.browser);
   const page = await context.newPage();
   const logs = collectConsole(page);
-  await page.goto(site.origin + '/');
+  await page.goto(shared.site.origin + '/');
   await page.evaluate(async () => {
     await navigator.serviceWorker.ready;
   });

@@ -5,33 +5,12 @@
  * once it has been used: the WebGPU build's runtime (~27 MB), which it loads, is not precached for
  * every visitor but kept after its first load.
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { expect, test } from 'vitest';
 import { BANKING77_LABELS } from '../../src/core/labels';
-import {
-  CARD_MESSAGE,
-  classify,
-  collectConsole,
-  foreignRequests,
-  launchChromium,
-  newContext,
-  recordRequests,
-  serveSite,
-  type Site,
-} from './harness';
+import { CARD_MESSAGE, classify, collectConsole, foreignRequests, newContext, recordRequests, sharedSite } from './harness';
 
-let site: Site;
-let browser: Browser;
-
-beforeAll(async () => {
-  site = await serveSite();
-  browser = await launchChromium({ webgpu: false });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await site?.close();
-});
+const shared = sharedSite({ webgpu: false });
 
 /** The runtime files in the service worker's runtime cache (`ort-runtime-<version>`), sorted. */
 function runtimeCached(page: Page): Promise<string[]> {
@@ -63,11 +42,11 @@ const LLAMA_FILES = [
 ];
 
 test('after one visit the site loads and classifies offline', async () => {
-  const context = await newContext(browser);
+  const context = await newContext(shared.browser);
   const requests = recordRequests(context);
   const page = await context.newPage();
   const logs = collectConsole(page);
-  await page.goto(site.origin + '/');
+  await page.goto(shared.site.origin + '/');
 
   // `ready` resolves once a service worker is active, i.e. after its install step, which is
   // where Workbox precaches every file; the cache listing below checks that it did.
@@ -109,18 +88,18 @@ test('after one visit the site loads and classifies offline', async () => {
   const answer = await classify(page, CARD_MESSAGE);
   expect(answer.device, logs.join('\n')).toBe('wasm');
   await expect.poll(() => page.locator('#offline-status').textContent()).toContain('Available offline');
-  expect(foreignRequests(requests, site.origin)).toEqual([]);
+  expect(foreignRequests(requests, shared.site.origin)).toEqual([]);
   expect(answer.intent).toBe('card_arrival');
   await context.close();
 });
 
 test('llama-qlora, once used, also answers offline: its q4 files and its runtime kept after its first load', async () => {
-  const context = await newContext(browser);
+  const context = await newContext(shared.browser);
   const requests = recordRequests(context);
   const page = await context.newPage();
   const logs = collectConsole(page);
   // No WebGPU here: the Llama runs on WASM when allowed, which is quicker to test.
-  await page.goto(site.origin + '/?model=llama-qlora&llama_wasm=1');
+  await page.goto(shared.site.origin + '/?model=llama-qlora&llama_wasm=1');
   expect(await classify(page, CARD_MESSAGE, 120_000), logs.join('\n')).toMatchObject({ model: 'llama-qlora', device: 'wasm' });
   await page.evaluate(async () => {
     await navigator.serviceWorker.ready;
@@ -136,6 +115,6 @@ test('llama-qlora, once used, also answers offline: its q4 files and its runtime
   const answer = await classify(page, CARD_MESSAGE, 120_000);
   expect(answer, logs.join('\n')).toMatchObject({ model: 'llama-qlora', device: 'wasm' });
   expect(BANKING77_LABELS).toContain(answer.intent);
-  expect(foreignRequests(requests, site.origin)).toEqual([]);
+  expect(foreignRequests(requests, shared.site.origin)).toEqual([]);
   await context.close();
 });

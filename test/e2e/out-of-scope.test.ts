@@ -11,43 +11,32 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { build, preview } from 'vite';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { serveEmbedExample, type EmbedServers } from '../../scripts/lib/embed-servers';
-import { CARD_MESSAGE, classify, collectConsole, launchChromium, newContext, serveSite, type Site } from './harness';
+import { CARD_MESSAGE, classify, collectConsole, sharedSite, type Site } from './harness';
 
 const WEATHER = 'what is the weather tomorrow';
 const MESSAGE = 'I can only help with banking questions.';
 /** Below every message's best in-scope probability: the answer is out_of_scope whatever the model. */
 const REJECT_ALL = '0.999';
 
-let site: Site;
+// WASM only: these tests are about answers and display, and WASM loads fastest without a GPU.
+const shared = sharedSite({ webgpu: false });
 let servers: EmbedServers;
-let browser: Browser;
-let context: BrowserContext | undefined;
 
 beforeAll(async () => {
-  site = await serveSite();
   servers = await serveEmbedExample();
-  // WASM only: these tests are about answers and display, and WASM loads fastest without a GPU.
-  browser = await launchChromium({ webgpu: false });
-});
-
-afterEach(async () => {
-  await context?.close();
-  context = undefined;
 });
 
 afterAll(async () => {
-  await browser?.close();
   await servers?.close();
-  await site?.close();
 });
 
 /** A fresh context on `url`; `dialogs` records any alert() a message's markup might have run. */
 async function open(url: string): Promise<{ page: Page; logs: string[]; dialogs: string[] }> {
-  context = await newContext(browser, { serviceWorkers: 'block' });
+  const context = await shared.newContext({ serviceWorkers: 'block' });
   const page = await context.newPage();
   const logs = collectConsole(page);
   const dialogs: string[] = [];
@@ -70,7 +59,7 @@ describe('the site', () => {
   }
 
   test('"what is the weather tomorrow" gets the hand-off with the model\'s own threshold; a banking message still gets its intent', async () => {
-    const { page, logs } = await open(`${site.origin}/?device=wasm`);
+    const { page, logs } = await open(`${shared.site.origin}/?device=wasm`);
     expect(await threshold(page).inputValue()).toBe('');
 
     expect((await classify(page, WEATHER)).intent, logs.join('\n')).toBe('out_of_scope');
@@ -90,7 +79,7 @@ describe('the site', () => {
   });
 
   test('the threshold changes the answer from the next message on, without a reload', async () => {
-    const { page, logs } = await open(`${site.origin}/?device=wasm`);
+    const { page, logs } = await open(`${shared.site.origin}/?device=wasm`);
     await page.evaluate(() => {
       (window as { __marker?: number }).__marker = 1;
     });
@@ -122,7 +111,7 @@ describe('the site', () => {
   });
 
   test("the customer's markup stays text, and ?oos_threshold= fills the setting", async () => {
-    const { page, logs, dialogs } = await open(`${site.origin}/?device=wasm&oos_threshold=${REJECT_ALL}`);
+    const { page, logs, dialogs } = await open(`${shared.site.origin}/?device=wasm&oos_threshold=${REJECT_ALL}`);
     expect(await threshold(page).inputValue()).toBe(REJECT_ALL);
     const text = '<img src=x onerror=alert(1)><script>alert(2)</script> where is my card';
     expect((await classify(page, text)).intent, logs.join('\n')).toBe('out_of_scope');

@@ -4,35 +4,24 @@
  * have kernels on both, and give the same probabilities to the parity tests' bound (1e-3; on
  * SwiftShader they agree to ~1e-6). WebGPU here is SwiftShader: correct, never timed.
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
 import { PROBE_SET } from '../../src/bench/probe-set';
 import type { Prediction } from '../../src/core/prediction';
-import { collectConsole, launchChromium, newContext, serveSite, type Site } from './harness';
+import { collectConsole, newContext, sharedSite } from './harness';
 
 /** The bound the parity tests hold the graph to. */
 const TOLERANCE = 1e-3;
 /** A spread of the probe set: in-scope intents and out-of-scope messages, short and long. */
 const TEXTS = PROBE_SET.items.filter((_, i) => i % 6 === 0).map((item) => item.text);
 
-let site: Site;
-let browser: Browser;
-
-beforeAll(async () => {
-  site = await serveSite();
-  browser = await launchChromium({ webgpu: true });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await site?.close();
-});
+const shared = sharedSite({ webgpu: true });
 
 async function predictions(device: 'auto' | 'wasm'): Promise<{ answers: Prediction[]; logs: string[] }> {
-  const context = await newContext(browser, { serviceWorkers: 'block' });
+  const context = await newContext(shared.browser, { serviceWorkers: 'block' });
   const page: Page = await context.newPage();
   const logs = collectConsole(page);
-  await page.goto(`${site.origin}/?device=${device}&model=custom&bench=0`);
+  await page.goto(`${shared.site.origin}/?device=${device}&model=custom&bench=0`);
   await page.waitForFunction(() => window.bankingIntent !== undefined);
   await page.evaluate(() => window.bankingIntent!.ready);
   const answers = await page.evaluate(async (texts) => {

@@ -25,6 +25,7 @@ import onnxProto, { type onnx as Onnx } from 'onnx-proto';
 import { f32ToF16 } from './half';
 import { asBytes, BYTES, DataType, elementCount, GraphBuilder, type DataTypeCode, type TensorBytes } from '../../models/onnx/graph-builder';
 import { ModelFormatError } from '../../core/errors';
+import { concatTyped } from '../../core/typed-arrays';
 
 const { onnx } = onnxProto;
 
@@ -308,23 +309,13 @@ export class OnnxFileWriter {
    */
   private initializerField(w: DeclaredWeight): Uint8Array {
     const header = onnx.TensorProto.encode({ name: w.name, dims: [...w.dims], dataType: w.type }).finish();
-    const raw = concat([lengthDelimited(TENSOR_RAW_DATA), varint(w.bytes)]);
+    const raw = concatTyped([lengthDelimited(TENSOR_RAW_DATA), varint(w.bytes)], Uint8Array);
     const tensorBytes = header.length + raw.length + w.bytes;
-    return concat([lengthDelimited(GRAPH_INITIALIZER), varint(tensorBytes), header, raw]);
+    return concatTyped([lengthDelimited(GRAPH_INITIALIZER), varint(tensorBytes), header, raw], Uint8Array);
   }
 }
 
 const align = (n: number) => Math.ceil(n / EXTERNAL_ALIGNMENT) * EXTERNAL_ALIGNMENT;
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 async function writeAll(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
   for (let done = 0; done < data.length;) {

@@ -47,6 +47,7 @@ import { LAYER_NORM_EPSILON, MASKED_SCORE, type NamedWeights } from './model';
 import { isQuantized, storeWeights, type QuantizedTensor, type StoredWeight } from './quantize';
 import { DataType, GraphBuilder } from '../onnx/graph-builder';
 import { ConfigError, ModelFormatError } from '../../core/errors';
+import { concatTyped } from '../../core/typed-arrays';
 
 const MS = { domain: 'com.microsoft' };
 
@@ -188,7 +189,15 @@ function stackWeight(g: GraphBuilder, name: string, members: Record<string, Stor
     throw new ModelFormatError(`weight ${name}: the members store it in different shapes or formats`);
   }
   const dims = [parts.length, ...first.shape];
-  if (!isQuantized(first)) return g.initializer(name, concat(parts.map((w) => (w as { data: Float32Array }).data)), dims);
+  if (!isQuantized(first))
+    return g.initializer(
+      name,
+      concatTyped(
+        parts.map((w) => (w as { data: Float32Array }).data),
+        Float32Array,
+      ),
+      dims,
+    );
   const quantized = parts as QuantizedTensor[];
   if (quantized.some((q) => q.axis !== first.axis))
     throw new ModelFormatError(`weight ${name}: the members quantise it along different axes`);
@@ -197,15 +206,15 @@ function stackWeight(g: GraphBuilder, name: string, members: Record<string, Stor
   quantized.forEach((q, i) => values.set(q.values, i * rows * cols));
   const scaleDims = first.axis === 0 ? [parts.length, rows, 1] : [parts.length, 1, cols];
   const asFloat = g.node('Cast', [g.initializer(`${name}.int8`, values, dims)], { to: DataType.FLOAT });
-  return g.node('Mul', [asFloat, g.initializer(`${name}.scale`, concat(quantized.map((q) => q.scales)), scaleDims)]);
-}
-
-function concat(arrays: Float32Array[]): Float32Array {
-  const out = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
-  let offset = 0;
-  for (const a of arrays) {
-    out.set(a, offset);
-    offset += a.length;
-  }
-  return out;
+  return g.node('Mul', [
+    asFloat,
+    g.initializer(
+      `${name}.scale`,
+      concatTyped(
+        quantized.map((q) => q.scales),
+        Float32Array,
+      ),
+      scaleDims,
+    ),
+  ]);
 }
